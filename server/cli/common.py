@@ -1,0 +1,70 @@
+"""Shared CLI plumbing: settings, a ready database, and errors printed for people."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from planfuse.context import PlanFuse, build_context
+from planfuse.errors import ProblemError, problem_from_exception
+from planfuse.settings import SettingsError, load_settings
+
+
+class CLIContext:
+    """Lazily builds the PlanFuse context; upgrades a new or old database once."""
+
+    def __init__(self) -> None:
+        self._ctx: PlanFuse | None = None
+
+    def get(self, *, upgrade: bool = True) -> PlanFuse:
+        if self._ctx is None:
+            settings = load_settings()
+            self._ctx = build_context(settings)
+            if upgrade:
+                self._ctx.db.upgrade()
+        return self._ctx
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.close()
+
+
+def cli_context(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Pass a `CLIContext` as first argument and turn known errors into messages + exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        holder = CLIContext()
+        try:
+            return func(holder, *args, **kwargs)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        except ProblemError as exc:
+            fail(exc)
+        except Exception as exc:
+            from planfuse.geo.errors import GeoError
+            from planfuse.storage import DatabaseConfigError
+
+            if isinstance(exc, GeoError):
+                fail(problem_from_exception(exc))
+            if isinstance(exc, DatabaseConfigError):
+                raise click.ClickException(str(exc)) from None
+            raise
+        finally:
+            holder.close()
+
+    return wrapper
+
+
+def fail(problem: ProblemError, max_errors: int = 50) -> None:
+    click.secho(f"error: {problem.detail}", fg="red", err=True)
+    for entry in problem.errors[:max_errors]:
+        where = ", ".join(f"{k} {v}" for k, v in entry.items() if k != "message")
+        click.echo(f"  - {where + ': ' if where else ''}{entry.get('message', '')}", err=True)
+    if len(problem.errors) > max_errors:
+        click.echo(f"  … and {len(problem.errors) - max_errors} more", err=True)
+    sys.exit(2)

@@ -1,0 +1,501 @@
+"""Layer import and the layer catalogue.
+
+Import is all-or-nothing: every feature is parsed, validated in its declared CRS and
+reprojected before one transaction writes the new layer version. A file with one bad
+feature stores nothing and reports every bad feature.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import func, insert, select, update
+
+from planfuse.context import PlanFuse
+from planfuse.errors import ProblemError
+from planfuse.geo.crs import CRSInfo, crs_from_prj, resolve_crs
+from planfuse.geo.errors import GeoError, GeometryInputError, InputProblem
+from planfuse.geo.measure import geodesic_areas_m2, geodesic_lengths_m
+from planfuse.geo.parse import ParsedFeature, parse_features, to_storage, validate_in_crs
+from planfuse.services.kinds import GEOMETRY_TYPES, LayerKind, layer_kind
+from planfuse.services.layer_files import SourceFile, open_layer_file
+from planfuse.storage.models import Feature, Layer, LayerVersion
+from planfuse.storage.models.base import utcnow
+
+log = logging.getLogger("planfuse.import")
+
+LAYER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+FIELD_NAME = re.compile(r"^[^\s=]{1,64}$")
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class ImportOptions:
+    """What to import a file as. `crs` None means: take it from the shapefile's .prj."""
+
+    layer_id: str
+    kind: str
+    crs: str | None = None
+    name: str | None = None
+    department: str = ""
+    field_map: Mapping[str, str] = field(default_factory=dict)
+    repair: bool = False
+    restricted: bool = False
+    created_by: str = ""
+
+
+@dataclass
+class ImportSummary:
+    layer_id: str
+    version: int
+    kind: str
+    source_crs: str
+    feature_count: int
+    total_area_m2: float
+    total_length_m: float
+    bbox: list[float] | None
+    repaired: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _noop(stage: str, fraction: float) -> None:
+    return None
+
+
+def validate_options(options: ImportOptions) -> LayerKind:
+    """Check the layer id, kind and field map before reading anything."""
+    if not LAYER_ID.match(options.layer_id or ""):
+        raise ProblemError(
+            400,
+            "invalid_layer_id",
+            f"layer id {options.layer_id!r} is not valid; use 1–64 lower-case letters, "
+            "digits, '_' or '-', starting with a letter or digit",
+            errors=[{"field": "layer", "message": "invalid layer id"}],
+        )
+    try:
+        kind = layer_kind(options.kind)
+    except ValueError as exc:
+        raise ProblemError(
+            400, "unknown_layer_kind", str(exc), errors=[{"field": "kind", "message": str(exc)}]
+        ) from None
+    for source_field, attribute in options.field_map.items():
+        if not FIELD_NAME.match(source_field) or not FIELD_NAME.match(attribute):
+            raise ProblemError(
+                400,
+                "invalid_field_map",
+                f"field mapping {source_field!r}={attribute!r} is not valid; "
+                "write SOURCE_FIELD=attribute",
+                errors=[{"field": "map", "message": "invalid mapping"}],
+            )
+    return kind
+
+
+def import_layer(
+    ctx: PlanFuse,
+    path: Path,
+    options: ImportOptions,
+    *,
+    display_name: str | None = None,
+    progress: Progress = _noop,
+) -> ImportSummary:
+    """Import a GeoJSON file or zipped shapefile as a new version of a layer.
+
+    Raises `ProblemError` (bad options, unreadable file) or `GeoError` (bad features; its
+    `errors` list every bad feature). Nothing is stored unless everything is valid.
+    """
+    started = time.perf_counter()
+    kind = validate_options(options)
+    settings = ctx.settings
+    progress("reading", 0.0)
+    with open_layer_file(
+        path,
+        max_bytes=settings.import_max_bytes,
+        max_entries=settings.zip_max_entries,
+        display_name=display_name,
+    ) as source:
+        crs = _source_crs(source, options, settings.datum_shifts)
+        progress("parsing", 0.1)
+        features = _parse(source, kind, options, settings.max_vertices)
+    return store_features(
+        ctx,
+        features,
+        crs,
+        options,
+        kind=kind,
+        source_name=display_name or path.name,
+        progress=progress,
+        started=started,
+    )
+
+
+def store_features(
+    ctx: PlanFuse,
+    features: Sequence[ParsedFeature],
+    crs: CRSInfo,
+    options: ImportOptions,
+    *,
+    kind: LayerKind | None = None,
+    source_name: str = "",
+    progress: Progress = _noop,
+    started: float | None = None,
+) -> ImportSummary:
+    """Validate parsed features in `crs`, reproject them and write a new layer version."""
+    started = time.perf_counter() if started is None else started
+    kind = kind or validate_options(options)
+    if not features:
+        raise ProblemError(400, "empty_layer", f"{source_name or 'the file'} holds no features")
+    properties = _map_fields(features, kind, options.field_map)
+    progress("validating", 0.3)
+    validate_in_crs(features, crs)
+    progress("reprojecting", 0.4)
+    geoms = np.asarray(to_storage(features, crs, ctx.settings.datum_shifts), dtype=object)
+    progress("measuring", 0.55)
+    areas = geodesic_areas_m2(geoms) if kind.geometry == "polygon" else np.zeros(len(geoms))
+    lengths = geodesic_lengths_m(geoms) if kind.geometry == "line" else np.zeros(len(geoms))
+    bounds = shapely.bounds(geoms)
+    districts = _districts(ctx, geoms, properties, kind)
+    progress("writing", 0.65)
+    summary = _write(
+        ctx,
+        options,
+        kind,
+        crs,
+        source_name,
+        geoms,
+        bounds,
+        areas,
+        lengths,
+        districts,
+        properties,
+        repaired=sum(1 for f in features if getattr(f, "repaired", False)),
+        progress=progress,
+    )
+    summary.seconds = round(time.perf_counter() - started, 3)
+    progress("done", 1.0)
+    log.info(
+        "imported layer %s version %s: %s features",
+        summary.layer_id,
+        summary.version,
+        summary.feature_count,
+        extra={"layer": summary.layer_id, "features": summary.feature_count},
+    )
+    return summary
+
+
+def _source_crs(source: SourceFile, options: ImportOptions, datum_shifts) -> CRSInfo:
+    declared = resolve_crs(options.crs, datum_shifts) if options.crs else None
+    from_prj = crs_from_prj(source.prj_wkt) if source.prj_wkt else None
+    if declared and from_prj and declared.key != from_prj.key:
+        raise ProblemError(
+            400,
+            "crs_conflict",
+            f"--crs says {declared.key} but {source.name}'s .prj says {from_prj.key}; "
+            "fix the .prj or pass the CRS that matches the coordinates",
+            errors=[{"field": "crs", "message": "conflicts with the .prj file"}],
+        )
+    crs = declared or from_prj
+    if crs is None:
+        raise ProblemError(
+            400,
+            "crs_required",
+            f"{source.name} does not say its coordinate system; pass --crs "
+            "(e.g. EPSG:4523, EPSG:4490 or GCJ-02)",
+            errors=[{"field": "crs", "message": "required"}],
+        )
+    return crs
+
+
+def _parse(
+    source: SourceFile, kind: LayerKind, options: ImportOptions, max_vertices: int
+) -> list[ParsedFeature]:
+    allowed = GEOMETRY_TYPES[kind.geometry]
+    if source.format == "geojson":
+        return parse_features(
+            source.geojson,
+            fmt="geojson",
+            max_vertices=max_vertices,
+            geometry_types=allowed,
+            repair=options.repair,
+        )
+    collection = {"type": "FeatureCollection", "features": source.features}
+    problems = [InputProblem(message=p["message"], feature=p["feature"]) for p in source.problems]
+    try:
+        features = parse_features(
+            collection,
+            fmt="geojson",
+            max_vertices=max_vertices,
+            geometry_types=allowed,
+            repair=options.repair,
+        )
+    except GeometryInputError as exc:
+        raise GeometryInputError(exc.message, problems + list(exc.errors)) from None
+    if problems:
+        raise GeometryInputError(f"{len(problems)} feature(s) of {source.name} are empty", problems)
+    return features
+
+
+def _map_fields(
+    features: Sequence[ParsedFeature], kind: LayerKind, field_map: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Rename mapped source fields onto the kind's attributes and check required ones."""
+    mapped: list[dict[str, Any]] = []
+    missing: list[InputProblem] = []
+    for i, feature in enumerate(features):
+        props = dict(feature.properties or {})
+        for source_field, attribute in field_map.items():
+            if source_field in props:
+                props[attribute] = props.pop(source_field)
+        for attribute in kind.required:
+            value = props.get(attribute)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                missing.append(
+                    InputProblem(
+                        message=f"attribute {attribute!r} is missing or empty; map a source "
+                        f"field onto it with --map FIELD={attribute}",
+                        feature=i,
+                        field=attribute,
+                    )
+                )
+            elif not isinstance(value, str):
+                props[attribute] = _as_text(value)
+        mapped.append(props)
+    if missing:
+        raise GeometryInputError(
+            f"{len({p.feature for p in missing})} feature(s) lack attributes a "
+            f"{kind.name} layer needs",
+            missing,
+        )
+    return mapped
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _districts(
+    ctx: PlanFuse, geoms: np.ndarray, properties: list[dict[str, Any]], kind: LayerKind
+) -> list[str | None]:
+    """The district (adcode) each feature lies in, by a point on its surface."""
+    if kind.name == "district":
+        return [str(p["adcode"]) for p in properties]
+    district_index = current_district_geometries(ctx)
+    if district_index is None:
+        return [None] * len(geoms)
+    adcodes, tree = district_index
+    points = shapely.point_on_surface(geoms)
+    found = [None] * len(geoms)
+    feature_idx, district_idx = tree.query(points, predicate="within")
+    for f, d in zip(feature_idx.tolist(), district_idx.tolist(), strict=True):
+        if found[f] is None:
+            found[f] = adcodes[d]
+    return found
+
+
+def current_district_geometries(ctx: PlanFuse) -> tuple[list[str], shapely.STRtree] | None:
+    """The newest district layer's adcodes and an STRtree of its polygons (EPSG:4490)."""
+    with ctx.db.session() as session:
+        layer = session.scalars(
+            select(Layer).where(Layer.kind == "district", Layer.current_version > 0).limit(1)
+        ).first()
+        if layer is None:
+            return None
+        rows = session.execute(
+            select(Feature.district, Feature.geom).where(
+                Feature.layer_id == layer.id, Feature.version == layer.current_version
+            )
+        ).all()
+    adcodes = [r[0] for r in rows]
+    geoms = shapely.from_wkb([r[1] for r in rows])
+    return adcodes, shapely.STRtree(geoms)
+
+
+def _write(
+    ctx: PlanFuse,
+    options: ImportOptions,
+    kind: LayerKind,
+    crs: CRSInfo,
+    source_name: str,
+    geoms: np.ndarray,
+    bounds: np.ndarray,
+    areas: np.ndarray,
+    lengths: np.ndarray,
+    districts: list[str | None],
+    properties: list[dict[str, Any]],
+    *,
+    repaired: int,
+    progress: Progress,
+) -> ImportSummary:
+    wkb = shapely.to_wkb(geoms, output_dimension=2)
+    fields = sorted({key for props in properties for key in props})
+    geometry_types = sorted(set(shapely.get_type_id(geoms).tolist()))
+    batch = max(1, ctx.settings.import_batch_size)
+    now = utcnow()
+    with ctx.db.session() as session:
+        layer = session.get(Layer, options.layer_id, with_for_update=True)
+        if layer is None:
+            layer = Layer(
+                id=options.layer_id,
+                name=options.name or options.layer_id,
+                kind=kind.name,
+                department=options.department,
+                current_version=0,
+                restricted=options.restricted,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(layer)
+            session.flush()
+        elif layer.kind != kind.name:
+            raise ProblemError(
+                409,
+                "layer_kind_conflict",
+                f"layer {layer.id!r} holds kind {layer.kind!r}; a new version cannot change it "
+                f"to {kind.name!r}. Import under another layer id.",
+            )
+        latest = session.scalar(
+            select(func.max(LayerVersion.version)).where(LayerVersion.layer_id == layer.id)
+        )
+        version = (latest or 0) + 1
+        total_bounds = [
+            float(bounds[:, 0].min()),
+            float(bounds[:, 1].min()),
+            float(bounds[:, 2].max()),
+            float(bounds[:, 3].max()),
+        ]
+        session.add(
+            LayerVersion(
+                layer_id=layer.id,
+                version=version,
+                source_crs=crs.key,
+                source_name=source_name[:500],
+                feature_count=len(geoms),
+                geometry_type=",".join(_TYPE_NAMES[t] for t in geometry_types),
+                minx=total_bounds[0],
+                miny=total_bounds[1],
+                maxx=total_bounds[2],
+                maxy=total_bounds[3],
+                total_area_m2=float(areas.sum()),
+                field_map=dict(options.field_map),
+                fields=fields,
+                created_by=options.created_by,
+                created_at=now,
+            )
+        )
+        session.flush()
+        table = Feature.__table__
+        n = len(geoms)
+        bounds_list = bounds.tolist()
+        areas_list = areas.tolist()
+        lengths_list = lengths.tolist()
+        for start in range(0, n, batch):
+            stop = min(n, start + batch)
+            rows = [
+                {
+                    "layer_id": layer.id,
+                    "version": version,
+                    "fid": i + 1,
+                    "geom": wkb[i],
+                    "minx": bounds_list[i][0],
+                    "miny": bounds_list[i][1],
+                    "maxx": bounds_list[i][2],
+                    "maxy": bounds_list[i][3],
+                    "area_m2": areas_list[i],
+                    "length_m": lengths_list[i],
+                    "district": districts[i],
+                    "properties": properties[i],
+                }
+                for i in range(start, stop)
+            ]
+            session.execute(insert(table), rows)
+            progress("writing", 0.65 + 0.35 * stop / n)
+        session.execute(
+            update(Layer)
+            .where(Layer.id == layer.id)
+            .values(
+                current_version=version,
+                updated_at=now,
+                name=options.name or layer.name,
+                department=options.department or layer.department,
+                restricted=options.restricted or layer.restricted,
+            )
+        )
+    return ImportSummary(
+        layer_id=options.layer_id,
+        version=version,
+        kind=kind.name,
+        source_crs=crs.key,
+        feature_count=len(geoms),
+        total_area_m2=round(float(areas.sum()), 2),
+        total_length_m=round(float(lengths.sum()), 2),
+        bbox=total_bounds,
+        repaired=repaired,
+        seconds=0.0,
+    )
+
+
+_TYPE_NAMES = {
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
+
+
+def list_layers(ctx: PlanFuse) -> list[dict[str, Any]]:
+    """The layer catalogue: one entry per layer with its current version's metadata."""
+    with ctx.db.session() as session:
+        rows = session.execute(
+            select(Layer, LayerVersion)
+            .join(
+                LayerVersion,
+                (LayerVersion.layer_id == Layer.id)
+                & (LayerVersion.version == Layer.current_version),
+            )
+            .order_by(Layer.id)
+        ).all()
+    return [layer_entry(layer, version) for layer, version in rows]
+
+
+def layer_entry(layer: Layer, version: LayerVersion) -> dict[str, Any]:
+    return {
+        "id": layer.id,
+        "name": layer.name,
+        "kind": layer.kind,
+        "department": layer.department,
+        "crs": version.source_crs,
+        "version": version.version,
+        "feature_count": version.feature_count,
+        "bbox": version.bbox,
+        "geometry_type": version.geometry_type,
+        "total_area_m2": round(version.total_area_m2, 2),
+        "restricted": layer.restricted,
+        "updated": layer.updated_at.isoformat() if layer.updated_at else None,
+    }
+
+
+__all__ = [
+    "GeoError",
+    "ImportOptions",
+    "ImportSummary",
+    "import_layer",
+    "layer_entry",
+    "list_layers",
+    "store_features",
+]

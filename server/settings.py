@@ -1,0 +1,249 @@
+"""PlanFuse settings: one table with defaults and help text.
+
+The table feeds `planfuse settings`, docs/settings.md and the test that every setting is
+documented. Values come from, in order: the defaults below, `PLANFUSE_<NAME>` environment
+variables, then the `config` mapping passed to `create_app` (tests use this).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ENV_PREFIX = "PLANFUSE_"
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {value!r}")
+
+
+def _json_object(value: str) -> dict:
+    parsed = json.loads(value) if value.strip() else {}
+    if not isinstance(parsed, dict):
+        raise ValueError("expected a JSON object")
+    return parsed
+
+
+def _str_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its name, default, parser and a line of help."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- server -----------------------------------------------------------------
+    Setting(
+        "env",
+        "development",
+        "`development` or `production`. Production refuses to start without a strong secret key.",
+        str,
+    ),
+    Setting(
+        "secret_key",
+        "",
+        "Server secret (32+ characters) signing session tokens and "
+        "reports. Generate one with `planfuse secret`. Required in production.",
+        str,
+        secret=True,
+    ),
+    Setting(
+        "public_url",
+        "",
+        "The server's public base URL (scheme://host:port) used in "
+        "links, TileJSON and embed snippets; empty means taken from each request.",
+        str,
+    ),
+    Setting("log_level", "INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.", str),
+    Setting(
+        "max_body_bytes",
+        20 * 1024 * 1024,
+        "Largest accepted request body in bytes; bigger bodies get 413.",
+        int,
+    ),
+    # --- storage ----------------------------------------------------------------
+    Setting(
+        "database_url",
+        "sqlite:///planfuse.db",
+        "SQLAlchemy URL of the planning "
+        "database. SQLite (a file in the working folder) by default; "
+        "`postgresql+psycopg://user@host/db` for PostgreSQL.",
+        str,
+        secret=True,
+    ),
+    Setting(
+        "sqlite_busy_timeout_ms",
+        30_000,
+        "How long a SQLite writer waits for a lock before failing, in milliseconds.",
+        int,
+    ),
+    Setting(
+        "redis_url",
+        "",
+        "Redis URL (`redis://127.0.0.1:6379/0`) for the shared cache; "
+        "empty uses an in-process cache.",
+        str,
+        secret=True,
+    ),
+    Setting(
+        "cache_timeout_s",
+        3600,
+        "Default lifetime of cached tiles and documents, in "
+        "seconds (entries are also keyed by layer version).",
+        int,
+    ),
+    # --- geometry ---------------------------------------------------------------
+    Setting("default_crs", "EPSG:4490", "CRS assumed for input geometry that names none.", str),
+    Setting(
+        "area_crs",
+        "+proj=aea +lat_0=0 +lon_0=107.5 +lat_1=28.5 +lat_2=31.5 "
+        "+x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs",
+        "Projected equal-area CRS (PROJ string) in which areas and distances are computed "
+        "in metres; the default suits Chongqing.",
+        str,
+    ),
+    Setting(
+        "datum_shifts",
+        {},
+        "JSON object of configured 7-parameter (Helmert) "
+        'transformations to CGCS2000 by datum, e.g. `{"Xian1980": [dx, dy, dz, rx, ry, '
+        "rz, ds]}` (metres, arc-seconds, ppm). Without one, Xian 1980 and Beijing 1954 "
+        "input is refused.",
+        _json_object,
+    ),
+    Setting("max_vertices", 250_000, "Most vertices accepted in one input geometry.", int),
+    Setting(
+        "max_project_area_m2",
+        200_000_000.0,
+        "Largest project red line accepted by the function services, in m².",
+        float,
+    ),
+    # --- import -----------------------------------------------------------------
+    Setting(
+        "import_max_bytes",
+        2 * 1024**3,
+        "Most bytes an imported file (or the files inflated from a zip) may hold.",
+        int,
+    ),
+    Setting("zip_max_entries", 200, "Most entries accepted in an uploaded zip archive.", int),
+    Setting("import_batch_size", 5000, "Features written per database round trip on import.", int),
+    # --- data services ----------------------------------------------------------
+    Setting("ogc_limit_default", 10, "Items per page when a request sets no `limit`.", int),
+    Setting("ogc_limit_max", 10_000, "Largest `limit` accepted by OGC API – Features.", int),
+    Setting(
+        "basemap_url",
+        "",
+        "Optional XYZ basemap tile URL template for the map (e.g. "
+        "天地图 with its key). Empty: no basemap, only PlanFuse's own layers.",
+        str,
+    ),
+    # --- embedding and SSO ------------------------------------------------------
+    Setting("token_audience", "planfuse", "The `aud` every embed token must carry.", str),
+    Setting(
+        "token_max_lifetime_s",
+        600,
+        "Longest accepted embed-token lifetime (exp − iat), in seconds.",
+        int,
+    ),
+    Setting("session_lifetime_s", 900, "Lifetime of a widget session token, in seconds.", int),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message says which and how to fix."""
+
+
+class Settings(Mapping[str, Any]):
+    """Resolved settings: read-only, attribute and item access."""
+
+    def __init__(self, values: dict[str, Any]):
+        self._values = dict(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def redacted(self) -> dict[str, Any]:
+        """The values with secrets masked, for logs and `planfuse settings`."""
+        return {
+            name: ("***" if SETTINGS_BY_NAME[name].secret and value else value)
+            for name, value in self._values.items()
+        }
+
+
+def load_settings(
+    config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Resolve every setting: defaults, then `PLANFUSE_*` variables, then `config`.
+
+    Unknown keys in `config` are an error (a typo must not be ignored silently).
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = setting.default
+        raw = environ.get(setting.env_var)
+        if raw is not None:
+            try:
+                value = setting.parse(raw)
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise SettingsError(
+                    f"{setting.env_var}={raw!r} is not valid: {exc}. {setting.help}"
+                ) from None
+        values[setting.name] = value
+    for key, value in (config or {}).items():
+        name = key.lower()
+        if name not in SETTINGS_BY_NAME:
+            known = ", ".join(sorted(SETTINGS_BY_NAME))
+            raise SettingsError(f"unknown setting {key!r}; expected one of {known}")
+        setting = SETTINGS_BY_NAME[name]
+        if isinstance(value, str) and not isinstance(setting.default, str):
+            value = setting.parse(value)
+        values[name] = value
+    return Settings(values)
+
+
+def settings_markdown() -> str:
+    """The settings table as Markdown, for docs/settings.md."""
+    lines = [
+        "| Setting | Environment variable | Default | Meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for s in SETTINGS:
+        default = json.dumps(s.default) if not isinstance(s.default, str) else s.default
+        default = f"`{default}`" if default != "" else "(empty)"
+        lines.append(f"| `{s.name}` | `{s.env_var}` | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,11 @@
+"""SQLAlchemy models of the planning database, one module per area.
+
+Importing this package registers every table on `Base.metadata`, which Alembic and the
+schema tests compare against the migrations.
+"""
+
+from planfuse.storage.models.admin import AdminToken
+from planfuse.storage.models.base import Base
+from planfuse.storage.models.layers import Feature, Layer, LayerVersion
+
+__all__ = ["AdminToken", "Base", "Feature", "Layer", "LayerVersion"]

@@ -1,0 +1,26 @@
+"""Everything that wires PlanFuse into Flask, in one place to read top to bottom."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from planfuse.context import PlanFuse
+
+
+def register_web(app: Flask, context: PlanFuse) -> None:
+    from planfuse.web.cache import init_cache
+    from planfuse.web.errors import register_error_handlers
+    from planfuse.web.json import OrjsonProvider
+    from planfuse.web.requests import register_request_hooks
+
+    app.json = OrjsonProvider(app)
+    init_cache(app, context.settings)
+    register_error_handlers(app)
+    register_request_hooks(app)
+
+    # One blueprint per area.
+    from planfuse.api import api_bp
+    from planfuse.web.health import health_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp)

@@ -1,0 +1,43 @@
+"""Per-request hooks: request ids, access logs without secrets, default security headers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+
+from flask import Flask, g, request
+
+from planfuse.logs import redact
+
+access_log = logging.getLogger("planfuse.access")
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+
+    @app.after_request
+    def _finish(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        started = g.get("request_started")
+        duration_ms = (time.perf_counter() - started) * 1000 if started else None
+        # The query string is not logged: it may carry a token a client put there by
+        # mistake. Paths are redacted too.
+        access_log.info(
+            "%s %s %s",
+            request.method,
+            redact(request.path),
+            response.status_code,
+            extra={
+                "status": response.status_code,
+                "duration_ms": round(duration_ms, 2) if duration_ms is not None else None,
+                "request_id": g.get("request_id"),
+                "endpoint": request.endpoint,
+            },
+        )
+        return response
