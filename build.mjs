@@ -1,0 +1,78 @@
+// Builds the front end into static/build/ (git-ignored):
+//   static/build/embed.js              the host-side SDK (IIFE, global `PlanFuse`), ≤ 6 KB gzipped
+//   static/build/widgets/<name>.js     one bundle per widgets/<name>/widget.js (+ .css when it imports CSS)
+//   static/build/admin.js              the admin console's embed page
+// `node build.mjs --test-widgets` builds tests/fixtures/widgets/*/widget.js into
+// tests/fixtures/build/widgets/ instead (widgets that exist only for the test suite).
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+/** The SDK's size budget (issue 4): zoid is 28.6 KB and post-robot 11.8 KB gzipped. */
+const EMBED_MAX_GZIP_BYTES = 6 * 1024;
+const TARGET = ['chrome100', 'firefox100', 'safari15', 'edge100'];
+
+const testOnly = process.argv.includes('--test-widgets');
+const watch = process.argv.includes('--watch');
+
+function widgetEntries(dir) {
+  if (!existsSync(dir)) return {};
+  const entries = {};
+  for (const name of readdirSync(dir).sort()) {
+    const entry = join(dir, name, 'widget.js');
+    if (name !== 'common' && existsSync(entry)) entries[name] = entry;
+  }
+  return entries;
+}
+
+const common = {
+  bundle: true,
+  minify: !watch,
+  sourcemap: watch ? 'inline' : false,
+  target: TARGET,
+  legalComments: 'none',
+  logLevel: 'warning',
+  loader: { '.svg': 'file', '.png': 'file', '.woff2': 'file' },
+};
+
+async function buildWidgets(srcDir, outDir) {
+  const entryPoints = widgetEntries(srcDir);
+  rmSync(outDir, { recursive: true, force: true });
+  if (Object.keys(entryPoints).length === 0) return [];
+  await esbuild.build({ ...common, entryPoints, outdir: outDir, format: 'iife', assetNames: 'assets/[name]-[hash]' });
+  return Object.keys(entryPoints);
+}
+
+const kb = (n) => `${(n / 1024).toFixed(2)} KB`;
+
+if (testOnly) {
+  const names = await buildWidgets(join(ROOT, 'tests/fixtures/widgets'), join(ROOT, 'tests/fixtures/build/widgets'));
+  console.log(`test widgets: ${names.join(', ') || '(none)'}`);
+} else {
+  const out = join(ROOT, 'static/build');
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(ROOT, 'embed-sdk/src/index.js')],
+    outfile: join(out, 'embed.js'),
+    format: 'iife',
+    globalName: 'PlanFuse',
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(ROOT, 'server/admin/assets/console.js')],
+    outfile: join(out, 'admin.js'),
+    format: 'iife',
+  });
+  const names = await buildWidgets(join(ROOT, 'widgets'), join(out, 'widgets'));
+  const raw = readFileSync(join(out, 'embed.js'));
+  const gz = gzipSync(raw, { level: 9 }).length;
+  console.log(`embed.js: ${kb(raw.length)} minified, ${kb(gz)} gzipped (budget ${kb(EMBED_MAX_GZIP_BYTES)})`);
+  console.log(`widgets: ${names.join(', ') || '(none yet)'}`);
+  if (gz > EMBED_MAX_GZIP_BYTES) {
+    console.error(`embed.js is ${gz} bytes gzipped, over the ${EMBED_MAX_GZIP_BYTES}-byte budget`);
+    process.exit(1);
+  }
+}

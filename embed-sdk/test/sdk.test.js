@@ -1,0 +1,195 @@
+// @vitest-environment jsdom
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { mount, scan } from '../src/index.js';
+import { TOKEN_TIMEOUT_MS } from '../src/timing.js';
+
+const SERVER = 'https://planfuse.example.org';
+const TOKEN = `e30.${btoa(JSON.stringify({ iss: 'app_1' }))}.sig`;
+
+function setup(options = {}) {
+  const el = document.createElement('div');
+  document.body.appendChild(el);
+  const handle = mount(el, { widget: 'compliance', token: TOKEN, app: 'app_1', server: SERVER, ...options });
+  return { el, handle };
+}
+
+/** Let the iframe say hello; returns the host's end of the channel as the widget sees it. */
+function hello(handle, origin = SERVER, source = handle.iframe.contentWindow) {
+  const spy = vi.spyOn(handle.iframe.contentWindow, 'postMessage');
+  window.dispatchEvent(new MessageEvent('message', { origin, source, data: { planfuse: 1, type: 'hello' } }));
+  return spy;
+}
+
+async function connected(handle) {
+  const spy = hello(handle);
+  expect(spy).toHaveBeenCalledTimes(1);
+  const [msg, origin, ports] = spy.mock.calls[0];
+  expect(msg).toMatchObject({ planfuse: 1, type: 'connect' });
+  expect(origin).toBe(SERVER);
+  const widgetPort = ports[0];
+  const received = [];
+  widgetPort.onmessage = (e) => received.push(e.data);
+  await new Promise((r) => setTimeout(r, 0));
+  return { widgetPort, received };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+afterEach(() => {
+  document.body.innerHTML = '';
+  vi.useRealTimers();
+});
+
+describe('mount', () => {
+  it('builds the iframe URL without the token', () => {
+    const { handle } = setup({ params: { project: 'p1', zoom: 3 }, theme: { primary: '#123456' }, locale: 'en' });
+    const url = new URL(handle.iframe.src);
+    expect(url.origin + url.pathname).toBe(`${SERVER}/embed/compliance`);
+    expect(url.searchParams.get('app')).toBe('app_1');
+    expect(url.searchParams.get('host_origin')).toBe(location.origin);
+    expect(url.searchParams.get('locale')).toBe('en');
+    expect(url.searchParams.get('param.project')).toBe('p1');
+    expect(url.searchParams.get('param.zoom')).toBe('3');
+    expect(url.searchParams.get('theme.primary')).toBe('#123456');
+    expect(handle.iframe.src).not.toContain(TOKEN);
+    expect(handle.iframe.title).toBe('PlanFuse widget: compliance');
+  });
+
+  it('reads the app id from the token when not given', async () => {
+    const { handle } = setup({ app: undefined });
+    await tick();
+    expect(new URL(handle.iframe.src).searchParams.get('app')).toBe('app_1');
+  });
+
+  it('ignores hellos from look-alike origins, null and other windows', () => {
+    const { handle } = setup();
+    for (const origin of ['https://planfuse.example.org.evil.net', 'null', 'http://planfuse.example.org', 'https://planfuse.example.org:444']) {
+      expect(hello(handle, origin)).not.toHaveBeenCalled();
+    }
+    expect(hello(handle, SERVER, window)).not.toHaveBeenCalled();
+    expect(hello(handle, SERVER, null)).not.toHaveBeenCalled();
+  });
+
+  it('transfers a port on a genuine hello and sends the token over it', async () => {
+    const { handle } = setup();
+    const { received } = await connected(handle);
+    expect(received).toEqual([{ planfuse: 1, type: 'token', token: TOKEN }]);
+    // A second hello does not open a second channel.
+    expect(hello(handle)).not.toHaveBeenCalled();
+  });
+
+  it('resizes the iframe both ways and forwards events', async () => {
+    const { el, handle } = setup();
+    const { widgetPort } = await connected(handle);
+    const seen = [];
+    handle.on('result', (p) => seen.push(p));
+    const domEvents = [];
+    el.addEventListener('planfuse:result', (e) => domEvents.push(e.detail));
+    widgetPort.postMessage({ planfuse: 1, type: 'event', name: 'resize', payload: { height: 640 } });
+    await tick();
+    expect(handle.iframe.style.height).toBe('640px');
+    widgetPort.postMessage({ planfuse: 1, type: 'event', name: 'resize', payload: { height: 120 } });
+    widgetPort.postMessage({ planfuse: 1, type: 'event', name: 'result', payload: { verdict: 'fail' } });
+    widgetPort.postMessage({ planfuse: 2, type: 'event', name: 'result', payload: { verdict: 'other version' } });
+    await tick();
+    expect(handle.iframe.style.height).toBe('120px');
+    expect(seen).toEqual([{ verdict: 'fail' }]);
+    expect(domEvents).toEqual([{ verdict: 'fail' }]);
+  });
+
+  it('sends commands and resolves with their result', async () => {
+    const { handle } = setup();
+    const { widgetPort, received } = await connected(handle);
+    const done = handle.send('highlight', { item: 'basic_farmland' });
+    await tick();
+    const cmd = received.find((m) => m.type === 'command');
+    expect(cmd).toMatchObject({ name: 'highlight', payload: { item: 'basic_farmland' } });
+    widgetPort.postMessage({ planfuse: 1, type: 'command-result', id: cmd.id, ok: true, result: { shown: 1 } });
+    await expect(done).resolves.toEqual({ shown: 1 });
+    const failing = handle.send('nope');
+    await tick();
+    const cmd2 = received.filter((m) => m.type === 'command')[1];
+    widgetPort.postMessage({ planfuse: 1, type: 'command-result', id: cmd2.id, ok: false, error: { code: 'unknown_command', message: 'unknown command: nope' } });
+    await expect(failing).rejects.toMatchObject({ code: 'unknown_command' });
+  });
+
+  it('queues commands sent before the handshake', async () => {
+    const { handle } = setup();
+    handle.send('check', {}).catch(() => {});
+    const { received } = await connected(handle);
+    expect(received.map((m) => m.type)).toEqual(['command', 'token']);
+  });
+
+  it('calls a token function again when the widget asks', async () => {
+    let n = 0;
+    const token = vi.fn(async () => `t${++n}`);
+    const { handle } = setup({ token });
+    const { widgetPort, received } = await connected(handle);
+    await tick();
+    widgetPort.postMessage({ planfuse: 1, type: 'token-request', reason: 'refresh' });
+    await tick();
+    expect(received.filter((m) => m.type === 'token').map((m) => m.token)).toEqual(['t1', 't2']);
+  });
+
+  it('tells the host when a fixed token cannot be renewed, and setToken pushes a new one', async () => {
+    const { handle } = setup();
+    const { widgetPort, received } = await connected(handle);
+    const errors = [];
+    handle.on('error', (e) => errors.push(e.code));
+    widgetPort.postMessage({ planfuse: 1, type: 'token-request', reason: 'refresh' });
+    await tick();
+    expect(errors).toEqual(['token_expired']);
+    handle.setToken('fresh');
+    await tick();
+    expect(received.at(-1)).toEqual({ planfuse: 1, type: 'token', token: 'fresh' });
+  });
+
+  it('reports an iframe that loads but never says hello', async () => {
+    vi.useFakeTimers();
+    const { handle } = setup();
+    const errors = [];
+    handle.on('error', (e) => errors.push(e.code));
+    handle.iframe.dispatchEvent(new Event('load'));
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(errors).toContain('origin_denied');
+  });
+
+  it('destroy() cancels timers, retries, listeners and pending commands', async () => {
+    vi.useFakeTimers();
+    const token = vi.fn(() => Promise.reject(new Error('down')));
+    const { el, handle } = setup({ token });
+    const spy = vi.spyOn(handle.iframe.contentWindow, 'postMessage');
+    window.dispatchEvent(new MessageEvent('message', { origin: SERVER, source: handle.iframe.contentWindow, data: { planfuse: 1, type: 'hello' } }));
+    await vi.advanceTimersByTimeAsync(TOKEN_TIMEOUT_MS);
+    const calls = token.mock.calls.length;
+    expect(calls).toBeGreaterThan(1);
+    const pending = handle.send('check');
+    handle.destroy();
+    await expect(pending).rejects.toMatchObject({ code: 'destroyed' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(token.mock.calls.length).toBe(calls);
+    expect(el.querySelector('iframe')).toBeNull();
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('declarative embedding', () => {
+  it('mounts data-planfuse-widget elements and the custom element', async () => {
+    document.body.innerHTML = `<div id="a" data-planfuse-widget="siting" data-token="${TOKEN}" data-server="${SERVER}" data-locale="en"></div>`;
+    scan();
+    await tick();
+    const iframe = document.querySelector('#a iframe');
+    expect(new URL(iframe.src).pathname).toBe('/embed/siting');
+    const custom = document.createElement('planfuse-widget');
+    custom.setAttribute('widget', 'map');
+    custom.setAttribute('token', TOKEN);
+    custom.setAttribute('server', SERVER);
+    document.body.appendChild(custom);
+    await tick();
+    expect(new URL(custom.querySelector('iframe').src).pathname).toBe('/embed/map');
+    custom.remove();
+    expect(custom.querySelector('iframe')).toBeNull();
+  });
+});

@@ -1,0 +1,8 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['embed-sdk/test/**/*.test.js', 'widgets/**/*.test.js'],
+    environment: 'node',
+  },
+});
