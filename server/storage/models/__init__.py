@@ -6,6 +6,17 @@ schema tests compare against the migrations.
 
 from planfuse.storage.models.admin import AdminToken
 from planfuse.storage.models.base import Base
+from planfuse.storage.models.embed import EmbedTokenUse, HostApp, HostAppKey, ServerSecret
 from planfuse.storage.models.layers import Feature, Layer, LayerVersion
 
-__all__ = ["AdminToken", "Base", "Feature", "Layer", "LayerVersion"]
+__all__ = [
+    "AdminToken",
+    "Base",
+    "EmbedTokenUse",
+    "Feature",
+    "HostApp",
+    "HostAppKey",
+    "Layer",
+    "LayerVersion",
+    "ServerSecret",
+]
