@@ -69,14 +69,17 @@ MAX_PRJ_LENGTH = 20_000
 # it contains all Chinese territory including the South China Sea islands.
 CHINA_BOUNDS_DEG = offsets.CHINA_BOX
 # Half-width of a 3-degree zone, and the margin accepted beyond it (degrees of longitude).
-# Why the margin: data on a zone edge (central Chongqing lies on 106.5°E) is routinely
-# delivered in the neighbouring zone, and a parcel straddling the edge is still valid there.
+# Why the margin: a department usually publishes a whole city in ONE zone (Chongqing spans
+# 105.3–110.2°E, i.e. zones 35–37, yet a citywide layer in zone 35 is normal practice), and
+# Gauss–Krüger stays a valid conformal projection far beyond its 3-degree band. What the
+# check catches is garbage: swapped axes, degrees in a projected CRS, the wrong zone.
 GK_HALF_ZONE_DEG = 1.5
-GK_ZONE_MARGIN_DEG = 1.5
-# Plausible eastings relative to the zone's false origin (m): ±250 km from the central
-# meridian covers ±2.3° of longitude at 18°N and ±2.6° at 30°N, i.e. the zone plus margin.
-EASTING_MIN_M = 250_000.0
-EASTING_MAX_M = 750_000.0
+GK_ZONE_MARGIN_DEG = 4.0
+# Plausible eastings relative to the zone's false origin (m): up to ±500 km from the
+# central meridian — the most a zone prefix allows before the easting would carry the next
+# zone's number (about ±5.2° of longitude at 30°N).
+EASTING_MIN_M = 0.0
+EASTING_MAX_M = 999_999.999
 GK_FALSE_EASTING_M = 500_000.0
 
 # Default working CRS for areas and distances: Albers equal-area conic on the CGCS2000
@@ -887,7 +890,7 @@ def describe_easting(easting: float, crs: CRSInfo) -> str | None:
 
 def check_gk_eastings(x: np.ndarray, crs: CRSInfo) -> list[int]:
     """Indices of eastings (m) that cannot belong to the Gauss–Krüger ``crs``: a wrong or
-    missing zone prefix, or outside 250–750 km from the zone's false origin. Use
+    missing zone prefix, or more than 500 km from the zone's central meridian. Use
     :func:`describe_easting` for the message. Empty for non-GK CRSs."""
     if not crs.is_gauss_kruger:
         return []
@@ -900,7 +903,7 @@ def check_gk_eastings(x: np.ndarray, crs: CRSInfo) -> list[int]:
 def area_of_use_bounds(crs: CRSInfo) -> tuple[float, float, float, float]:
     """The lon/lat box (degrees) vertices of ``crs`` are checked against.
 
-    Gauss–Krüger zones: the zone's band ±1.5° plus a 1.5° margin, within China's latitudes.
+    Gauss–Krüger zones: the zone's band ±1.5° plus a 4° margin, within China's latitudes.
     Everything else: China (the storage CRS EPSG:4490 serves China; a WGS 84 or web
     Mercator coordinate elsewhere is a mistake here even though the CRS is global).
     """
