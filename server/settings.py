@@ -145,6 +145,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Most bytes an imported file (or the files inflated from a zip) may hold.",
         int,
     ),
+    Setting(
+        "import_max_vertices",
+        50_000_000,
+        "Most vertices accepted in one imported layer file (all features together).",
+        int,
+    ),
     Setting("zip_max_entries", 200, "Most entries accepted in an uploaded zip archive.", int),
     Setting("import_batch_size", 5000, "Features written per database round trip on import.", int),
     # --- data services ----------------------------------------------------------
@@ -166,6 +172,20 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("session_lifetime_s", 900, "Lifetime of a widget session token, in seconds.", int),
+    Setting(
+        "widget_modules",
+        [],
+        "Comma-separated Python modules that register extra widgets (each defines "
+        "`register(registry)`), besides the built-in ones and the `planfuse.widgets` entry "
+        "points.",
+        _str_list,
+    ),
+    Setting(
+        "key_rotation_grace_s",
+        3600,
+        "After `planfuse apps rotate`, how long the previous secret keeps working, in seconds.",
+        int,
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

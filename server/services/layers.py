@@ -126,7 +126,7 @@ def import_layer(
     ) as source:
         crs = _source_crs(source, options, settings.datum_shifts)
         progress("parsing", 0.1)
-        features = _parse(source, kind, options, settings.max_vertices)
+        features = _parse(source, kind, options, settings.import_max_vertices)
     return store_features(
         ctx,
         features,
