@@ -119,10 +119,15 @@ export function startWidget(options) {
   const sessionWaiters = [];
   const polite = liveRegion('polite');
   const assertive = liveRegion('assertive');
-  const status = document.createElement('div');
-  status.className = 'pf-status';
-  status.hidden = true;
-  root.prepend(status);
+  // The server may already have rendered an error into #planfuse-status (works without JS).
+  let status = document.getElementById('planfuse-status');
+  if (!status) {
+    status = document.createElement('div');
+    status.id = 'planfuse-status';
+    status.className = 'pf-status';
+    status.hidden = true;
+    root.prepend(status);
+  }
 
   const framed = window.parent !== window;
   const host = resolveHostOrigin(config);

@@ -1,0 +1,139 @@
+"""The admin API for host apps: the same operations as `planfuse apps …`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import jsonify, request
+
+from planfuse.api import api_bp
+from planfuse.api.auth import require_admin
+from planfuse.app import planfuse
+from planfuse.auth import apps as service
+from planfuse.errors import bad_request
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None and not request.data:
+        return {}
+    if not isinstance(body, dict):
+        raise bad_request("send a JSON object")
+    return body
+
+
+def _str_list(body: dict[str, Any], name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_request(f"{name} must be a list of strings", field=name)
+    return value
+
+
+@api_bp.get("/admin/apps")
+def admin_list_apps():
+    require_admin()
+    return jsonify(apps=[a.describe() for a in service.list_host_apps(planfuse())])
+
+
+@api_bp.post("/admin/apps")
+def admin_create_app():
+    require_admin()
+    body = _body()
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise bad_request("name is required", field="name")
+    record, secret = service.create_host_app(
+        planfuse(), name, _str_list(body, "origins") or [], _str_list(body, "widgets") or []
+    )
+    response = jsonify(app_id=record.id, secret=secret, app=record.describe())
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api_bp.get("/admin/apps/<app_id>")
+def admin_get_app(app_id: str):
+    require_admin()
+    return jsonify(service.get_host_app(planfuse(), app_id).describe())
+
+
+@api_bp.patch("/admin/apps/<app_id>")
+def admin_update_app(app_id: str):
+    require_admin()
+    body = _body()
+    disabled = body.get("disabled")
+    if disabled is not None and not isinstance(disabled, bool):
+        raise bad_request("disabled must be true or false", field="disabled")
+    name = body.get("name")
+    if name is not None and not isinstance(name, str):
+        raise bad_request("name must be a string", field="name")
+    record = service.update_host_app(
+        planfuse(),
+        app_id,
+        name=name,
+        origins=_str_list(body, "origins"),
+        widgets=_str_list(body, "widgets"),
+        disabled=disabled,
+    )
+    return jsonify(record.describe())
+
+
+@api_bp.post("/admin/apps/<app_id>/rotate")
+def admin_rotate_secret(app_id: str):
+    require_admin()
+    grace = _body().get("grace_s")
+    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
+        raise bad_request("grace_s must be a whole number of seconds", field="grace_s")
+    kid, secret = service.rotate_secret(planfuse(), app_id, grace)
+    response = jsonify(app_id=app_id, kid=kid, secret=secret)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api_bp.post("/admin/apps/<app_id>/disable")
+def admin_disable_app(app_id: str):
+    require_admin()
+    return jsonify(service.update_host_app(planfuse(), app_id, disabled=True).describe())
+
+
+@api_bp.post("/admin/apps/<app_id>/enable")
+def admin_enable_app(app_id: str):
+    require_admin()
+    return jsonify(service.update_host_app(planfuse(), app_id, disabled=False).describe())
+
+
+@api_bp.post("/admin/apps/<app_id>/revoke")
+def admin_revoke_tokens(app_id: str):
+    require_admin()
+    before = _body().get("before")
+    instant = None
+    if before is not None:
+        try:
+            instant = datetime.fromisoformat(before)
+        except (TypeError, ValueError):
+            raise bad_request("before must be an ISO 8601 time", field="before") from None
+        if instant.tzinfo is None:
+            raise bad_request("before needs a time zone, e.g. 2026-01-01T00:00:00Z", field="before")
+    return jsonify(revoked_before=service.revoke_tokens(planfuse(), app_id, instant))
+
+
+@api_bp.post("/admin/apps/<app_id>/keys")
+def admin_add_key(app_id: str):
+    require_admin()
+    body = _body()
+    kid = service.add_public_key(
+        planfuse(), app_id, body.get("jwk"), body.get("alg"), body.get("kid")
+    )
+    response = jsonify(app_id=app_id, kid=kid)
+    response.status_code = 201
+    return response
+
+
+@api_bp.delete("/admin/apps/<app_id>/keys/<kid>")
+def admin_remove_key(app_id: str, kid: str):
+    require_admin()
+    service.remove_key(planfuse(), app_id, kid)
+    return "", 204

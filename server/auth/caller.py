@@ -1,0 +1,168 @@
+"""Who is calling a function service, and what the embed token locked.
+
+Every function-service endpoint (compliance, siting, conflicts, ledgers, …) starts with
+
+    caller = require_caller(widget="compliance")
+    values = apply_locked_params(caller, request_values)
+
+`require_caller` accepts a widget session token (`Authorization: Bearer …`, from the
+widget runtime) or HTTP Basic `app_id:secret` (a host's backend calling server to server).
+`apply_locked_params` refuses (403) a request that contradicts a parameter the host locked
+in the embed token, and fills locked values in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from flask import g, request
+
+from planfuse.auth.apps import check_app_secret, find_host_app
+from planfuse.auth.sessions import verify_session
+from planfuse.context import PlanFuse
+from planfuse.errors import ProblemError
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of a function service.
+
+    app_id   the host app every result must be scoped to
+    user     the host's user id (`sub`), None for server-to-server calls
+    roles    roles the host gave the user (e.g. "reviewer", "coordinator")
+    params   the parameters locked by the embed token
+    via      "session" (widget) or "basic" (host backend)
+    widget   the widget the session belongs to (None for "basic")
+    """
+
+    app_id: str
+    user: str | None
+    roles: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    via: Literal["session", "basic"] = "session"
+    widget: str | None = None
+    name: str | None = None
+    dept: str | None = None
+    locale: str | None = None
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(
+        401,
+        "authentication_required",
+        detail,
+        title="Authentication required",
+        headers={"WWW-Authenticate": 'Bearer realm="planfuse", Basic realm="planfuse"'},
+    )
+
+
+def _basic_credentials(value: str) -> tuple[str, str] | None:
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    app_id, sep, secret = decoded.partition(":")
+    return (app_id, secret) if sep and app_id and secret else None
+
+
+def authenticate_basic(ctx: PlanFuse, header_value: str) -> Caller:
+    """A host backend's Basic `app_id:secret` credentials, checked; else 401."""
+    creds = _basic_credentials(header_value)
+    if creds is None:
+        raise _unauthorized("malformed Basic credentials; send base64(app_id:secret)")
+    app = find_host_app(ctx, creds[0])
+    # The same answer for unknown app, disabled app and wrong secret: nothing to probe.
+    if app is None or app.disabled or not check_app_secret(app, creds[1]):
+        raise _unauthorized("unknown app, disabled app or wrong secret")
+    return Caller(app_id=app.id, user=None, via="basic")
+
+
+def authenticate(ctx: PlanFuse, authorization: str | None, widget: str | None = None) -> Caller:
+    """The caller behind an `Authorization` header value (no Flask needed; tested directly)."""
+    scheme, _, value = (authorization or "").partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and value.strip():
+        session = verify_session(ctx, value.strip())
+        if widget is not None and session.widget != widget:
+            raise ProblemError(
+                403,
+                "forbidden",
+                f"this session belongs to widget {session.widget!r}, not {widget!r}",
+                title="Forbidden",
+            )
+        return Caller(
+            app_id=session.app_id,
+            user=session.sub,
+            roles=session.roles,
+            params=session.params,
+            via="session",
+            widget=session.widget,
+            name=session.name,
+            dept=session.dept,
+            locale=session.locale,
+        )
+    if scheme == "basic" and value.strip():
+        return authenticate_basic(ctx, value)
+    raise _unauthorized(
+        "send a widget session token (Authorization: Bearer …) or the host app's "
+        "credentials (HTTP Basic app_id:secret)"
+    )
+
+
+def require_caller(widget: str | None = None) -> Caller:
+    """The caller of the current request (session token or Basic), or a 401/403 problem.
+
+    `widget`: when given, a session token must belong to that widget. Basic callers (host
+    backends) may call every function service of their app.
+    """
+    from planfuse.app import planfuse
+
+    caller = authenticate(planfuse(), request.headers.get("Authorization"), widget)
+    g.caller = caller
+    return caller
+
+
+def _same(locked: Any, requested: Any) -> bool:
+    if locked == requested:
+        return True
+    # Query strings carry text: "42" asks for the same project as 42.
+    scalar = str | int | float
+    return (
+        isinstance(locked, scalar)
+        and isinstance(requested, scalar)
+        and not isinstance(locked, bool)
+        and str(locked) == str(requested)
+    )
+
+
+def apply_locked_params(caller: Caller, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with the caller's locked params filled in; 403 if a value contradicts one.
+
+    A request may repeat a locked value but never change it: nothing the host page or the
+    user does in the browser widens what the host's backend signed.
+    """
+    conflicts = [
+        {
+            "field": name,
+            "message": f"parameter {name!r} is locked to {locked!r} by the embed token",
+        }
+        for name, locked in caller.params.items()
+        if name in values and values[name] is not None and not _same(locked, values[name])
+    ]
+    if conflicts:
+        names = ", ".join(c["field"] for c in conflicts)
+        raise ProblemError(
+            403,
+            "forbidden",
+            f"the request contradicts parameter(s) locked by the host: {names}",
+            title="Forbidden",
+            errors=conflicts,
+        )
+    return {**values, **caller.params}
