@@ -116,8 +116,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_crs", "EPSG:4490", "CRS assumed for input geometry that names none.", str),
     Setting(
         "area_crs",
-        "+proj=aea +lat_0=0 +lon_0=107.5 +lat_1=28.5 +lat_2=31.5 "
-        "+x_0=0 +y_0=0 +ellps=GRS80 +units=m +no_defs",
+        "+proj=aea +lat_0=30 +lat_1=28.5 +lat_2=31.5 +lon_0=107.5 +x_0=0 +y_0=0 "
+        "+ellps=GRS80 +units=m +no_defs",
         "Projected equal-area CRS (PROJ string) in which areas and distances are computed "
         "in metres; the default suits Chongqing.",
         str,

@@ -181,18 +181,29 @@ def _read_extracted(members: list[Path], archive_name: str) -> SourceFile:
     )
     try:
         _read_shapefile(source, shp, dbf, shx, encoding)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, shapefile.ShapefileException) as exc:
+        if not _is_decode_error(exc):
+            raise import_problem(f"{source.name} cannot be read as a shapefile: {exc}") from None
         if cpg is not None:
             raise import_problem(
                 f"{source.name}: attributes are not valid {encoding} as its .cpg says"
             ) from None
-        # No .cpg: Chinese GIS software usually writes GBK.
+        # No .cpg: Chinese GIS software usually writes GBK (GB 18030 is its superset).
         source.features.clear()
         source.problems.clear()
-        _read_shapefile(source, shp, dbf, shx, "gb18030")
-    except shapefile.ShapefileException as exc:
-        raise import_problem(f"{source.name} cannot be read as a shapefile: {exc}") from None
+        try:
+            _read_shapefile(source, shp, dbf, shx, "gb18030")
+        except (UnicodeDecodeError, shapefile.ShapefileException):
+            raise import_problem(
+                f"{source.name}: attributes are neither UTF-8 nor GBK; add a .cpg file "
+                "naming their encoding"
+            ) from None
     return source
+
+
+def _is_decode_error(exc: Exception) -> bool:
+    # pyshp 3 wraps decoding failures in ShapefileException.
+    return isinstance(exc, UnicodeDecodeError) or "decode" in str(exc).lower()
 
 
 def _encoding(cpg: Path | None) -> str:
@@ -229,9 +240,20 @@ def _read_shapefile(
             properties = {
                 name: _plain(value) for name, value in zip(fields, record.record, strict=True)
             }
+            geometry = shape.__geo_interface__
+            geometry = {"type": geometry["type"], "coordinates": _lists(geometry["coordinates"])}
             source.features.append(
-                {"type": "Feature", "geometry": shape.__geo_interface__, "properties": properties}
+                {"type": "Feature", "geometry": geometry, "properties": properties}
             )
+
+
+def _lists(coords: Any) -> Any:
+    """pyshp gives tuples; GeoJSON coordinates are arrays (lists)."""
+    if isinstance(coords, tuple | list):
+        if coords and isinstance(coords[0], int | float):
+            return list(coords)
+        return [_lists(c) for c in coords]
+    return coords
 
 
 @contextmanager

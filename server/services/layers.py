@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 import shapely
+from pyproj import Geod
 from sqlalchemy import func, insert, select, update
 
 from planfuse.context import PlanFuse
 from planfuse.errors import ProblemError
 from planfuse.geo.crs import CRSInfo, crs_from_prj, resolve_crs
 from planfuse.geo.errors import GeoError, GeometryInputError, InputProblem
-from planfuse.geo.measure import geodesic_areas_m2, geodesic_lengths_m
+from planfuse.geo.measure import work_projection
 from planfuse.geo.parse import ParsedFeature, parse_features, to_storage, validate_in_crs
 from planfuse.services.kinds import GEOMETRY_TYPES, LayerKind, layer_kind
 from planfuse.services.layer_files import SourceFile, open_layer_file
@@ -161,8 +162,7 @@ def store_features(
     progress("reprojecting", 0.4)
     geoms = np.asarray(to_storage(features, crs, ctx.settings.datum_shifts), dtype=object)
     progress("measuring", 0.55)
-    areas = geodesic_areas_m2(geoms) if kind.geometry == "polygon" else np.zeros(len(geoms))
-    lengths = geodesic_lengths_m(geoms) if kind.geometry == "line" else np.zeros(len(geoms))
+    areas, lengths = _measures(ctx, geoms, kind)
     bounds = shapely.bounds(geoms)
     districts = _districts(ctx, geoms, properties, kind)
     progress("writing", 0.65)
@@ -191,6 +191,18 @@ def store_features(
         extra={"layer": summary.layer_id, "features": summary.feature_count},
     )
     return summary
+
+
+def _measures(ctx: PlanFuse, geoms: np.ndarray, kind: LayerKind) -> tuple[np.ndarray, np.ndarray]:
+    """Areas (m², in the equal-area working CRS: vectorised and within 0.01 % of geodesic)
+    and lengths (m, geodesic on the CGCS2000 ellipsoid)."""
+    zeros = np.zeros(len(geoms))
+    if kind.geometry == "polygon":
+        return work_projection(ctx.settings.area_crs).areas_from_storage_m2(geoms), zeros
+    if kind.geometry == "line":
+        geod = Geod(ellps="GRS80")
+        return zeros, np.array([geod.geometry_length(g) for g in geoms], dtype=np.float64)
+    return zeros, zeros
 
 
 def _source_crs(source: SourceFile, options: ImportOptions, datum_shifts) -> CRSInfo:

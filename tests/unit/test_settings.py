@@ -19,8 +19,10 @@ def test_every_setting_has_help_and_is_documented():
 
 
 def test_environment_then_config_override_defaults():
-    s = load_settings({"ogc_limit_max": 50}, environ={"PLANFUSE_OGC_LIMIT_MAX": "20",
-                                                      "PLANFUSE_LOG_LEVEL": "DEBUG"})
+    s = load_settings(
+        {"ogc_limit_max": 50},
+        environ={"PLANFUSE_OGC_LIMIT_MAX": "20", "PLANFUSE_LOG_LEVEL": "DEBUG"},
+    )
     assert s.ogc_limit_max == 50
     assert s.log_level == "DEBUG"
     assert s.database_url == "sqlite:///planfuse.db"
@@ -44,8 +46,9 @@ def test_datum_shifts_parse_as_json_object():
 
 
 def test_secrets_are_redacted():
-    s = load_settings({"secret_key": "k" * 40, "database_url": "postgresql://u:pw@h/db"},
-                      environ={})
+    s = load_settings(
+        {"secret_key": "k" * 40, "database_url": "postgresql://u:pw@h/db"}, environ={}
+    )
     red = s.redacted()
     assert red["secret_key"] == "***"
     assert "pw" not in str(red)
@@ -67,3 +70,9 @@ def test_production_accepts_strong_secret():
 def test_setting_names_are_snake_case():
     for s in SETTINGS:
         assert re.fullmatch(r"[a-z][a-z0-9_]*", s.name)
+
+
+def test_default_area_crs_is_the_geo_core_default():
+    from planfuse.geo.crs import AREA_CRS_DEFAULT
+
+    assert load_settings(environ={}).area_crs == AREA_CRS_DEFAULT
