@@ -133,7 +133,7 @@ def test_crs_option_contradicting_the_prj_is_refused(ctx, tmp_path):
     path = write_zipped_shapefile(
         tmp_path / "f.zip", [square(*JIEFANGBEI, 50)], [{"A": "x"}], crs="EPSG:4523"
     )
-    with pytest.raises(ProblemError, match="EPSG:4524.*EPSG:4523"):
+    with pytest.raises(ProblemError, match=r"EPSG:4524.*EPSG:4523"):
         import_layer(ctx, path, farmland_options(crs="EPSG:4524"))
 
 
