@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from planfuse.geo.index import IndexCache
+from planfuse.geo.measure import WorkProjection, work_projection
 from planfuse.settings import Settings, load_settings
 from planfuse.storage import Database
 
@@ -19,9 +21,21 @@ class PlanFuse:
 
     settings: Settings
     db: Database
+    # The equal-area working CRS in which every area (m²) and distance (m) is computed.
+    work: WorkProjection
+    # Spatial indexes of layer versions, built on first use (see services/layer_data.py).
+    indexes: IndexCache = field(init=False)
     # Per-area state registered by blueprints and services (index caches, job runner,
     # widget registry, ...), keyed by a short name.
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from planfuse.services.layer_data import build_layer_index
+
+        self.indexes = IndexCache(
+            lambda layer_id, version: build_layer_index(self, layer_id, version),
+            max_entries=self.settings.index_cache_size,
+        )
 
     def close(self) -> None:
         for extra in self.extras.values():
@@ -35,4 +49,4 @@ def build_context(settings: Settings | None = None) -> PlanFuse:
     """Create the database handle and shared state; connects lazily."""
     settings = settings or load_settings()
     db = Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    return PlanFuse(settings=settings, db=db)
+    return PlanFuse(settings=settings, db=db, work=work_projection(settings.area_crs))

@@ -131,6 +131,12 @@ SETTINGS: tuple[Setting, ...] = (
         "input is refused.",
         _json_object,
     ),
+    Setting(
+        "index_cache_size",
+        24,
+        "How many layer versions each server process keeps spatially indexed in memory.",
+        int,
+    ),
     Setting("max_vertices", 250_000, "Most vertices accepted in one input geometry.", int),
     Setting(
         "max_project_area_m2",
