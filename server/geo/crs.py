@@ -418,6 +418,12 @@ def resolve_crs(name: str, datum_shifts: Mapping[str, Sequence[float]] | None = 
     return info
 
 
+# Datum names under which an ellipsoid match is trusted: ours, or explicitly unspecified
+# (ArcGIS writes "Not_specified_based_on_GRS_1980_ellipsoid"). A named local datum
+# (城市独立坐标系) on the same ellipsoid is something else and stays refused.
+_PRJ_DATUM_NAMES = re.compile(r"2000|china|cgcs|xian|xi'an|beijing|1980|1954|not.specified|unknown")
+
+
 def _epsg_from_prj_structure(crs: CRS) -> int | None:
     """Identify a supported CRS from a .prj's parameters when EPSG lookup fails.
 
@@ -438,8 +444,11 @@ def _epsg_from_prj_structure(crs: CRS) -> int | None:
             return BEIJING1954
         return None
 
+    if crs.is_bound:
+        return None  # a custom +towgs84 shift: a local datum, not one of ours
     datum = datum_of(crs.ellipsoid)
-    if datum is None:
+    datum_name = (crs.datum.name if crs.datum else "").lower()
+    if datum is None or not _PRJ_DATUM_NAMES.search(datum_name):
         return None
     if crs.is_geographic:
         return {CGCS2000: 4490, XIAN1980: 4610, BEIJING1954: 4214}[datum]
@@ -960,6 +969,8 @@ def describe_out_of_area(x: float, y: float, crs: CRSInfo) -> str:
             hint = _guess_projected(x, y)
             return text + f"; the values look like projected metres — {hint}"
         return text
+    if abs(x) <= 360 and abs(y) <= 360:
+        return text + "; the values look like degrees — use EPSG:4490 for longitude/latitude"
     if crs.is_gauss_kruger:
         lon, _ = to_lonlat(np.array([x]), np.array([y]), crs)
         lon0 = float(lon[0])
@@ -969,8 +980,6 @@ def describe_out_of_area(x: float, y: float, crs: CRSInfo) -> str:
             if crs.datum == CGCS2000:
                 return text + f"; it lies at {lon0:.3f}°E, use EPSG:{code}"
             return text + f"; it lies at {lon0:.3f}°E, outside this zone"
-        if abs(x) <= 360 and abs(y) <= 360:
-            return text + "; the values look like degrees — use EPSG:4490 for longitude/latitude"
     return text
 
 
