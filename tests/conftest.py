@@ -27,6 +27,9 @@ PG_ADMIN_URL = os.environ.get(
 )
 TEST_SECRET = "test-secret-key-" + "x" * 40
 
+# Fixtures and helpers of the embedding tests (tests/embed_support.py).
+pytest_plugins = ["embed_support"]
+
 
 def _postgres_schema_url() -> Iterator[str]:
     """A private schema in the test database, dropped afterwards."""

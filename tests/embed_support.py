@@ -60,7 +60,9 @@ def claims_for(app_id: str, widget: str = "probe", **overrides: Any) -> dict[str
 
 
 def sign_hs256(claims: dict[str, Any], secret: str, header: dict | None = None) -> str:
-    return jwt.encode({"alg": "HS256", **(header or {})}, claims, OctKey.import_key(secret.encode()))
+    return jwt.encode(
+        {"alg": "HS256", **(header or {})}, claims, OctKey.import_key(secret.encode())
+    )
 
 
 class HostAppFixture:

@@ -10,10 +10,10 @@ import logging
 import time
 
 import pytest
+from embed_support import b64, claims_for, sign_hs256
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
-from embed_support import b64, claims_for, sign_hs256
 from planfuse.auth.apps import add_public_key, update_host_app
 from planfuse.auth.tokens import REQUIRED_CLAIMS, TokenError, validate_embed_token
 
@@ -36,7 +36,12 @@ def test_a_valid_token_is_accepted(embed_client, host):
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
     assert body["session_token"] and body["expires_in"] > 0
-    assert body["user"] == {"sub": "user-1", "name": "张三", "dept": "规划科", "roles": ["reviewer"]}
+    assert body["user"] == {
+        "sub": "user-1",
+        "name": "张三",
+        "dept": "规划科",
+        "roles": ["reviewer"],
+    }
     assert r.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in r.headers
 
@@ -355,6 +360,7 @@ def test_the_token_never_reaches_the_log(embed_client, host, caplog):
 def second_widget(pf, tmp_path):
     """A second registered widget, `probe-b`."""
     from embed_support import PROBE_DIR
+
     from planfuse.embed.registry import Widget, widget_registry
 
     manifest = json.loads((PROBE_DIR / "manifest.json").read_text())
