@@ -7,6 +7,7 @@ import secrets
 import time
 
 from flask import Flask, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from planfuse.logs import redact
 
@@ -18,6 +19,11 @@ def register_request_hooks(app: Flask) -> None:
     def _start() -> None:
         g.request_started = time.perf_counter()
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+        # Refuse an announced oversized body before anything (auth, parsing) reads it;
+        # bodies without a length are capped while read (MAX_CONTENT_LENGTH).
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit is not None and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
 
     @app.after_request
     def _finish(response):
