@@ -163,6 +163,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ogc_limit_default", 10, "Items per page when a request sets no `limit`.", int),
     Setting("ogc_limit_max", 10_000, "Largest `limit` accepted by OGC API – Features.", int),
     Setting(
+        "tile_max_age_s",
+        60,
+        "How long browsers may reuse a vector tile or TileJSON before revalidating it (its "
+        "ETag names the layer version), in seconds.",
+        int,
+    ),
+    Setting(
         "basemap_url",
         "",
         "Optional XYZ basemap tile URL template for the map (e.g. "

@@ -22,12 +22,15 @@ def register_web(app: Flask, context: PlanFuse) -> None:
     from planfuse.admin.views import admin_bp
     from planfuse.api import api_bp
     from planfuse.embed.views import embed_bp
+    from planfuse.ogc import ogc_bp, tiles_bp
     from planfuse.web.health import health_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(embed_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(ogc_bp)
+    app.register_blueprint(tiles_bp)
 
     # Load the widgets now, so a broken widget definition stops the start, not a request.
     from planfuse.embed.registry import widget_registry

@@ -1,0 +1,160 @@
+"""The coordinate systems the data services offer, and coordinate order on output.
+
+OGC API – Features Part 2: every collection lists the CRSs it can deliver (`crs`), its
+storage CRS (`storageCrs`), and coordinates are written in the axis order the CRS defines.
+EPSG:4490 and EPSG:4326 define latitude first; the EPSG CGCS2000 Gauss–Krüger CRSs define
+northing (X) first, as Chinese surveying does; OGC CRS84 and EPSG:3857 are easting first.
+Internally (storage, shapely) every coordinate is (x=easting/longitude, y=northing/latitude),
+so output in a "north first" CRS swaps the two, and so does reading a `bbox` given in one.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+import shapely
+
+from planfuse.errors import ProblemError
+from planfuse.geo.crs import CRSInfo, get_transformer, resolve_crs
+from planfuse.geo.errors import GeoError
+
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+STORAGE_CRS_URI = "http://www.opengis.net/def/crs/EPSG/0/4490"
+
+# What every collection offers, in this order. The Gauss–Krüger zones are Chongqing's:
+# zones 35–37 with the zone number prefixed to the easting (4523–4525) and the same zones
+# by central meridian 105°E/108°E/111°E without it (4544–4546).
+COLLECTION_CRS_KEYS = (
+    "OGC:CRS84",
+    "EPSG:4490",
+    "EPSG:4326",
+    "EPSG:4523",
+    "EPSG:4524",
+    "EPSG:4525",
+    "EPSG:4544",
+    "EPSG:4545",
+    "EPSG:4546",
+    "EPSG:3857",
+)
+
+# Output precision: 1e-9 degree is ~0.1 mm, 1e-4 m is 0.1 mm: below any survey's accuracy,
+# and it keeps responses free of 17-digit noise.
+DEGREE_DECIMALS = 9
+METRE_DECIMALS = 4
+
+
+@functools.cache
+def collection_crs() -> tuple[CRSInfo, ...]:
+    """The CRSs every collection lists, CRS84 first (the default)."""
+    return tuple(resolve_crs(key) for key in COLLECTION_CRS_KEYS)
+
+
+def collection_crs_uris() -> list[str]:
+    return [info.uri for info in collection_crs()]
+
+
+def offered_crs(value: str, parameter: str) -> CRSInfo:
+    """The CRS named by a `crs` or `bbox-crs` parameter, if collections offer it; else 400.
+
+    Accepts the OGC URIs (http://www.opengis.net/def/crs/EPSG/0/4523, …/OGC/1.3/CRS84), their
+    URN and safe-CURIE spellings ([EPSG:4523]) and plain EPSG:NNNN.
+    """
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):  # safe CURIE, e.g. [EPSG:4490]
+        text = text[1:-1]
+    offered = ", ".join(collection_crs_uris())
+    try:
+        info = resolve_crs(text)
+    except GeoError:
+        info = None
+    if info is None or info.key not in COLLECTION_CRS_KEYS:
+        raise ProblemError(
+            400,
+            "unsupported_crs",
+            f"{parameter} {_shown(value)!r} is not offered by this collection; use one of "
+            f"{offered}",
+            title="Unsupported coordinate reference system",
+            errors=[{"field": parameter, "message": "not in the collection's crs list"}],
+        )
+    return info
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def decimals(info: CRSInfo) -> int:
+    return DEGREE_DECIMALS if info.degrees else METRE_DECIMALS
+
+
+def output_transform(info: CRSInfo) -> Callable[[np.ndarray], np.ndarray]:
+    """A function for `shapely.transform` (coords array (N, 2) → (N, 2)) taking storage
+    coordinates (EPSG:4490 lon/lat) to `info`, in the CRS's own axis order, rounded."""
+    transformer = get_transformer("EPSG:4490", info.key)
+    places = decimals(info)
+    swap = info.first_axis_north
+
+    def apply(coords: np.ndarray) -> np.ndarray:
+        if transformer.is_identity:
+            x, y = coords[:, 0], coords[:, 1]
+        else:
+            x, y = transformer(coords[:, 0], coords[:, 1])
+        first, second = (y, x) if swap else (x, y)
+        return np.round(np.column_stack([first, second]), places)
+
+    return apply
+
+
+def to_output(geoms: np.ndarray, info: CRSInfo) -> np.ndarray:
+    """Storage geometries (EPSG:4490) in CRS `info`, axis order as the CRS defines, rounded."""
+    return shapely.transform(geoms, output_transform(info))
+
+
+def _rectangle(x0: float, y0: float, x1: float, y1: float) -> shapely.Geometry:
+    """The box as a polygon, or as a line or point when it has no width or height (a
+    zero-area polygon is invalid and would intersect nothing)."""
+    if x1 > x0 and y1 > y0:
+        return shapely.box(x0, y0, x1, y1)
+    if x1 > x0 or y1 > y0:
+        return shapely.LineString([(x0, y0), (x1, y1)])
+    return shapely.Point(x0, y0)
+
+
+def storage_box(
+    bbox: tuple[float, float, float, float], info: CRSInfo
+) -> tuple[shapely.Geometry, tuple[float, float, float, float]]:
+    """A `bbox` given in CRS `info` (its axis order) as a query polygon in storage coordinates
+    (EPSG:4490, lon/lat) and that polygon's bounds.
+
+    The rectangle is densified before reprojection (its edges are straight in `info`, not in
+    longitude/latitude), so the polygon follows them to well under a metre.
+    """
+    a0, a1, b0, b1 = bbox[0], bbox[1], bbox[2], bbox[3]
+    x0, y0, x1, y1 = (a1, a0, b1, b0) if info.first_axis_north else (a0, a1, b0, b1)
+    rect = _rectangle(x0, y0, x1, y1)
+    if info.key in {"OGC:CRS84", "EPSG:4490", "EPSG:4326"}:
+        # CGCS2000 and WGS 84 coincide here (see planfuse.geo.crs): no reprojection.
+        return rect, (x0, y0, x1, y1)
+    span = max(x1 - x0, y1 - y0)
+    step = span / 64 if span > 0 else 1.0
+    dense = shapely.segmentize(rect, step) if span > 0 else rect
+    transformer = get_transformer(info.key, "EPSG:4490")
+
+    def apply(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    polygon = shapely.transform(dense, apply)
+    if not np.isfinite(shapely.get_coordinates(polygon)).all():
+        raise ProblemError(
+            400,
+            "invalid_bbox",
+            f"bbox {list(bbox)} cannot be transformed from {info.key} (outside the "
+            "projection's domain)",
+            title="Invalid request",
+            errors=[{"field": "bbox", "message": "outside the domain of bbox-crs"}],
+        )
+    return polygon, tuple(float(v) for v in polygon.bounds)

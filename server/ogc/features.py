@@ -1,0 +1,373 @@
+"""OGC API – Features (Part 1 Core, GeoJSON, Part 2 CRS by reference) as plain functions.
+
+Each function takes the context, the parsed path and query values and the base URL, and
+returns the response document (or raises `ProblemError`); `planfuse.ogc.views` only adapts
+them to Flask. Collections are the layers; a collection serves its current version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+import shapely
+from sqlalchemy import select
+
+from planfuse.context import PlanFuse
+from planfuse.errors import ProblemError
+from planfuse.geo.crs import CRSInfo, resolve_crs
+from planfuse.ogc.access import layer_caller
+from planfuse.ogc.crs import (
+    CRS84_URI,
+    STORAGE_CRS_URI,
+    collection_crs_uris,
+    offered_crs,
+    storage_box,
+    to_output,
+)
+from planfuse.ogc.params import ItemsQuery, parse_format, parse_items_query
+from planfuse.ogc.store import BBoxQuery, FeatureRow, get_feature, query_features
+from planfuse.services.kinds import LAYER_KINDS
+from planfuse.storage.models import Layer, LayerVersion
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.0"
+
+_FID = re.compile(r"^[1-9][0-9]{0,9}$")
+
+# The conformance classes this server implements, and no others.
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+)
+
+
+@dataclass(frozen=True)
+class CollectionRef:
+    """A layer as a collection: its identity, access rule and current version's metadata."""
+
+    id: str
+    name: str
+    kind: str
+    department: str
+    restricted: bool
+    version: int
+    feature_count: int
+    fields: tuple[str, ...]
+    bbox: tuple[float, float, float, float] | None
+    geometry_type: str
+    source_crs: str
+    updated: datetime | None
+
+
+@dataclass(frozen=True)
+class FeaturesResponse:
+    """A GeoJSON document and how to serve it: media type and the `Content-Crs` URI."""
+
+    body: dict[str, Any]
+    media_type: str
+    content_crs: str
+
+
+def _ref(layer: Layer, version: LayerVersion) -> CollectionRef:
+    return CollectionRef(
+        id=layer.id,
+        name=layer.name,
+        kind=layer.kind,
+        department=layer.department,
+        restricted=bool(layer.restricted),
+        version=version.version,
+        feature_count=version.feature_count,
+        fields=tuple(version.fields or ()),
+        bbox=tuple(version.bbox) if version.bbox else None,
+        geometry_type=version.geometry_type,
+        source_crs=version.source_crs,
+        updated=layer.updated_at,
+    )
+
+
+def _current(ctx: PlanFuse, layer_id: str | None = None) -> list[CollectionRef]:
+    stmt = select(Layer, LayerVersion).join(
+        LayerVersion,
+        (LayerVersion.layer_id == Layer.id) & (LayerVersion.version == Layer.current_version),
+    )
+    if layer_id is not None:
+        stmt = stmt.where(Layer.id == layer_id)
+    with ctx.db.session() as session:
+        rows = session.execute(stmt.order_by(Layer.id)).all()
+    return [_ref(layer, version) for layer, version in rows]
+
+
+def collection_ref(ctx: PlanFuse, collection_id: str) -> CollectionRef:
+    """The collection `collection_id` (its current layer version), or a 404 problem."""
+    refs = _current(ctx, collection_id) if len(collection_id) <= 64 else []
+    if not refs:
+        raise ProblemError(
+            404,
+            "not_found",
+            f"collection {collection_id[:64]!r} does not exist; GET /ogc/collections lists them",
+            title="Not found",
+        )
+    return refs[0]
+
+
+def readable_collection(
+    ctx: PlanFuse, collection_id: str, authorization: str | None
+) -> CollectionRef:
+    """The collection, after the access check (401 without a token on restricted layers)."""
+    ref = collection_ref(ctx, collection_id)
+    layer_caller(ctx, ref.id, ref.restricted, authorization)
+    return ref
+
+
+# --- landing page, conformance, collections ------------------------------------------------
+
+
+def _link(href: str, rel: str, media_type: str, title: str) -> dict[str, str]:
+    return {"href": href, "rel": rel, "type": media_type, "title": title}
+
+
+def landing_page(base_url: str) -> dict[str, Any]:
+    """The landing page: links to the API definition, conformance and the collections."""
+    root = base_url.rstrip("/") + "/ogc"
+    return {
+        "title": "PlanFuse planning data (多规合一 数据服务)",
+        "description": "The unified planning database as OGC API – Features (GeoJSON, "
+        "CRS by reference) and Mapbox vector tiles.",
+        "links": [
+            _link(root, "self", JSON, "This document"),
+            _link(
+                base_url.rstrip("/") + "/api/v1/openapi.json",
+                "service-desc",
+                OPENAPI_TYPE,
+                "The PlanFuse API definition",
+            ),
+            _link(root + "/conformance", "conformance", JSON, "Conformance classes"),
+            _link(root + "/collections", "data", JSON, "The planning layers"),
+        ],
+    }
+
+
+def conformance() -> dict[str, Any]:
+    return {"conformsTo": list(CONFORMANCE)}
+
+
+def _storage_bbox(bbox: Sequence[float]) -> list[float]:
+    # EPSG:4490 lists latitude first (OGC API Part 2 axis order).
+    return [bbox[1], bbox[0], bbox[3], bbox[2]]
+
+
+def collection_document(ref: CollectionRef, base_url: str) -> dict[str, Any]:
+    """One collection's description (Part 1 and Part 2 members)."""
+    root = base_url.rstrip("/")
+    href = f"{root}/ogc/collections/{ref.id}"
+    kind = LAYER_KINDS.get(ref.kind)
+    description = f"{kind.title_zh} {kind.title_en}" if kind else ref.kind
+    if ref.department:
+        description += f" — {ref.department}"
+    document: dict[str, Any] = {
+        "id": ref.id,
+        "title": ref.name,
+        "description": description,
+        "itemType": "feature",
+        "kind": ref.kind,
+        "version": ref.version,
+        "restricted": ref.restricted,
+        "links": [
+            _link(href, "self", JSON, "This collection"),
+            _link(f"{href}/items", "items", GEOJSON, "The features (GeoJSON)"),
+            _link(f"{href}/items?f=json", "items", JSON, "The features (JSON)"),
+            _link(f"{root}/tiles/{ref.id}.json", "tiles", JSON, "Vector tiles (TileJSON)"),
+        ],
+        "crs": collection_crs_uris(),
+        "storageCrs": STORAGE_CRS_URI,
+    }
+    if ref.bbox is not None:
+        document["extent"] = {
+            "spatial": {
+                "bbox": [list(ref.bbox)],
+                "crs": CRS84_URI,
+                "storageCrsBbox": [_storage_bbox(ref.bbox)],
+            }
+        }
+    return document
+
+
+def collections(ctx: PlanFuse, base_url: str) -> dict[str, Any]:
+    """Every layer with a current version, as a collection."""
+    root = base_url.rstrip("/") + "/ogc"
+    return {
+        "links": [_link(f"{root}/collections", "self", JSON, "The collections")],
+        "collections": [collection_document(ref, base_url) for ref in _current(ctx)],
+        "crs": collection_crs_uris(),
+    }
+
+
+def collection(ctx: PlanFuse, collection_id: str, base_url: str) -> dict[str, Any]:
+    return collection_document(collection_ref(ctx, collection_id), base_url)
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+def _features(rows: Sequence[FeatureRow], crs: CRSInfo) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    geoms = to_output(shapely.from_wkb([row.geom for row in rows]), crs)
+    texts = shapely.to_geojson(geoms)
+    features = []
+    for row, text in zip(rows, texts, strict=True):
+        properties = dict(row.properties)
+        if row.district is not None:
+            properties.setdefault("district", row.district)
+        features.append(
+            {
+                "type": "Feature",
+                "id": row.fid,
+                "geometry": orjson.loads(text),
+                "properties": properties,
+            }
+        )
+    return features
+
+
+def _query_string(args: Iterable[tuple[str, str]], **replace: Any) -> str:
+    kept = [(k, v) for k, v in args if k not in replace]
+    kept += [(k, str(v)) for k, v in replace.items()]
+    return urlencode(kept)
+
+
+def items(
+    ctx: PlanFuse,
+    collection_id: str,
+    args: Sequence[tuple[str, str]],
+    *,
+    base_url: str,
+    authorization: str | None = None,
+) -> FeaturesResponse:
+    """`/collections/{id}/items`: a page of features as a GeoJSON FeatureCollection.
+
+    `args` are the query parameters as (name, value) pairs. Features come in fid order, so
+    walking `next` links visits every matching feature exactly once.
+    """
+    ref = readable_collection(ctx, collection_id, authorization)
+    settings = ctx.settings
+    query = parse_items_query(
+        args,
+        fields=ref.fields,
+        limit_default=min(settings.ogc_limit_default, settings.ogc_limit_max),
+        limit_max=settings.ogc_limit_max,
+    )
+    crs = query.crs or resolve_crs("OGC:CRS84")
+    bbox = None
+    if query.bbox is not None:
+        assert query.bbox_crs is not None
+        polygon, _ = storage_box(query.bbox, query.bbox_crs)
+        bbox = BBoxQuery.from_polygon(polygon)
+    matched, rows = query_features(
+        ctx,
+        ref.id,
+        ref.version,
+        ref.feature_count,
+        filters=query.filters,
+        bbox=bbox,
+        offset=query.offset,
+        limit=query.limit,
+    )
+    features = _features(rows, crs)
+    href = f"{base_url.rstrip('/')}/ogc/collections/{ref.id}/items"
+    links = [
+        _link(f"{href}?{_query_string(args)}".rstrip("?"), "self", query.media_type, "This page"),
+        _link(
+            f"{href}?{_query_string(args, f='json' if query.media_type == GEOJSON else 'geojson')}",
+            "alternate",
+            JSON if query.media_type == GEOJSON else GEOJSON,
+            "This page as " + ("JSON" if query.media_type == GEOJSON else "GeoJSON"),
+        ),
+        _link(f"{base_url.rstrip('/')}/ogc/collections/{ref.id}", "collection", JSON, ref.name),
+    ]
+    if query.offset + len(features) < matched:
+        nxt = _query_string(args, offset=query.offset + len(features), limit=query.limit)
+        links.append(_link(f"{href}?{nxt}", "next", query.media_type, "Next page"))
+    if query.offset > 0:
+        prev_offset = max(0, query.offset - query.limit)
+        prv = _query_string(args, offset=prev_offset, limit=query.limit)
+        links.append(_link(f"{href}?{prv}", "prev", query.media_type, "Previous page"))
+    body = {
+        "type": "FeatureCollection",
+        "features": features,
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": links,
+    }
+    return FeaturesResponse(body, query.media_type, crs.uri)
+
+
+def item(
+    ctx: PlanFuse,
+    collection_id: str,
+    feature_id: str,
+    args: Sequence[tuple[str, str]],
+    *,
+    base_url: str,
+    authorization: str | None = None,
+) -> FeaturesResponse:
+    """`/collections/{id}/items/{fid}`: one feature; `crs` and `f` are the only parameters."""
+    ref = readable_collection(ctx, collection_id, authorization)
+    crs = resolve_crs("OGC:CRS84")
+    media_type = GEOJSON
+    for name, value in args:
+        if name == "crs":
+            crs = offered_crs(value, "crs")
+        elif name == "f":
+            media_type = parse_format(value)
+        else:
+            raise ProblemError(
+                400,
+                "invalid_parameter",
+                f"parameter {name[:64]!r} is not understood here; a single feature takes only "
+                "crs and f",
+                title="Invalid request",
+                errors=[{"field": name[:64], "message": "unknown parameter"}],
+            )
+    fid = int(feature_id) if _FID.match(feature_id) else None
+    row = get_feature(ctx, ref.id, ref.version, fid) if fid else None
+    if row is None:
+        raise ProblemError(
+            404,
+            "not_found",
+            f"feature {feature_id[:32]!r} does not exist in collection {ref.id!r} "
+            f"(ids run 1..{ref.feature_count})",
+            title="Not found",
+        )
+    feature = _features([row], crs)[0]
+    root = base_url.rstrip("/") + f"/ogc/collections/{ref.id}"
+    feature["links"] = [
+        _link(f"{root}/items/{row.fid}", "self", media_type, "This feature"),
+        _link(root, "collection", JSON, ref.name),
+    ]
+    return FeaturesResponse(feature, media_type, crs.uri)
+
+
+__all__ = [
+    "CONFORMANCE",
+    "CollectionRef",
+    "FeaturesResponse",
+    "ItemsQuery",
+    "collection",
+    "collection_ref",
+    "collections",
+    "conformance",
+    "item",
+    "items",
+    "landing_page",
+    "readable_collection",
+]

@@ -1,0 +1,239 @@
+"""Feature queries for OGC API – Features, on SQLite and PostgreSQL alike (no PostGIS).
+
+A bbox query runs in three steps, none of which reads every geometry of a large layer:
+
+1. **Prefilter on the bbox columns.** A feature can intersect the query box only if its
+   bbox does. `minx` alone bounds an index range scan poorly (half the layer lies left of
+   any box), so the range is also bounded below by `qminx − W`, where W is the widest
+   feature of the layer version (versions never change, so W is computed once). The
+   covering index on (layer_id, version, minx, miny, maxx, maxy, fid) answers this without
+   touching the table.
+2. **Inside the box without geometry.** A feature whose bbox lies inside the query polygon
+   intersects it whatever its shape: those are counted in SQL.
+3. **Exact test on the frame only.** Only features whose bbox crosses the query boundary are
+   read and tested with shapely (`intersects`, prepared query polygon).
+
+`numberMatched` is the SQL count of step 2 plus the matches of step 3; a page is read in
+fid order from the same conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
+from sqlalchemy import ColumnElement, Integer, Text, and_, bindparam, cast, false, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from planfuse.context import PlanFuse
+from planfuse.storage.models import Feature
+
+
+@dataclass(frozen=True)
+class BBoxQuery:
+    """A spatial filter in storage coordinates (EPSG:4490 lon/lat degrees).
+
+    `polygon` is the exact query geometry; `outer` its bounds; `inner` an axis-aligned
+    rectangle inside it (equal to `outer` for a plain lon/lat bbox), or None.
+    """
+
+    polygon: shapely.Geometry
+    outer: tuple[float, float, float, float]
+    inner: tuple[float, float, float, float] | None
+
+    @classmethod
+    def from_polygon(cls, polygon: shapely.Geometry) -> BBoxQuery:
+        outer = tuple(float(v) for v in polygon.bounds)
+        if polygon.area == 0:
+            # A point or an axis-parallel line is its own bounds; a slanted line has no
+            # rectangle inside it.
+            flat = outer[0] == outer[2] or outer[1] == outer[3]
+            return cls(polygon, outer, outer if flat else None)
+        if shapely.equals(polygon, shapely.box(*outer)):
+            return cls(polygon, outer, outer)
+        return cls(polygon, outer, inscribed_rectangle(polygon))
+
+
+def inscribed_rectangle(polygon: shapely.Geometry) -> tuple[float, float, float, float] | None:
+    """An axis-aligned rectangle inside a nearly axis-aligned quadrilateral (a bbox given in
+    a projected CRS and reprojected to lon/lat), or None if none is found.
+
+    Its left side is at the rightmost x of the polygon's left quarter of vertices, and so on
+    for the other sides; the result is checked with `contains`, so it is always inside.
+    """
+    coords = shapely.get_coordinates(polygon)
+    x, y = coords[:, 0], coords[:, 1]
+    x0, y0, x1, y1 = polygon.bounds
+    mid_x, mid_y = (x0 + x1) / 2, (y0 + y1) / 2
+    left = x[x < mid_x].max(initial=x0)
+    right = x[x > mid_x].min(initial=x1)
+    bottom = y[y < mid_y].max(initial=y0)
+    top = y[y > mid_y].min(initial=y1)
+    if left >= right or bottom >= top:
+        return None
+    rect = (float(left), float(bottom), float(right), float(top))
+    if not polygon.contains(shapely.box(*rect)):
+        return None
+    return rect
+
+
+@dataclass
+class FeatureRow:
+    fid: int
+    geom: bytes
+    properties: dict[str, Any]
+    district: str | None
+
+
+def _properties(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str | bytes):  # some drivers hand JSON back as text
+        return orjson.loads(value)
+    return dict(value or {})
+
+
+def max_feature_width(ctx: PlanFuse, layer_id: str, version: int) -> float:
+    """The widest feature bbox of a layer version, in degrees (memoised: versions are
+    immutable once written)."""
+    widths: dict[tuple[str, int], float] = ctx.extras.setdefault("ogc_max_width", {})
+    key = (layer_id, version)
+    if key not in widths:
+        with ctx.db.session() as session:
+            value = session.scalar(
+                select(func.max(Feature.maxx - Feature.minx)).where(
+                    Feature.layer_id == layer_id, Feature.version == version
+                )
+            )
+        widths[key] = float(value or 0.0)
+    return widths[key]
+
+
+def _filter_clauses(filters: Mapping[str, Sequence[str]]) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    for name, values in filters.items():
+        if name == "district":
+            clauses.append(Feature.district.in_(list(values)))
+            continue
+        # Values are compared as text on both databases (numbers too: "5" finds 5); the
+        # name and every value are bound parameters.
+        extracted = cast(Feature.properties[name].as_string(), Text)
+        clauses.append(extracted.in_(list(values)))
+    return clauses
+
+
+def _crosses_box(box: tuple[float, float, float, float], width: float) -> ColumnElement[bool]:
+    qminx, qminy, qmaxx, qmaxy = box
+    return and_(
+        Feature.minx >= qminx - width,
+        Feature.minx <= qmaxx,
+        Feature.maxx >= qminx,
+        Feature.miny <= qmaxy,
+        Feature.maxy >= qminy,
+    )
+
+
+def _inside_box(box: tuple[float, float, float, float] | None) -> ColumnElement[bool]:
+    if box is None:
+        return false()
+    iminx, iminy, imaxx, imaxy = box
+    return and_(
+        Feature.minx >= iminx,
+        Feature.maxx <= imaxx,
+        Feature.miny >= iminy,
+        Feature.maxy <= imaxy,
+    )
+
+
+def _fid_in(dialect: str, fids: Sequence[int]) -> ColumnElement[bool]:
+    """`fid IN (…)` as ONE bound parameter, whatever the list's length."""
+    if not fids:
+        return false()
+    if dialect == "postgresql":
+        return Feature.fid == func.any(bindparam("fids", list(fids), type_=ARRAY(Integer)))
+    # SQLite: json_each over one JSON text parameter.
+    table = func.json_each(bindparam("fids", orjson.dumps(list(fids)).decode())).table_valued(
+        "value"
+    )
+    values = select(table.c.value)
+    return Feature.fid.in_(values)
+
+
+def query_features(
+    ctx: PlanFuse,
+    layer_id: str,
+    version: int,
+    feature_count: int,
+    *,
+    filters: Mapping[str, Sequence[str]],
+    bbox: BBoxQuery | None,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[FeatureRow]]:
+    """(numberMatched, the page of features in fid order) for a layer version."""
+    base = [Feature.layer_id == layer_id, Feature.version == version]
+    base += _filter_clauses(filters)
+    dialect = ctx.db.dialect
+    columns = (Feature.fid, Feature.geom, Feature.properties, Feature.district)
+    with ctx.db.session() as session:
+        if bbox is None and not filters:
+            # fid runs 1..N without gaps: a page is a key range.
+            matched = feature_count
+            page_stmt = (
+                select(*columns)
+                .where(*base, Feature.fid > offset, Feature.fid <= offset + limit)
+                .order_by(Feature.fid)
+            )
+        elif bbox is None:
+            matched = session.scalar(select(func.count()).select_from(Feature).where(*base)) or 0
+            page_stmt = select(*columns).where(*base).order_by(Feature.fid)
+            page_stmt = page_stmt.offset(offset).limit(limit)
+        else:
+            width = max_feature_width(ctx, layer_id, version)
+            candidates = _crosses_box(bbox.outer, width)
+            inside = _inside_box(bbox.inner)
+            frame = session.execute(
+                select(Feature.fid, Feature.geom).where(*base, candidates, ~inside)
+            ).all()
+            hits, misses = _exact(bbox.polygon, frame)
+            inside_count = session.scalar(
+                select(func.count()).select_from(Feature).where(*base, candidates, inside)
+            )
+            matched = int(inside_count or 0) + len(hits)
+            if len(hits) <= len(misses):
+                where = [*base, candidates, or_(inside, _fid_in(dialect, hits))]
+            else:
+                where = [*base, candidates, ~_fid_in(dialect, misses)]
+            page_stmt = select(*columns).where(*where).order_by(Feature.fid)
+            page_stmt = page_stmt.offset(offset).limit(limit)
+        if offset >= matched:
+            return matched, []
+        rows = session.execute(page_stmt).all()
+    return matched, [FeatureRow(int(r[0]), bytes(r[1]), _properties(r[2]), r[3]) for r in rows]
+
+
+def _exact(polygon: shapely.Geometry, rows: Sequence[Any]) -> tuple[list[int], list[int]]:
+    """Split (fid, wkb) rows into those whose geometry intersects `polygon` and the rest."""
+    if not rows:
+        return [], []
+    fids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    geoms = shapely.from_wkb([bytes(r[1]) for r in rows])
+    shapely.prepare(polygon)
+    hit = shapely.intersects(polygon, geoms)
+    return fids[hit].tolist(), fids[~hit].tolist()
+
+
+def get_feature(ctx: PlanFuse, layer_id: str, version: int, fid: int) -> FeatureRow | None:
+    with ctx.db.session() as session:
+        row = session.execute(
+            select(Feature.fid, Feature.geom, Feature.properties, Feature.district).where(
+                Feature.layer_id == layer_id, Feature.version == version, Feature.fid == fid
+            )
+        ).first()
+    if row is None:
+        return None
+    return FeatureRow(int(row[0]), bytes(row[1]), _properties(row[2]), row[3])
