@@ -7,9 +7,9 @@ import re
 import time
 
 import pytest
+from embed_support import HOST_ORIGIN
 from flask import Blueprint, jsonify, request
 
-from embed_support import HOST_ORIGIN
 from planfuse.auth.apps import update_host_app
 from planfuse.auth.caller import apply_locked_params, require_caller
 from planfuse.auth.sessions import verify_session
