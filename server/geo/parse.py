@@ -211,14 +211,18 @@ def _decode(data: bytes | str) -> str:
 
 _WKT_START = re.compile(
     r"\s*(?:SRID\s*=\s*\d+\s*;\s*)?(?:POINT|LINESTRING|POLYGON|MULTIPOINT|MULTILINESTRING"
-    r"|MULTIPOLYGON|GEOMETRYCOLLECTION)\b",
+    r"|MULTIPOLYGON|GEOMETRYCOLLECTION)\s*(?:ZM|Z|M)?\s*(?:\(|EMPTY\b)",
     re.IGNORECASE,
 )
 
 
+_JSON_ARRAY_START = re.compile(r'\[\s*[\[{"\-0-9\]tfn]')
+
+
 def _detect(text: str) -> str:
     stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
+    # "[" also opens the 国土资源部 exchange format's "[属性描述]" section headers.
+    if stripped[:1] == "{" or _JSON_ARRAY_START.match(stripped):
         return "geojson"
     if _WKT_START.match(stripped):
         return "wkt"
