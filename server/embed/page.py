@@ -168,7 +168,7 @@ def content_security_policy(page: WidgetPage | None) -> str:
     extra = page.widget.csp if page else {}
 
     def sources(directive: str, *base: str) -> str:
-        return " ".join((*base, *extra.get(directive, ())))
+        return " ".join((directive, *base, *extra.get(directive, ())))
 
     ancestors = " ".join(page.frame_ancestors) if page and page.frame_ancestors else "'none'"
     return "; ".join(
