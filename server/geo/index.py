@@ -94,8 +94,9 @@ class LayerIndex:
     def query(
         self, geom_work, predicate: str | None = "intersects", distance_m: float | None = None
     ) -> np.ndarray:
-        """Positions of features satisfying ``predicate`` against ``geom_work`` (e.g.
-        "intersects", "within", "contains", "dwithin" with ``distance_m`` in metres).
+        """Positions of features for which ``predicate(geom_work, feature)`` holds (e.g.
+        "intersects"; "contains" finds features inside ``geom_work``; "dwithin" with
+        ``distance_m`` in metres finds features within that distance).
 
         For an array of query geometries returns shapely's 2×n (query, position) array.
         """
@@ -147,7 +148,7 @@ class LayerIndex:
             return -1, float("inf")
         if positions_mask is None:
             pos, dist = self.tree.query_nearest(geom_work, return_distance=True, all_matches=False)
-            return int(pos[1][0]), float(dist[0])
+            return int(pos[0]), float(dist[0])
         mask = np.asarray(positions_mask, dtype=bool)
         if mask.shape != self.ids.shape:
             raise ValueError("positions_mask must have one entry per feature")
