@@ -179,10 +179,23 @@ def parse_features(
                 )
             ],
         ) from None
-    ctx.problems.raise_if_any()
-    if not shapes:
+    if not shapes and not ctx.problems:
         raise GeometryInputError(None, [InputProblem("the input contains no features")])
-    return _build(shapes, repair)
+    # Validity is checked on every well-formed feature even when others are malformed, so
+    # one error lists every bad feature (building is bounded: vertices were counted).
+    features = _build(shapes, repair, ctx.problems)
+    ctx.problems.problems.sort(key=_problem_order)
+    ctx.problems.raise_if_any()
+    return features
+
+
+def _problem_order(p: InputProblem) -> tuple:
+    return (
+        -1 if p.feature is None else p.feature,
+        -1 if p.line is None else p.line,
+        -1 if p.part is None else p.part,
+        -1 if p.ring is None else p.ring,
+    )
 
 
 # --- text decoding and format detection --------------------------------------------------
@@ -1022,12 +1035,13 @@ def _build_one(shape: _Shape) -> BaseGeometry:
 _REASON_POINT = re.compile(r"^(.*?)\s*\[\s*([-+0-9.eE]+|nan)\s+([-+0-9.eE]+|nan)(?:\s+\S+)?\s*\]$")
 
 
-def _build(shapes: list[_Shape], repair: bool) -> list[ParsedFeature]:
+def _build(shapes: list[_Shape], repair: bool, problems: ProblemCollector) -> list[ParsedFeature]:
+    """Build the shapes' geometries, check validity (repairing if asked); problems are
+    added to ``problems`` and the caller raises."""
     geoms = np.empty(len(shapes), dtype=object)
     for i, shape in enumerate(shapes):
         geoms[i] = _build_one(shape)
-    valid = shapely.is_valid(geoms)
-    problems = ProblemCollector()
+    valid = shapely.is_valid(geoms) if len(geoms) else np.empty(0, dtype=bool)
     features = []
     for i, shape in enumerate(shapes):
         geom = geoms[i]
@@ -1060,7 +1074,6 @@ def _build(shapes: list[_Shape], repair: bool) -> list[ParsedFeature]:
                 notes=notes,
             )
         )
-    problems.raise_if_any()
     return features
 
 

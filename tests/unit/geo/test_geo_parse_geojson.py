@@ -414,3 +414,17 @@ def test_large_input_parses_fast():
     fs = parse_features(data)
     assert len(fs) == 20_000
     assert time.perf_counter() - start < 3.0  # ~0.3 s measured
+
+
+def test_structural_and_validity_problems_reported_together():
+    data = collection(
+        feature(polygon(SQUARE)),
+        feature(polygon(BOWTIE)),
+        feature(polygon(SQUARE)),
+        feature(polygon(SQUARE[:-1])),
+    )
+    found = problems(data)
+    assert [(p.feature, p.message.split(" ")[0]) for p in found] == [
+        (1, "Self-intersection"),
+        (3, "the"),
+    ]
