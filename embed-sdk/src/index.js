@@ -188,10 +188,15 @@ export function mount(element, options) {
 function optionsFrom(get) {
   const json = (v) => (v ? JSON.parse(v) : undefined);
   const url = get('token-url');
+  const widget = get('widget');
   return {
-    widget: get('widget'),
+    widget,
+    // POST {"widget": name} to the host's own backend, which answers {"token": "..."}.
     token: url
-      ? () => fetch(url, { method: 'POST', credentials: 'same-origin' }).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`${url}: ${r.status}`)))).then((j) => j.token)
+      ? () =>
+          fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ widget }) })
+            .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`${url}: ${r.status}`))))
+            .then((j) => j.token)
       : get('token'),
     app: get('app') || undefined,
     locale: get('locale') || undefined,

@@ -145,13 +145,16 @@ describe('startWidget in a plain iframe', () => {
     ctx.destroy();
   });
 
-  it('shows the server refusal', async () => {
+  it('shows a refused token in the user\'s language', async () => {
     vi.stubGlobal(
       'fetch',
       vi.fn(async () => new Response(JSON.stringify({ type: 'https://planfuse.dev/problems/token_invalid', detail: 'the token was already used' }), { status: 401 })),
     );
     startWidget({ name: 'probe', init: vi.fn() });
     await vi.advanceTimersByTimeAsync(0);
-    expect(document.getElementById('planfuse-status').textContent).toBe('the token was already used');
+    // Protocol errors are shown in the user's language; the server's detail goes to the host.
+    expect(document.getElementById('planfuse-status').textContent).toBe(
+      'The sign-in token is not valid, so this widget cannot open.',
+    );
   });
 });

@@ -211,6 +211,11 @@ export function startWidget(options) {
 
   // --- session ---------------------------------------------------------------------------
 
+  /** What the user reads: our own localised text for protocol codes, else the server's. */
+  function userText(error) {
+    return ERROR_CODES.includes(error.code) ? null : error.detail;
+  }
+
   function requestToken(reason) {
     if (port) port.postMessage(message('token-request', { reason }));
   }
@@ -254,7 +259,7 @@ export function startWidget(options) {
         ctx.fail('network', null, { status: error.status });
         // The token may have been spent before the answer was lost: ask for a new one.
         later(() => (port ? requestToken('retry') : exchange(token)), backoffDelayMs(failures++, Math.random()));
-      } else ctx.fail(error.code, error.detail, { status: error.status });
+      } else ctx.fail(error.code, userText(error), { status: error.status, detail: error.detail });
     } finally {
       exchanging = false;
     }
@@ -318,7 +323,9 @@ export function startWidget(options) {
         await waitForSession(TOKEN_WAIT_MS);
         return api(path, { ...opts, retried: true });
       }
-      if (error.status === 401 || error.status === 403 || error.code === 'network') ctx.fail(error.code, error.detail, { status: error.status });
+      if (error.status === 401 || error.status === 403 || error.code === 'network') {
+        ctx.fail(error.code, userText(error), { status: error.status, detail: error.detail });
+      }
       throw error;
     }
   }

@@ -151,7 +151,12 @@ const SNIPPETS = {
     params: ${json(v.unlocked)},
     theme: ${json(v.theme)},
     // Called again before the session expires; your backend mints a fresh token each time.
-    token: () => fetch('/planfuse-token', { method: 'POST' }).then((r) => r.json()).then((j) => j.token),
+    token: () =>
+      fetch('/planfuse-token', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ widget: '${v.widget}' }),
+      }).then((r) => r.json()).then((j) => j.token),
   });
   handle.on('ready', () => console.log('ready'));
   handle.on('error', (e) => console.warn(e.code, e.message));
@@ -189,7 +194,8 @@ function lit(lang, value, indent = '') {
 const TTL = () => Math.min(300, config.max_ttl_s);
 
 const CODE = {
-  python: ['Python', (v) => `# pip install pyjwt — serve it as POST /planfuse-token for the signed-in user
+  python: ['Python', (v) => `# pip install pyjwt — serve it as POST /planfuse-token ({"widget": ...} in,
+# {"token": ...} out) for the user signed in to your system
 import os, time, uuid
 import jwt
 

@@ -1,0 +1,221 @@
+"""Embedding in a real browser across two origins (headless Debian Chromium, Playwright).
+
+The PlanFuse server and the host app run on different sites (see tests/embed_browser.py);
+nothing is mocked. Covers issue 4's browser list: the widget renders inside the host page,
+the iframe resizes both ways, events reach the host, a host command reaches the widget, a
+token refresh happens without reload, an expired token gives an error event and a message,
+a page from an origin not on the app's list cannot frame the widget, blocking third-party
+cookies changes nothing, look-alike origins are ignored, and a plain iframe works.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from embed_browser import CHROMIUM, CHROMIUM_ARGS, EmbedRig
+from flask import Blueprint, jsonify
+
+from planfuse.auth.caller import require_caller
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.xdist_group("embed-browser"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() or shutil.which("npm") is None,
+        reason="needs Debian chromium and npm",
+    ),
+]
+
+#: The widget session lasts 8 s, so a refresh happens about 6.4 s after the exchange.
+SESSION_LIFETIME_S = 8
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory):
+    db = tmp_path_factory.mktemp("embed-browser") / "planfuse.db"
+    rig = EmbedRig(f"sqlite:///{db}", {"session_lifetime_s": SESSION_LIFETIME_S})
+    bp = Blueprint("browser_test_service", __name__)
+
+    @bp.get("/api/v1/_test/whoami")
+    def whoami():
+        caller = require_caller(widget="probe")
+        return jsonify(app_id=caller.app_id, user=caller.user, params=dict(caller.params))
+
+    rig.server_app.register_blueprint(bp)
+    yield rig
+    rig.close()
+
+
+def frame_text(frame, selector: str, timeout_ms: int = 10000) -> str:
+    frame.wait_for_selector(selector, timeout=timeout_ms)
+    return frame.inner_text(selector)
+
+
+def iframe_height(page) -> float:
+    return page.evaluate("document.querySelector('#slot iframe').getBoundingClientRect().height")
+
+
+def test_sample_host_page_embeds_every_widget(rig):
+    page = rig.open("/?widget=probe")
+    page.wait_for_selector("#events-probe li[data-event=ready]", timeout=15000)
+    frame = rig.widget_frame(page)
+    assert frame_text(frame, "#hello") == "你好，示例审查员"
+    src = page.get_attribute("#widget-probe iframe", "src")
+    assert src.startswith(rig.server + "/embed/probe?app=")
+    assert "token" not in src.split("?", 1)[1].replace("host_origin", "")
+    # The token never appears in any URL the browser requested.
+    assert all("eyJ" not in r["url"] for r in rig.responses)
+    assert page.get_attribute("#widget-probe iframe", "title") == "测试探针组件"
+    page.context.close()
+
+
+def test_resize_events_commands(rig):
+    page = rig.rig_page({"params": {"lines": 2}})
+    ready = rig.wait_for_event(page, "ready")
+    assert ready["widget"] == "probe"
+    start = iframe_height(page)
+
+    result = page.evaluate("window.handle.send('lines', {n: 40})")
+    assert result == {"n": 40}
+    rig.poll(page, "document.querySelector('#slot iframe').getBoundingClientRect().height > 600")
+    grown = iframe_height(page)
+    assert grown > start + 400
+    assert rig.wait_for_event(page, "lines-changed") == {"n": 40}
+
+    page.evaluate("window.handle.send('lines', {n: 1})")
+    rig.poll(page, "document.querySelector('#slot iframe').getBoundingClientRect().height < 250")
+    assert iframe_height(page) < grown - 400
+    # The iframe is as tall as its content: no inner scrolling.
+    frame = rig.widget_frame(page)
+    assert frame.evaluate("document.documentElement.scrollHeight <= innerHeight + 1")
+
+    assert page.evaluate("window.handle.send('echo', {a: [1, '二']})") == {"a": [1, "二"]}
+    with pytest.raises(Exception, match="unknown command"):
+        page.evaluate("window.handle.send('nope', {})")
+    page.context.close()
+
+
+def test_token_refresh_happens_without_reload(rig):
+    page = rig.rig_page({"claims": {"params": {"project": "P-1"}}})
+    rig.wait_for_event(page, "ready")
+    frame = rig.widget_frame(page)
+    frame.evaluate("window.__notReloaded = true")
+    rig.poll(
+        frame,
+        "Number(document.documentElement.dataset.sessions) >= 2",
+        (SESSION_LIFETIME_S + 10) * 1000,
+    )
+    assert frame.evaluate("window.__notReloaded") is True
+    assert page.evaluate("window.tokenCalls") >= 2
+    # The new session works, and it still carries the locked params.
+    who = page.evaluate("window.handle.send('call', {path: '_test/whoami'})")
+    assert who == {"app_id": rig.app_id, "user": "user-1", "params": {"project": "P-1"}}
+    assert not [e for e in page.evaluate("window.events") if e["name"] == "error"]
+    page.context.close()
+
+
+def test_expired_token_gives_an_error_event_and_a_message(rig):
+    import time
+
+    now = int(time.time())
+    token = rig.mint(iat=now - 400, exp=now - 120)
+    page = rig.rig_page({"mode": "string", "token": token})
+    error = rig.wait_for_event(page, "error")
+    assert error["code"] == "token_expired"
+    frame = rig.widget_frame(page)
+    assert "已过期" in frame_text(frame, "#planfuse-status")
+    assert frame.get_attribute("#planfuse-status", "role") == "alert"
+    page.context.close()
+
+
+def test_a_page_on_another_origin_cannot_frame_the_widget(rig):
+    # The same SDK call from the look-alike origin: the server's frame-ancestors refuses it.
+    page = rig.rig_page(origin=rig.evil)
+    error = rig.wait_for_event(page, "error", timeout_ms=20000)
+    assert error["code"] in {"origin_denied", "network"}
+    assert not [e for e in page.evaluate("window.events") if e["name"] == "ready"]
+    for frame in page.frames:
+        if frame.url.startswith(rig.server):
+            with pytest.raises(Exception):  # noqa: B017 - blocked frames have no document we can read
+                frame.inner_text("#hello", timeout=500)
+    page.context.close()
+
+
+def test_lookalike_origins_and_null_are_ignored(rig):
+    evil = f"{rig.evil}/t/evil"
+    body = (
+        '<div id="slot"></div>'
+        f'<iframe id="evil" src="{evil}"></iframe>'
+        f'<iframe id="evil-null" sandbox="allow-scripts" src="{evil}"></iframe>'
+    )
+    page = rig.rig_page(body=body)
+    rig.wait_for_event(page, "ready")
+    page.wait_for_timeout(1500)  # let the hostile frames attack a few times more
+    names = [e["name"] for e in page.evaluate("window.events")]
+    assert "fake" not in names
+    assert names.count("ready") == 1
+    evil_frames = [f for f in page.frames if f.url.startswith(rig.evil)]
+    assert len(evil_frames) == 2
+    for frame in evil_frames:
+        assert frame.evaluate("window.attacks") > 3
+        # Nobody ever answered on the hostile ports: neither the SDK nor the widget.
+        assert frame.evaluate("window.received") == []
+    # The widget still works for the real host.
+    assert page.evaluate("window.handle.send('echo', {ok: true})") == {"ok": True}
+    page.context.close()
+
+
+def test_third_party_cookies_blocked_changes_nothing(rig, tmp_path):
+    profile = tmp_path / "profile"
+    (profile / "Default").mkdir(parents=True)
+    # Chrome's own preference for "Block third-party cookies".
+    prefs = {"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}}
+    (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
+    if True:
+        context = rig.playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            rig.responses.clear()
+            page = rig.open(f"{rig.host}/t/page?config=%7B%7D", context=context)
+            rig.wait_for_event(page, "ready")
+            frame = rig.widget_frame(page)
+            assert frame.evaluate("document.cookie") == ""
+            assert page.evaluate("window.handle.send('call', {path: '_test/whoami'})")["user"]
+            from_server = [r for r in rig.responses if r["url"].startswith(rig.server)]
+            assert from_server
+            assert not [r for r in from_server if "set-cookie" in r["headers"]]
+        finally:
+            context.close()
+
+
+def test_plain_iframe_with_the_token_in_the_fragment(rig):
+    token = rig.mint()
+    src = f"{rig.server}/embed/probe?app={rig.app_id}&locale=en#token={token}"
+    body = f'<iframe id="plain" src="{src}" style="width:100%;height:300px;border:0"></iframe>'
+    page = rig.rig_page({"mode": "declarative"}, body=body)
+    frame = rig.widget_frame(page)
+    assert frame_text(frame, "#hello") == "Hello, 张三"
+    assert "#" not in frame.evaluate("location.href")
+    assert page.evaluate("document.getElementById('plain').getBoundingClientRect().height") == 300
+    page.context.close()
+
+
+def test_declarative_div_and_custom_element(rig):
+    body = (
+        f'<div id="d" data-planfuse-widget="probe" data-app="{rig.app_id}" '
+        f'data-token-url="/planfuse-token" data-locale="en"></div>'
+        f'<planfuse-widget id="c" widget="probe" token="{rig.mint()}"></planfuse-widget>'
+    )
+    page = rig.rig_page({"mode": "declarative"}, body=body)
+    frames = []
+    rig.poll(page, "document.querySelectorAll('iframe').length === 2")
+    for _ in range(100):
+        frames = [f for f in page.frames if f.url.startswith(rig.server + "/embed/probe")]
+        if len(frames) == 2:
+            break
+        page.wait_for_timeout(50)
+    texts = sorted(frame_text(f, "#hello") for f in frames)
+    assert texts == ["Hello, 示例审查员", "你好，张三"]
+    page.context.close()
