@@ -125,12 +125,14 @@ def _rectangle(x0: float, y0: float, x1: float, y1: float) -> shapely.Geometry:
 
 def storage_box(
     bbox: tuple[float, float, float, float], info: CRSInfo
-) -> tuple[shapely.Geometry, tuple[float, float, float, float]]:
-    """A `bbox` given in CRS `info` (its axis order) as a query polygon in storage coordinates
-    (EPSG:4490, lon/lat) and that polygon's bounds.
+) -> tuple[shapely.Geometry, tuple[float, float, float, float] | None]:
+    """A `bbox` given in CRS `info` (its axis order) as a query geometry in storage
+    coordinates (EPSG:4490, lon/lat), and an axis-aligned rectangle inside it (or None).
 
-    The rectangle is densified before reprojection (its edges are straight in `info`, not in
-    longitude/latitude), so the polygon follows them to well under a metre.
+    A lon/lat bbox is its own rectangle. A projected one is densified before reprojection
+    (its edges are straight in `info`, not in longitude/latitude), so the polygon follows
+    them to well under a metre; the inner rectangle runs from the easternmost point of its
+    western edge to the westernmost of its eastern edge, and likewise north–south.
     """
     a0, a1, b0, b1 = bbox[0], bbox[1], bbox[2], bbox[3]
     x0, y0, x1, y1 = (a1, a0, b1, b0) if info.first_axis_north else (a0, a1, b0, b1)
@@ -138,17 +140,20 @@ def storage_box(
     if info.key in {"OGC:CRS84", "EPSG:4490", "EPSG:4326"}:
         # CGCS2000 and WGS 84 coincide here (see planfuse.geo.crs): no reprojection.
         return rect, (x0, y0, x1, y1)
-    span = max(x1 - x0, y1 - y0)
-    step = span / 64 if span > 0 else 1.0
-    dense = shapely.segmentize(rect, step) if span > 0 else rect
     transformer = get_transformer(info.key, "EPSG:4490")
+    steps = 64
 
-    def apply(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
+    def edge(xa: float, ya: float, xb: float, yb: float) -> np.ndarray:
+        t = np.linspace(0.0, 1.0, steps + 1)
+        lon, lat = transformer(xa + (xb - xa) * t, ya + (yb - ya) * t)
+        return np.column_stack([lon, lat])
 
-    polygon = shapely.transform(dense, apply)
-    if not np.isfinite(shapely.get_coordinates(polygon)).all():
+    south = edge(x0, y0, x1, y0)
+    east = edge(x1, y0, x1, y1)
+    north = edge(x1, y1, x0, y1)
+    west = edge(x0, y1, x0, y0)
+    ring = np.concatenate([south, east[1:], north[1:], west[1:]])
+    if not np.isfinite(ring).all():
         raise ProblemError(
             400,
             "invalid_bbox",
@@ -157,4 +162,16 @@ def storage_box(
             title="Invalid request",
             errors=[{"field": "bbox", "message": "outside the domain of bbox-crs"}],
         )
-    return polygon, tuple(float(v) for v in polygon.bounds)
+    if not isinstance(rect, shapely.Polygon):
+        line = shapely.LineString(ring[: steps + 1] if x1 > x0 else east)
+        return (line if line.length > 0 else shapely.Point(ring[0])), None
+    polygon = shapely.Polygon(ring)
+    inner = (
+        float(west[:, 0].max()),
+        float(south[:, 1].max()),
+        float(east[:, 0].min()),
+        float(north[:, 1].min()),
+    )
+    if inner[0] >= inner[2] or inner[1] >= inner[3] or not polygon.contains(shapely.box(*inner)):
+        return polygon, None
+    return polygon, inner

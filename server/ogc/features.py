@@ -269,8 +269,7 @@ def items(
     bbox = None
     if query.bbox is not None:
         assert query.bbox_crs is not None
-        polygon, _ = storage_box(query.bbox, query.bbox_crs)
-        bbox = BBoxQuery.from_polygon(polygon)
+        bbox = BBoxQuery.from_geometry(*storage_box(query.bbox, query.bbox_crs))
     matched, rows = query_features(
         ctx,
         ref.id,

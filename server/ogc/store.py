@@ -38,7 +38,8 @@ class BBoxQuery:
     """A spatial filter in storage coordinates (EPSG:4490 lon/lat degrees).
 
     `polygon` is the exact query geometry; `outer` its bounds; `inner` an axis-aligned
-    rectangle inside it (equal to `outer` for a plain lon/lat bbox), or None.
+    rectangle inside it (equal to `outer` for a plain lon/lat bbox), or None: a feature
+    whose bbox lies in `inner` intersects the query whatever its shape.
     """
 
     polygon: shapely.Geometry
@@ -46,39 +47,17 @@ class BBoxQuery:
     inner: tuple[float, float, float, float] | None
 
     @classmethod
-    def from_polygon(cls, polygon: shapely.Geometry) -> BBoxQuery:
+    def from_geometry(
+        cls, polygon: shapely.Geometry, inner: tuple[float, float, float, float] | None
+    ) -> BBoxQuery:
+        """`inner` must lie inside `polygon` (see `planfuse.ogc.crs.storage_box`)."""
         outer = tuple(float(v) for v in polygon.bounds)
         if polygon.area == 0:
             # A point or an axis-parallel line is its own bounds; a slanted line has no
             # rectangle inside it.
             flat = outer[0] == outer[2] or outer[1] == outer[3]
             return cls(polygon, outer, outer if flat else None)
-        if shapely.equals(polygon, shapely.box(*outer)):
-            return cls(polygon, outer, outer)
-        return cls(polygon, outer, inscribed_rectangle(polygon))
-
-
-def inscribed_rectangle(polygon: shapely.Geometry) -> tuple[float, float, float, float] | None:
-    """An axis-aligned rectangle inside a nearly axis-aligned quadrilateral (a bbox given in
-    a projected CRS and reprojected to lon/lat), or None if none is found.
-
-    Its left side is at the rightmost x of the polygon's left quarter of vertices, and so on
-    for the other sides; the result is checked with `contains`, so it is always inside.
-    """
-    coords = shapely.get_coordinates(polygon)
-    x, y = coords[:, 0], coords[:, 1]
-    x0, y0, x1, y1 = polygon.bounds
-    mid_x, mid_y = (x0 + x1) / 2, (y0 + y1) / 2
-    left = x[x < mid_x].max(initial=x0)
-    right = x[x > mid_x].min(initial=x1)
-    bottom = y[y < mid_y].max(initial=y0)
-    top = y[y > mid_y].min(initial=y1)
-    if left >= right or bottom >= top:
-        return None
-    rect = (float(left), float(bottom), float(right), float(top))
-    if not polygon.contains(shapely.box(*rect)):
-        return None
-    return rect
+        return cls(polygon, outer, inner)
 
 
 @dataclass

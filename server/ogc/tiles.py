@@ -293,19 +293,20 @@ def tile_geometries(
         geoms[i] = _largest_kind(geoms[i])
     types = shapely.get_type_id(geoms)  # None (dropped collections) is −1
     polygonal = (types == 3) | (types == 6)
+    invalid = np.flatnonzero(polygonal & ~shapely.is_valid(geoms))
+    if invalid.size:
+        # Rounding to the grid can pinch or cross a ring; the structure method keeps the
+        # covered area (a bow-tie becomes two triangles) and drops collapsed parts.
+        repaired = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        geoms[invalid] = [_polygonal(g) for g in repaired]
+        types = shapely.get_type_id(geoms)
+        polygonal = (types == 3) | (types == 6)
     lineal = (types == 1) | (types == 5)
     keep = (types >= 0) & ~shapely.is_empty(geoms)
     keep &= ~polygonal | (shapely.area(geoms) > 0)
     keep &= ~lineal | (shapely.length(geoms) > 0)
     rows, geoms, polygonal = rows[keep], geoms[keep], polygonal[keep]
     if polygonal.any():
-        invalid = np.flatnonzero(polygonal & ~shapely.is_valid(geoms))
-        if invalid.size:
-            # Rounding to the grid can pinch a ring; the structure method keeps the area.
-            repaired = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-            geoms[invalid] = [_polygonal(g) for g in repaired]
-            present = np.array([g is not None and not g.is_empty for g in geoms])
-            rows, geoms, polygonal = rows[present], geoms[present], polygonal[present]
         # MVT: exterior rings have positive area in tile coordinates (clockwise on screen).
         geoms[polygonal] = shapely.orient_polygons(geoms[polygonal], exterior_cw=False)
     return rows, geoms
