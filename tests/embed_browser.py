@@ -76,7 +76,9 @@ def _serve(wsgi) -> tuple[Any, int]:
 
 
 class EmbedRig:
-    def __init__(self, database_url: str, settings: dict[str, Any] | None = None):
+    def __init__(
+        self, database_url: str, settings: dict[str, Any] | None = None, browser: Any = None
+    ):
         from embed_support import probe_widget
 
         from planfuse.app import create_app
@@ -105,10 +107,17 @@ class EmbedRig:
         self._add_test_routes(host_app)
         dispatch.app = host_app
 
-        from playwright.sync_api import sync_playwright
+        # Only one Playwright per thread: inside tests/browser, pass the session's `browser`
+        # fixture and the rig launches its own Chromium (with the resolver rules) from it.
+        self._pw = None
+        if browser is None:
+            from playwright.sync_api import sync_playwright
 
-        self.playwright = self._pw = sync_playwright().start()
-        self.browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            self._pw = sync_playwright().start()
+            self.browser_type = self._pw.chromium
+        else:
+            self.browser_type = browser.browser_type
+        self.browser = self.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
     # --- tokens ---------------------------------------------------------------------------
 
@@ -215,7 +224,8 @@ class EmbedRig:
 
     def close(self) -> None:
         self.browser.close()
-        self._pw.stop()
+        if self._pw is not None:
+            self._pw.stop()
         self._server.shutdown()
         self._host_server.shutdown()
         self.pf.close()

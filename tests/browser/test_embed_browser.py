@@ -32,9 +32,9 @@ SESSION_LIFETIME_S = 8
 
 
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory):
+def rig(tmp_path_factory, browser):
     db = tmp_path_factory.mktemp("embed-browser") / "planfuse.db"
-    rig = EmbedRig(f"sqlite:///{db}", {"session_lifetime_s": SESSION_LIFETIME_S})
+    rig = EmbedRig(f"sqlite:///{db}", {"session_lifetime_s": SESSION_LIFETIME_S}, browser)
     bp = Blueprint("browser_test_service", __name__)
 
     @bp.get("/api/v1/_test/whoami")
@@ -173,7 +173,7 @@ def test_third_party_cookies_blocked_changes_nothing(rig, tmp_path):
     prefs = {"profile": {"block_third_party_cookies": True, "cookie_controls_mode": 1}}
     (profile / "Default" / "Preferences").write_text(json.dumps(prefs))
     if True:
-        context = rig.playwright.chromium.launch_persistent_context(
+        context = rig.browser_type.launch_persistent_context(
             str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         try:
