@@ -51,21 +51,21 @@ def assert_parses_or_refuses(data, **kwargs):
         assert np.isfinite(shapely.get_coordinates(f.geometry)).all()
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(gtype=geometry_types, coordinates=json_values, extra=json_values)
 def test_arbitrary_geojson_shapes(gtype, coordinates, extra):
     data = {"type": gtype, "coordinates": coordinates, "features": extra, "geometry": extra}
     assert_parses_or_refuses(data)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=300))
 def test_arbitrary_text(text):
     for fmt in ("auto", "geojson", "wkt", "coordinates"):
         assert_parses_or_refuses(text, fmt=fmt)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=300))
 def test_arbitrary_bytes(data):
     assert_parses_or_refuses(data)
@@ -90,7 +90,7 @@ wkt_tokens = st.sampled_from(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(tokens=st.lists(wkt_tokens, max_size=40))
 def test_wkt_token_soup(tokens):
     assert_parses_or_refuses(" ".join(tokens), fmt="wkt")
@@ -109,7 +109,7 @@ def star_rings(draw):
     return np.vstack([ring, ring[:1]])
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(ring=star_rings())
 def test_valid_polygon_round_trips_through_every_format(ring):
     polygon = shapely.Polygon(ring)

@@ -19,7 +19,7 @@ cq_lats = st.floats(28.1, 32.3, allow_nan=False)
 point_lists = st.lists(st.tuples(cq_lons, cq_lats), min_size=1, max_size=50)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(lon=lons, lat=lats, prefixed=st.booleans())
 def test_gk_zone_round_trip(lon, lat, prefixed):
     code = gk_zone_for_lon(lon)[0 if prefixed else 1]
@@ -29,7 +29,7 @@ def test_gk_zone_round_trip(lon, lat, prefixed):
     assert abs(back_lat[0] - lat) < 1e-9
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(points=point_lists)
 def test_gcj02_round_trip(points):
     lon, lat = np.array(points).T
@@ -40,7 +40,7 @@ def test_gcj02_round_trip(points):
     assert np.abs(rlat - lat).max() < 1e-7
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(points=point_lists)
 def test_bd09_round_trip(points):
     lon, lat = np.array(points).T
@@ -49,7 +49,7 @@ def test_bd09_round_trip(points):
     assert np.max(GEOD.inv(rlon, rlat, lon, lat)[2]) < 0.5
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(points=point_lists, dst=st.sampled_from(["EPSG:4523", "EPSG:4545", "EPSG:3857", "BD-09"]))
 def test_gcj02_through_any_crs_and_back(points, dst):
     lon, lat = np.array(points).T
@@ -59,7 +59,7 @@ def test_gcj02_through_any_crs_and_back(points, dst):
     assert np.abs(rlat - lat).max() < 1e-7
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(points=point_lists)
 def test_work_projection_round_trip(points):
     lon, lat = np.array(points).T
@@ -70,7 +70,7 @@ def test_work_projection_round_trip(points):
     assert np.abs(rlat - lat).max() < 1e-9
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(points=point_lists)
 def test_xian1980_shift_round_trip(points):
     lon, lat = np.array(points).T
