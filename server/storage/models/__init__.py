@@ -6,12 +6,20 @@ schema tests compare against the migrations.
 
 from planfuse.storage.models.admin import AdminToken
 from planfuse.storage.models.base import Base
+from planfuse.storage.models.compliance import (
+    ComplianceProject,
+    ComplianceReport,
+    ComplianceRuleset,
+)
 from planfuse.storage.models.embed import EmbedTokenUse, HostApp, HostAppKey, ServerSecret
 from planfuse.storage.models.layers import Feature, Layer, LayerVersion
 
 __all__ = [
     "AdminToken",
     "Base",
+    "ComplianceProject",
+    "ComplianceReport",
+    "ComplianceRuleset",
     "EmbedTokenUse",
     "Feature",
     "HostApp",
