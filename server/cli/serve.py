@@ -88,6 +88,12 @@ def demo(
         load_demo = None
     if load_demo is not None:
         load_demo(ctx, scale=scale, seed=seed, echo=lambda m: click.echo(m, err=True))
+    # The sample host application: a second origin whose page embeds every widget.
+    from planfuse.embed.host_app import start_demo_host
+
+    server_url = ctx.settings.public_url or f"http://{host}:{port}"
+    sample_host = start_demo_host(ctx, server_url, host, host_port)
     holder.close()
     click.echo(f"PlanFuse demo: http://{host}:{port}/", err=True)
+    click.echo(f"Sample host app (embeds every widget): {sample_host}", err=True)
     run_gunicorn(host, port, workers)

@@ -155,3 +155,14 @@ def ensure_sample_app(ctx, origins: list[str]) -> tuple[str, str]:
             return record.id, key.secret
     record, secret = create_host_app(ctx, SAMPLE_APP_NAME, origins)
     return record.id, secret or ""
+
+
+def start_demo_host(ctx, server_url: str, host: str, port: int) -> str:
+    """For `planfuse demo`: register the sample host app for this port (once) and serve it in
+    a background thread. Returns the URL to open."""
+    loopback_or_any = {"127.0.0.1", "localhost", "0.0.0.0", "::"}  # noqa: S104 - not a bind
+    names = ["127.0.0.1", "localhost"] if host in loopback_or_any else [host]
+    origins = [f"http://{name}:{port}" for name in names]
+    app_id, secret = ensure_sample_app(ctx, origins)
+    start_sample_host(server_url, port, app_id, secret, host=host)
+    return origins[0] + "/"
