@@ -129,6 +129,8 @@ def embed_js():
     response.headers["Content-Type"] = "text/javascript; charset=utf-8"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     response.headers["Access-Control-Allow-Origin"] = "*"
+    # Hosts may measure the SDK's load time and size in their own RUM.
+    response.headers["Timing-Allow-Origin"] = "*"
     return response
 
 

@@ -28,7 +28,10 @@
     server: config.server,
   });
   for (const name of ['ready', 'resize', 'error', 'lines-changed', 'fake', 'result']) {
-    handle.on(name, (payload) => window.events.push({ name, payload }));
+    handle.on(name, (payload) => {
+      if (name === 'ready' && window.readyAt === undefined) window.readyAt = performance.now();
+      window.events.push({ name, payload });
+    });
   }
   window.handle = handle;
 })();
