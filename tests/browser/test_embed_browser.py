@@ -219,3 +219,50 @@ def test_declarative_div_and_custom_element(rig):
     texts = sorted(frame_text(f, "#hello") for f in frames)
     assert texts == ["Hello, 示例审查员", "你好，张三"]
     page.context.close()
+
+
+def test_admin_console_embed_page_previews_and_writes_code(rig):
+    from planfuse.services.admin_tokens import create_admin_token
+
+    token = create_admin_token(rig.pf, "browser admin")[1]
+    context = rig.browser.new_context()
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(rig.server + "/admin/login")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#embed-form")
+    page.select_option("#app", rig.app_id)
+    page.select_option("#widget", "probe")
+    page.select_option("#locale", "en")
+    page.fill("#param-project", "P-3")
+    page.fill("#theme-primary", "#aa3300")
+
+    snippet = page.inner_text("#snippet")
+    assert f"{rig.server}/embed.js" in snippet and 'data-planfuse-widget="probe"' in snippet
+    assert "P-3" not in snippet  # locked params belong in the token, not in the page
+    page.click("#code-tabs button:has-text('PHP')")
+    php = page.inner_text("#code")
+    assert "'widget' => 'probe'" in php and "'project' => 'P-3'" in php
+    page.click("#code-tabs button:has-text('Java')")
+    assert 'Map.of("project", "P-3")' in page.inner_text("#code")
+
+    page.click("#preview-button")
+    rig.poll(page, "document.querySelector('#events li') !== null")
+    rig.poll(
+        page,
+        "[...document.querySelectorAll('#events li')].some(li => / ready /.test(li.textContent))",
+    )
+    frame = rig.widget_frame(page)
+    info = json.loads(frame_text(frame, "#info"))
+    assert info["locked"] == {"project": "P-3"} and info["locale"] == "en"
+    assert (
+        frame.evaluate(
+            "getComputedStyle(document.documentElement).getPropertyValue('--pf-primary')"
+        )
+        == "#aa3300"
+    )
+    assert problems == []
+    context.close()

@@ -305,13 +305,13 @@ function planfuse_token(string $userId): string
 };
 
 function tabs(box, table, key) {
-  box.textContent = '';
+  // Built once; a re-render on every keystroke would swap the buttons under the pointer.
   for (const [id, [label]] of Object.entries(table)) {
     const b = document.createElement('button');
     b.type = 'button';
-    b.role = 'tab';
+    b.setAttribute('role', 'tab');
+    b.dataset.tab = id;
     b.textContent = label;
-    b.setAttribute('aria-selected', String(state[key] === id));
     b.addEventListener('click', () => {
       state[key] = id;
       update();
@@ -320,10 +320,14 @@ function tabs(box, table, key) {
   }
 }
 
+function markTabs(box, selected) {
+  for (const b of box.querySelectorAll('[data-tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === selected));
+}
+
 function update() {
   const v = values();
-  tabs($('snippet-tabs'), SNIPPETS, 'snippet');
-  tabs($('code-tabs'), CODE, 'code');
+  markTabs($('snippet-tabs'), state.snippet);
+  markTabs($('code-tabs'), state.code);
   $('snippet').textContent = SNIPPETS[state.snippet][1](v);
   $('code').textContent = CODE[state.code][1](v);
   const app = config.apps.find((a) => a.app_id === $('app').value);
@@ -372,6 +376,8 @@ async function copy(event) {
 }
 
 fillSelects();
+tabs($('snippet-tabs'), SNIPPETS, 'snippet');
+tabs($('code-tabs'), CODE, 'code');
 renderParams();
 renderTheme();
 update();
