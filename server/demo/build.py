@@ -1,0 +1,238 @@
+"""Generate the demo's layer files (cached per seed and scale) and import them through the
+normal import path.
+
+    files = generate_files(Path("var/demo/20261125-1"), seed=20261125, scale=1)
+    build_demo(ctx, scale=1, seed=20261125)      # generate (or reuse) + import
+    load_demo(ctx, scale=1, seed=20261125)       # the same, only into an empty database
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+
+from planfuse.context import PlanFuse
+from planfuse.demo.generate import LayerData, generate_layers
+from planfuse.demo.geography import DISTRICTS_FILE, WORK_CRS, load_districts
+from planfuse.demo.layers import DEMO_LAYERS, LAYERS_BY_ID, DemoLayer
+from planfuse.demo.scenarios import build_scenarios
+from planfuse.services.layers import ImportOptions, ImportSummary, import_layer
+from planfuse.storage.models import Layer
+
+DEFAULT_SEED = 20261125
+DEFAULT_CACHE_DIR = Path("var") / "demo"
+MANIFEST = "manifest.json"
+
+Echo = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    return None
+
+
+def fingerprint() -> str:
+    """Hash of the generator's code and data: a cached dataset from other code is stale."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in [*sorted(here.glob("*.py")), DISTRICTS_FILE]:
+        if path.name == "testing.py":
+            continue
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_folder(cache_dir: Path | str | None, seed: int, scale: float) -> Path:
+    base = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+    return base / f"{seed}-{scale:g}"
+
+
+@dataclass
+class DemoFiles:
+    """A generated dataset on disk: its folder and manifest."""
+
+    folder: Path
+    manifest: dict[str, Any]
+
+    def path(self, layer_id: str) -> Path:
+        return self.folder / LAYERS_BY_ID[layer_id].filename
+
+    @property
+    def feature_count(self) -> int:
+        return sum(entry["features"] for entry in self.manifest["layers"])
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for entry in manifest.get("layers", []):
+        path = folder / entry["file"]
+        if not path.is_file() or path.stat().st_size != entry["bytes"]:
+            return None
+    return manifest
+
+
+def generate_files(
+    folder: Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    scale: float = 1.0,
+    echo: Echo = _quiet,
+    reuse: bool = True,
+) -> DemoFiles:
+    """Write every demo layer file into `folder` (or reuse what a previous run of the same
+    code, seed and scale left there). Same seed and scale ⇒ byte-identical files."""
+    folder = Path(folder)
+    print_ = fingerprint()
+    if reuse:
+        manifest = _read_manifest(folder)
+        if (
+            manifest
+            and manifest.get("fingerprint") == print_
+            and manifest.get("seed") == seed
+            and manifest.get("scale") == scale
+        ):
+            echo(f"demo data: reusing {folder}")
+            return DemoFiles(folder, manifest)
+    started = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
+    districts = load_districts()
+    planted = build_scenarios(districts)
+    echo(f"demo data: generating seed {seed}, scale {scale:g} into {folder}")
+    random_layers = generate_layers(
+        districts, planted.zones, seed=seed, scale=scale, progress=lambda m: echo(f"  {m}")
+    )
+    from planfuse.demo.files import write_layer_file
+
+    entries = []
+    for layer in DEMO_LAYERS:
+        if layer.id == "districts":
+            target = folder / layer.filename
+            shutil.copyfile(DISTRICTS_FILE, target)
+            data = target.read_bytes()
+            entries.append(
+                {
+                    "layer": layer.id,
+                    "file": target.name,
+                    "features": 38,
+                    "planted": 0,
+                    "dropped": 0,
+                    "bytes": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+            )
+            continue
+        plants = planted.features.get(layer.id, [])
+        generated = random_layers.get(layer.id, LayerData(np.array([], dtype=object), []))
+        geoms = np.concatenate([np.array([p.work for p in plants], dtype=object), generated.geoms])
+        props = [dict(p.props) for p in plants] + generated.props
+        written = write_layer_file(folder / layer.filename, layer, geoms, props, len(plants))
+        entries.append(written.to_dict())
+        echo(f"  wrote {layer.id}: {written.features:,} features ({written.dropped} dropped)")
+    manifest = {
+        "generator": "planfuse.demo",
+        "fingerprint": print_,
+        "seed": seed,
+        "scale": scale,
+        "work_crs": WORK_CRS,
+        "seconds": round(time.perf_counter() - started, 1),
+        "layers": [{**entry, **_layer_meta(LAYERS_BY_ID[entry["layer"]])} for entry in entries],
+    }
+    (folder / MANIFEST).write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    files = DemoFiles(folder, manifest)
+    echo(
+        f"demo data: {files.feature_count:,} features in {len(entries)} files, "
+        f"{manifest['seconds']} s"
+    )
+    return files
+
+
+def _layer_meta(layer: DemoLayer) -> dict[str, Any]:
+    return {
+        "kind": layer.kind,
+        "crs": layer.crs,
+        "name": layer.name,
+        "department": layer.department,
+    }
+
+
+def import_files(ctx: PlanFuse, files: DemoFiles, echo: Echo = _quiet) -> list[ImportSummary]:
+    """Import every layer file through `import_layer` (districts first: the others are
+    assigned their district on import)."""
+    summaries = []
+    for layer in DEMO_LAYERS:
+        summary = import_layer(
+            ctx,
+            files.path(layer.id),
+            ImportOptions(
+                layer_id=layer.id,
+                kind=layer.kind,
+                crs=layer.crs,
+                name=layer.name,
+                department=layer.department,
+                created_by="planfuse demo",
+            ),
+        )
+        summaries.append(summary)
+        echo(
+            f"  imported {layer.id:<20} {layer.kind:<19} {layer.crs:<10} "
+            f"{summary.feature_count:>9,} features  {summary.seconds:6.2f} s"
+        )
+    return summaries
+
+
+def layer_count(ctx: PlanFuse) -> int:
+    with ctx.db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Layer)) or 0)
+
+
+def build_demo(
+    ctx: PlanFuse,
+    *,
+    scale: float = 1.0,
+    seed: int = DEFAULT_SEED,
+    cache_dir: Path | str | None = None,
+    echo: Echo = _quiet,
+) -> list[ImportSummary]:
+    """Generate (or reuse from the cache) and import the demo dataset into `ctx`'s
+    database, whatever it holds (re-importing adds new layer versions)."""
+    started = time.perf_counter()
+    files = generate_files(cache_folder(cache_dir, seed, scale), seed=seed, scale=scale, echo=echo)
+    echo("demo data: importing")
+    summaries = import_files(ctx, files, echo)
+    total = sum(s.feature_count for s in summaries)
+    echo(
+        f"demo data: {total:,} features in {len(summaries)} layers loaded in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return summaries
+
+
+def load_demo(
+    ctx: PlanFuse,
+    scale: float = 1.0,
+    seed: int = DEFAULT_SEED,
+    echo: Echo = _quiet,
+    cache_dir: Path | str | None = None,
+) -> list[ImportSummary] | None:
+    """Load the demo dataset if the database holds no layers yet (what `planfuse demo`
+    calls); otherwise leave it alone and say so. Returns the import summaries, or None."""
+    existing = layer_count(ctx)
+    if existing:
+        echo(f"demo data: the database already holds {existing} layers; not loading the demo")
+        return None
+    return build_demo(ctx, scale=scale, seed=seed, cache_dir=cache_dir, echo=echo)
