@@ -13,6 +13,7 @@ from planfuse.storage.models.compliance import (
 )
 from planfuse.storage.models.embed import EmbedTokenUse, HostApp, HostAppKey, ServerSecret
 from planfuse.storage.models.layers import Feature, Layer, LayerVersion
+from planfuse.storage.models.siting import SitingPlan
 
 __all__ = [
     "AdminToken",
@@ -27,4 +28,5 @@ __all__ = [
     "Layer",
     "LayerVersion",
     "ServerSecret",
+    "SitingPlan",
 ]
