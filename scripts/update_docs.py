@@ -22,6 +22,11 @@ the current values (secrets masked). This table is generated from `server/settin
 
 def main() -> None:
     (ROOT / "docs" / "settings.md").write_text(SETTINGS_INTRO + settings_markdown(), "utf-8")
+    # docs/widgets.md from the widget manifests (planfuse.embed.docs).
+    from planfuse.embed.docs import widgets_markdown
+    from planfuse.embed.registry import load_registry
+
+    (ROOT / "docs" / "widgets.md").write_text(widgets_markdown(load_registry()), "utf-8")
 
 
 if __name__ == "__main__":
