@@ -135,6 +135,7 @@ export function startWidget(options) {
   let session = null;
   let lastHeight = -1;
   let exchanging = false;
+  let queuedToken = null;
   let failures = 0;
   let stopped = false;
   let readyResolve;
@@ -262,6 +263,11 @@ export function startWidget(options) {
       } else ctx.fail(error.code, userText(error), { status: error.status, detail: error.detail });
     } finally {
       exchanging = false;
+      if (queuedToken) {
+        const next = queuedToken;
+        queuedToken = null;
+        exchange(next);
+      }
     }
   }
 
@@ -336,7 +342,9 @@ export function startWidget(options) {
     const data = event.data;
     if (!isMessage(data)) return;
     if (data.type === 'token' && typeof data.token === 'string') {
-      if (!exchanging) exchange(data.token);
+      // One exchange at a time; a token arriving meanwhile is exchanged right after.
+      if (exchanging) queuedToken = data.token;
+      else exchange(data.token);
     } else if (data.type === 'command') {
       const handler = (o.commands || {})[data.name];
       let reply;
