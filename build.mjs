@@ -71,6 +71,15 @@ if (testOnly) {
   const gz = gzipSync(raw, { level: 9 }).length;
   console.log(`embed.js: ${kb(raw.length)} minified, ${kb(gz)} gzipped (budget ${kb(EMBED_MAX_GZIP_BYTES)})`);
   console.log(`widgets: ${names.join(', ') || '(none yet)'}`);
+  // Each widget bundle carries its own copy of the shared code (runtime, map + OpenLayers).
+  for (const name of names) {
+    for (const ext of ['.js', '.css']) {
+      const file = join(out, 'widgets', name + ext);
+      if (!existsSync(file)) continue;
+      const bytes = readFileSync(file);
+      console.log(`  ${name}${ext}: ${kb(bytes.length)} minified, ${kb(gzipSync(bytes, { level: 9 }).length)} gzipped`);
+    }
+  }
   if (gz > EMBED_MAX_GZIP_BYTES) {
     console.error(`embed.js is ${gz} bytes gzipped, over the ${EMBED_MAX_GZIP_BYTES}-byte budget`);
     process.exit(1);

@@ -10,6 +10,7 @@ from typing import Any
 
 from planfuse.auth.apps import AppRecord, find_host_app, normalise_origin
 from planfuse.context import PlanFuse
+from planfuse.embed.basemap import basemap_page_parts
 from planfuse.embed.registry import ParamError, Widget, parse_param, protocol
 from planfuse.errors import ProblemError
 
@@ -62,6 +63,9 @@ class WidgetPage:
     frame_ancestors: tuple[str, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
     error: dict[str, str] | None = None
+    #: Extra CSP sources of this page (e.g. the configured basemap host), besides the
+    #: widget's own `csp`.
+    csp: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def pick_locale(requested: str | None) -> str:
@@ -159,13 +163,18 @@ def build_widget_page(
         return fail(400, "invalid_param", message("invalid_param", locale, detail=exc.message))
     if widget.asset(".js") is None:
         return fail(503, "widget_unavailable")
+    # The shared map's optional basemap (planfuse.embed.basemap).
+    basemap_config, page.csp = basemap_page_parts(ctx.settings.get("basemap_url"))
+    page.config.update(basemap_config)
     return page
 
 
 def content_security_policy(page: WidgetPage | None) -> str:
     """The widget page's policy: our own scripts only, no inline script, framed only by the
     app's origins ('none' for an unknown app)."""
-    extra = page.widget.csp if page else {}
+    extra: dict[str, tuple[str, ...]] = dict(page.widget.csp) if page else {}
+    for directive, more in (page.csp if page else {}).items():
+        extra[directive] = (*extra.get(directive, ()), *more)
 
     def sources(directive: str, *base: str) -> str:
         return " ".join((directive, *base, *extra.get(directive, ())))

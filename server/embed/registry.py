@@ -103,6 +103,13 @@ class Widget:
     def params(self) -> dict[str, dict[str, Any]]:
         return self.manifest["params"]
 
+    @property
+    def templates_dir(self) -> Path | None:
+        """The widget's own `templates/` folder beside its manifest, if it has one; the app
+        looks there for templates it does not find in the shared templates/ folder."""
+        path = Path(self.manifest_path).parent / "templates"
+        return path if path.is_dir() else None
+
     def asset(self, suffix: str) -> Path | None:
         """The built `<name><suffix>` file, or None when it is not built."""
         path = self.assets_dir / f"{self.name}{suffix}"

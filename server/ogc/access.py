@@ -37,10 +37,23 @@ def _admin(ctx: PlanFuse, authorization: str) -> str | None:
     return f"admin:{admin.name}"
 
 
-def _embed_caller(ctx: PlanFuse, authorization: str) -> str:
+def _embed_caller(ctx: PlanFuse, authorization: str, layer_id: str) -> str:
     """A widget session token or a host app's HTTP Basic credentials (planfuse.auth), or a
-    401/403 problem from there."""
+    401/403 problem from there.
+
+    A session whose embed token locked a `layers` list (the map widget's parameter) reads
+    only those layers: the host's backend signed that set, the browser cannot widen it.
+    """
     caller = authenticate(ctx, authorization)
+    locked = caller.params.get("layers")
+    if isinstance(locked, list) and layer_id not in locked:
+        raise ProblemError(
+            403,
+            "forbidden",
+            f"layer {layer_id!r} is not among the layers locked by the embed token",
+            title="Forbidden",
+            errors=[{"field": "layers", "message": "locked by the embed token"}],
+        )
     return f"app:{caller.app_id}"
 
 
@@ -61,4 +74,4 @@ def layer_caller(ctx: PlanFuse, layer_id: str, restricted: bool, authorization: 
             "(Authorization: Bearer …) or the host app's credentials (HTTP Basic "
             "app_id:secret)"
         )
-    return _admin(ctx, header) or _embed_caller(ctx, header)
+    return _admin(ctx, header) or _embed_caller(ctx, header, layer_id)

@@ -35,4 +35,10 @@ def register_web(app: Flask, context: PlanFuse) -> None:
     # Load the widgets now, so a broken widget definition stops the start, not a request.
     from planfuse.embed.registry import widget_registry
 
-    widget_registry(context)
+    registry = widget_registry(context)
+    # A widget package may keep its page template in its own templates/ folder.
+    widget_templates = [str(w.templates_dir) for w in registry if w.templates_dir]
+    if widget_templates:
+        from jinja2 import ChoiceLoader, FileSystemLoader
+
+        app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(widget_templates)])
