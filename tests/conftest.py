@@ -108,3 +108,39 @@ def _no_planfuse_env(monkeypatch):
     for name in list(os.environ):
         if name.startswith("PLANFUSE_") and name != "PLANFUSE_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
+
+
+# --- the demo dataset (planfuse.demo.testing; scenarios in server/demo/scenarios.json) ---
+
+
+@pytest.fixture(scope="session")
+def demo_scenarios() -> dict:
+    """The planted scenarios with their expected answers (parsed scenarios.json)."""
+    from planfuse.demo.testing import load_scenarios
+
+    return load_scenarios()
+
+
+@pytest.fixture(scope="session")
+def demo_database_template(tmp_path_factory) -> Path:
+    """A small demo SQLite database (the 38 districts, every planted scenario and ~7,700
+    random features), built once per session and worker; layer files cached in var/demo."""
+    from planfuse.demo.testing import build_demo_database
+
+    return build_demo_database(
+        tmp_path_factory.mktemp("demo"), files_dir=ROOT / "var" / "demo", secret_key=TEST_SECRET
+    )
+
+
+@pytest.fixture
+def demo_ctx(demo_database_template, tmp_path) -> Iterator[PlanFuse]:
+    """A context over a private copy of the demo database. To run `app`/`client` on it,
+    override `ctx` in the test module: `@pytest.fixture\ndef ctx(demo_ctx): return demo_ctx`."""
+    from planfuse.demo.testing import copy_demo_database, demo_context
+
+    context = demo_context(
+        copy_demo_database(demo_database_template, tmp_path), secret_key=TEST_SECRET
+    )
+    context.db.upgrade()
+    yield context
+    context.close()

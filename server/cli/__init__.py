@@ -30,7 +30,12 @@ def _register() -> None:
     cli.add_command(serve.demo)
     cli.add_command(settings_cmd.settings)
     cli.add_command(settings_cmd.secret)
-    for module in ("planfuse.cli.admin", "planfuse.cli.apps", "planfuse.cli.token"):
+    for module in (
+        "planfuse.cli.admin",
+        "planfuse.cli.apps",
+        "planfuse.cli.token",
+        "planfuse.cli.demo_data",
+    ):
         _optional(module)
 
 

@@ -8,8 +8,10 @@ normal import path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -106,11 +108,14 @@ def generate_files(
             echo(f"demo data: reusing {folder}")
             return DemoFiles(folder, manifest)
     started = time.perf_counter()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / MANIFEST).unlink(missing_ok=True)
+    # Written next to the target and renamed into place: concurrent runs (test workers,
+    # two `planfuse demo`) never read a half-written dataset.
+    final, folder = folder, folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     districts = load_districts()
     planted = build_scenarios(districts)
-    echo(f"demo data: generating seed {seed}, scale {scale:g} into {folder}")
+    echo(f"demo data: generating seed {seed}, scale {scale:g} into {final}")
     random_layers = generate_layers(
         districts, planted.zones, seed=seed, scale=scale, progress=lambda m: echo(f"  {m}")
     )
@@ -153,12 +158,28 @@ def generate_files(
     (folder / MANIFEST).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
-    files = DemoFiles(folder, manifest)
+    folder = _move_into_place(folder, final)
+    files = DemoFiles(folder, _read_manifest(folder) or manifest)
     echo(
         f"demo data: {files.feature_count:,} features in {len(entries)} files, "
         f"{manifest['seconds']} s"
     )
     return files
+
+
+def _move_into_place(tmp: Path, final: Path) -> Path:
+    stale = final.with_name(f"{final.name}.old-{os.getpid()}")
+    if final.exists():
+        with contextlib.suppress(OSError):
+            final.rename(stale)
+    try:
+        tmp.rename(final)
+    except OSError:
+        # Another process put a dataset there first: the same code, seed and scale give
+        # the same bytes, so theirs is as good as ours.
+        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(stale, ignore_errors=True)
+    return final
 
 
 def _layer_meta(layer: DemoLayer) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Deterministic: the same features give the same bytes (coordinates rounded to a f
 of decimals, keys sorted, features in a fixed order). Each feature is checked the way the
 import will check it — valid in the file's CRS after rounding, every vertex in the CRS's
 area of use (Gauss–Krüger eastings within the zone), still valid once reprojected to
-storage — and a random feature that fails is left out (counted), never "repaired".
+storage and to the working CRS the services measure in — and a random feature that fails
+is left out (counted), never "repaired".
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import orjson
 import shapely
 
-from planfuse.demo.geography import to_storage
+from planfuse.demo.geography import load_districts, to_storage, to_work
 from planfuse.demo.layers import DemoLayer
 from planfuse.geo import crs as crs_mod
 from planfuse.services.kinds import GEOMETRY_TYPES, layer_kind
@@ -70,7 +71,14 @@ def importable(geoms: np.ndarray, layer: DemoLayer) -> np.ndarray:
     ok[np.unique(owner[bad])] = False
     back = crs_mod.transform_geometry(geoms, info, STORAGE)
     ok &= shapely.is_valid(back)
-    return ok
+    # The services measure in the working CRS: a feature must stay valid there too.
+    ok &= shapely.is_valid(to_work(back))
+    # The import gives each feature the district its point-on-surface lies within.
+    districts = load_districts()
+    found = np.zeros(len(back), dtype=bool)
+    hit, _ = districts.storage_tree.query(shapely.point_on_surface(back), predicate="within")
+    found[hit] = True
+    return ok & found
 
 
 def _geometry_json(text: str) -> str:

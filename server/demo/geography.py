@@ -134,6 +134,7 @@ class Districts:
     work: np.ndarray  # (Multi)Polygons in WORK_CRS metres
     storage: np.ndarray  # the same in EPSG:4490, as the import stores them
     tree: shapely.STRtree  # over `work`
+    storage_tree: shapely.STRtree  # over `storage`
     boundary_tree: shapely.STRtree  # over short chunks of the district boundaries
     outline: BaseGeometry  # union of all districts (prepared)
     seats_xy: np.ndarray  # (38, 2) seat positions in WORK_CRS
@@ -208,6 +209,7 @@ def load_districts() -> Districts:
         work=work,
         storage=storage,
         tree=shapely.STRtree(work),
+        storage_tree=shapely.STRtree(storage),
         boundary_tree=shapely.STRtree(_boundary_chunks(work)),
         outline=outline,
         seats_xy=seats_xy,
@@ -280,7 +282,7 @@ def urban_intensity(x, y, centres_xy: np.ndarray, radii_m: np.ndarray) -> np.nda
     out = np.zeros(len(x))
     if len(centres_xy) == 0:
         return out
-    tree = shapely.STRtree(shapely.buffer(shapely.points(centres_xy), 3.0 * radii_m, 8))
+    tree = shapely.STRtree(shapely.buffer(shapely.points(centres_xy), 3.0 * radii_m, quad_segs=8))
     p_idx, c_idx = tree.query(shapely.points(x, y), predicate="intersects")
     d2 = (x[p_idx] - centres_xy[c_idx, 0]) ** 2 + (y[p_idx] - centres_xy[c_idx, 1]) ** 2
     value = np.exp(-d2 / (2.0 * (radii_m[c_idx]) ** 2))
