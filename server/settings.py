@@ -199,6 +199,43 @@ SETTINGS: tuple[Setting, ...] = (
         "After `planfuse apps rotate`, how long the previous secret keeps working, in seconds.",
         int,
     ),
+    # --- siting (辅助选址) ---------------------------------------------------------
+    Setting(
+        "siting_parcel_layer",
+        "",
+        "Layer id of the candidate parcels for siting; empty: the land-use plan layer "
+        "(kind `land_use_plan`, the first by id when there are several).",
+        str,
+    ),
+    Setting(
+        "siting_tolerance_m2",
+        1.0,
+        "Siting: a parcel is `outside` a layer when it overlaps it by at most this many m² "
+        "(boundary noise between departments' data).",
+        float,
+    ),
+    Setting(
+        "siting_inside_share",
+        0.999,
+        "Siting: a parcel is `inside` a layer (or a drawn scope) when at least this share of "
+        "its area lies in it.",
+        float,
+    ),
+    Setting(
+        "siting_reach_m",
+        3000.0,
+        "Siting score: distance in metres at which a road or facility distance criterion "
+        "scores 0, when no proximity condition sets `within_m`.",
+        float,
+    ),
+    Setting("siting_limit_max", 500, "Most candidates one siting search may return.", int),
+    Setting(
+        "siting_cache_columns",
+        24,
+        "Per-parcel relation columns (overlap with a layer, distance to a road class, …) each "
+        "server process keeps per parcel-layer version; each costs 9 bytes per parcel.",
+        int,
+    ),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -14,4 +14,4 @@ api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Other areas' API routes (embedding and host apps).
 import planfuse.admin.api  # noqa: E402
 import planfuse.embed.api  # noqa: E402, F401
-from planfuse.api import layers, openapi  # noqa: E402, F401
+from planfuse.api import layers, openapi, siting  # noqa: E402, F401

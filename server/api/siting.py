@@ -1,0 +1,160 @@
+"""辅助选址 over HTTP: search and siting plans (server/api/openapi/siting.yaml).
+
+Callers: the `siting` widget (session token) or a host's backend (HTTP Basic). Parameters
+the embed token locked are enforced here: a request may narrow them (one of the locked
+districts, a sub-class of the locked land-use class) but never widen them (403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from planfuse.api import api_bp
+from planfuse.app import planfuse
+from planfuse.auth.caller import Caller, apply_locked_params, require_caller
+from planfuse.errors import ProblemError, bad_request
+from planfuse.services.siting import plans as siting_plans
+from planfuse.services.siting.options import siting_options
+from planfuse.services.siting.search import parse_request, run_query
+
+WIDGET = "siting"
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise bad_request(
+            'send a JSON object, e.g. {"scope": {"districts": ["500112"]}, "land_use": "1001"}'
+        )
+    return body
+
+
+def _forbidden(name: str, message: str) -> ProblemError:
+    return ProblemError(
+        403,
+        "forbidden",
+        f"the request widens parameter {name!r} locked by the host: {message}",
+        title="Forbidden",
+        errors=[{"field": name, "message": message}],
+    )
+
+
+def enforce_locks(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    """The request body with the caller's locked parameters applied.
+
+    `districts` (a list of adcodes): the scope must be a subset of them (default: all of
+    them); a drawn polygon cannot be checked against them and is refused. `land_use`: the
+    requested code must start with the locked one (default: the locked one). Any other
+    locked parameter (`output_crs`, …) must be equal, via :func:`apply_locked_params`.
+    """
+    locked = dict(caller.params or {})
+    body = dict(body)
+    values: dict[str, Any] = {}
+    if "districts" in locked:
+        allowed = locked["districts"]
+        allowed_set = set(allowed) if isinstance(allowed, list) else {allowed}
+        scope = body.get("scope")
+        if scope is None:
+            body["scope"] = {"districts": sorted(allowed_set)}
+        elif isinstance(scope, dict) and scope.get("geometry") is not None:
+            raise _forbidden(
+                "districts",
+                f"the search is limited to districts {', '.join(sorted(allowed_set))}; "
+                "search by district instead of a drawn area",
+            )
+        elif isinstance(scope, dict) and isinstance(scope.get("districts"), list):
+            wider = [d for d in scope["districts"] if d not in allowed_set]
+            if wider:
+                raise _forbidden(
+                    "districts",
+                    f"district(s) {', '.join(map(str, wider[:5]))} are outside the locked "
+                    f"districts {', '.join(sorted(allowed_set))}",
+                )
+        values["districts"] = allowed  # narrowing is not a contradiction
+        del locked["districts"]
+    if "land_use" in locked:
+        lock = str(locked.pop("land_use"))
+        requested = body.get("land_use")
+        if requested in (None, ""):
+            body["land_use"] = lock
+        elif not (isinstance(requested, str) and requested.startswith(lock)):
+            raise _forbidden(
+                "land_use",
+                f"land use {requested!r} is not within the locked class {lock!r}",
+            )
+    for name in locked:
+        values[name] = body.get(name)
+    merged = apply_locked_params(
+        Caller(app_id=caller.app_id, user=caller.user, params=locked), values
+    )
+    for name in locked:
+        body[name] = merged[name]
+    return body
+
+
+def _owner(caller: Caller) -> siting_plans.Owner:
+    return siting_plans.Owner(app_id=caller.app_id, user_id=caller.user or "")
+
+
+@api_bp.post("/siting/search")
+def siting_search():
+    """Ranked candidate parcels for a siting request."""
+    caller = require_caller(widget=WIDGET)
+    ctx = planfuse()
+    query = parse_request(ctx, enforce_locks(caller, _body()))
+    return jsonify(run_query(ctx, query))
+
+
+@api_bp.get("/siting/options")
+def siting_options_view():
+    """What a siting form offers: districts, land-use classes, layers, classes and types."""
+    require_caller(widget=WIDGET)
+    return jsonify(siting_options(planfuse()))
+
+
+@api_bp.get("/siting/plans")
+def siting_plans_list():
+    """The caller's siting plans, newest first."""
+    caller = require_caller(widget=WIDGET)
+    return jsonify(plans=siting_plans.list_plans(planfuse(), _owner(caller)))
+
+
+@api_bp.post("/siting/plans")
+def siting_plans_create():
+    """Save a siting plan: `{"name": …, <the search request>}`; runs it and keeps the result."""
+    caller = require_caller(widget=WIDGET)
+    ctx = planfuse()
+    body = _body()
+    name = siting_plans.check_name(body.pop("name", None))
+    query = parse_request(ctx, enforce_locks(caller, body))
+    plan = siting_plans.save_plan(ctx, _owner(caller), name, query)
+    return jsonify(plan), 201
+
+
+@api_bp.get("/siting/plans/<int:id>")
+def siting_plans_get(id: int):
+    """One of the caller's plans with its result and the last re-run's changes."""
+    caller = require_caller(widget=WIDGET)
+    return jsonify(siting_plans.get_plan(planfuse(), _owner(caller), id))
+
+
+@api_bp.post("/siting/plans/<int:id>/run")
+def siting_plans_run(id: int):
+    """Re-run a plan on the current data; the response shows what changed (`diff`)."""
+    caller = require_caller(widget=WIDGET)
+    ctx = planfuse()
+    owner = _owner(caller)
+    stored = siting_plans.plan_query(ctx, owner, id)
+    # Locks of today's token apply to a plan saved under another token too.
+    query = parse_request(ctx, enforce_locks(caller, stored.to_dict()))
+    return jsonify(siting_plans.run_plan(ctx, owner, id, query))
+
+
+@api_bp.delete("/siting/plans/<int:id>")
+def siting_plans_delete(id: int):
+    """Delete one of the caller's plans."""
+    caller = require_caller(widget=WIDGET)
+    siting_plans.delete_plan(planfuse(), _owner(caller), id)
+    return Response(status=204)
