@@ -144,6 +144,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest project red line accepted by the function services, in m².",
         float,
     ),
+    Setting(
+        "compliance_max_features",
+        1000,
+        "Most features (with their overlap pieces) a compliance report lists per item; "
+        "the rest are counted (`feature_count`) and `features_truncated` is set.",
+        int,
+    ),
     # --- import -----------------------------------------------------------------
     Setting(
         "import_max_bytes",

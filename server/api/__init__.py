@@ -13,5 +13,6 @@ api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Route modules register themselves on `api_bp` when imported.
 # Other areas' API routes (embedding and host apps).
 import planfuse.admin.api  # noqa: E402
+import planfuse.api.compliance  # noqa: E402
 import planfuse.embed.api  # noqa: E402, F401
 from planfuse.api import layers, openapi, siting  # noqa: E402, F401

@@ -1,0 +1,346 @@
+"""Compliance review over HTTP: checks, reports and their exports, red-line uploads,
+registered projects, rulesets (admin) and the JWKS of the report signatures.
+
+Views only adapt: they authenticate, enforce the parameters the host locked in the embed
+token, and call `planfuse.services.compliance`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Response, request
+
+from planfuse.api import api_bp
+from planfuse.api.auth import require_admin
+from planfuse.app import planfuse
+from planfuse.auth.caller import Caller, apply_locked_params, require_caller
+from planfuse.auth.server_keys import jwks
+from planfuse.errors import ProblemError, bad_request
+from planfuse.services.compliance.check import check, report_bytes
+from planfuse.services.compliance.landuse import classification
+from planfuse.services.compliance.projects import (
+    get_project,
+    list_projects,
+    project_check_input,
+    register_project,
+)
+from planfuse.services.compliance.reports import (
+    export_csv,
+    export_xlsx,
+    get_report,
+    list_reports,
+    report_json,
+)
+from planfuse.services.compliance.rulesets import (
+    get_ruleset_document,
+    list_rulesets,
+    save_ruleset,
+)
+from planfuse.services.compliance.uploads import parse_upload
+from planfuse.web.json import dumps_bytes
+
+WIDGET = "compliance"
+#: Body members of a check request (anything else is refused: a typo must not be ignored).
+CHECK_FIELDS = {"geometry", "crs", "land_use", "project_type", "ruleset", "repair", "project"}
+#: Parameters of the widget that a host may lock and that steer a check.
+LOCKABLE = ("project", "land_use", "project_type", "ruleset", "crs")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = data if isinstance(data, bytes) else dumps_bytes(data)
+    response = Response(body, status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _body() -> dict[str, Any]:
+    raw = request.get_data(cache=False)
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"the body is not valid JSON: {exc}", field="body") from None
+    if not isinstance(body, dict):
+        raise bad_request("send a JSON object", field="body")
+    return body
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise bad_request(f"`{name}` must be true or false", field=name)
+    return value
+
+
+def _locale() -> str:
+    wanted = request.args.get("locale")
+    if wanted in ("zh-CN", "en"):
+        return wanted
+    best = request.accept_languages.best_match(["zh-CN", "en"])
+    return best or "zh-CN"
+
+
+def check_request(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    """Run a check for an HTTP caller (plain function; the view only adapts).
+
+    Locked parameters win and cannot be contradicted (403). A locked `project` also locks
+    the red line: a request that sends its own `geometry` is refused.
+    """
+    unknown = sorted(set(body) - CHECK_FIELDS)
+    if unknown:
+        raise bad_request(
+            f"unknown member(s) {', '.join(unknown)}; a check takes "
+            + ", ".join(sorted(CHECK_FIELDS)),
+            field=unknown[0],
+        )
+    values = apply_locked_params(caller, {name: body.get(name) for name in LOCKABLE})
+    repair = _flag(body.get("repair"), "repair")
+    ctx = planfuse()
+    project_id = values.get("project")
+    if project_id not in (None, ""):
+        if body.get("geometry") is not None:
+            if "project" in caller.params:
+                raise ProblemError(
+                    403,
+                    "forbidden",
+                    "the host locked this widget to project "
+                    f"{project_id!r}; its red line cannot be replaced",
+                    title="Forbidden",
+                    errors=[{"field": "geometry", "message": "locked by the embed token"}],
+                )
+            raise bad_request("send either `project` or `geometry`, not both", field="geometry")
+        stored = project_check_input(ctx, caller.app_id, project_id)
+        for name in ("land_use", "project_type", "crs"):
+            given = values.get(name)
+            if given not in (None, "") and given != stored[name] and name != "crs":
+                raise bad_request(
+                    f"project {project_id} was registered with {name} {stored[name]!r}; "
+                    f"register a new project to check it as {given!r}",
+                    field=name,
+                )
+        return check(
+            ctx,
+            stored["project"],
+            stored["crs"],
+            stored["land_use"],
+            stored["project_type"],
+            values.get("ruleset"),
+            caller=caller,
+            repair=repair,
+            project_id=stored["project_id"],
+            project_name=stored["project_name"],
+        )
+    return check(
+        ctx,
+        body.get("geometry"),
+        values.get("crs"),
+        values.get("land_use"),
+        values.get("project_type"),
+        values.get("ruleset"),
+        caller=caller,
+        repair=repair,
+    )
+
+
+@api_bp.post("/compliance/check")
+def compliance_check():
+    """Check a red line (or a registered project); the signed report, 201."""
+    caller = require_caller(widget=WIDGET)
+    report = check_request(caller, _body())
+    return _json(
+        report_bytes(report),
+        201,
+        {"Location": f"/api/v1/compliance/reports/{report['id']}", "Cache-Control": "no-store"},
+    )
+
+
+@api_bp.get("/compliance/reports")
+def compliance_reports():
+    """The caller's app's reports, newest first (`project`, `user`, `limit`)."""
+    caller = require_caller(widget=WIDGET)
+    try:
+        limit = int(request.args.get("limit", 50))
+    except ValueError:
+        raise bad_request("limit must be a whole number", field="limit") from None
+    project = request.args.get("project") or None
+    user = request.args.get("user") or None
+    if caller.via == "session":
+        # A widget user sees their own checks (and only the locked project, if any).
+        user = caller.user
+        project = caller.params.get("project", project)
+    rows = list_reports(planfuse(), caller.app_id, project_id=project, user=user, limit=limit)
+    return _json({"reports": rows}, headers={"Cache-Control": "no-store"})
+
+
+@api_bp.get("/compliance/reports/<report_id>")
+def compliance_report(report_id: str):
+    """One report of the caller's app, exactly as the check returned it."""
+    caller = require_caller(widget=WIDGET)
+    return _json(
+        report_json(planfuse(), report_id, caller.app_id), headers={"Cache-Control": "no-store"}
+    )
+
+
+@api_bp.get("/compliance/reports/<report_id>/items.csv")
+def compliance_report_csv(report_id: str):
+    """The checklist of a report as CSV (UTF-8 with BOM; `locale` zh-CN or en)."""
+    caller = require_caller(widget=WIDGET)
+    report = get_report(planfuse(), report_id, caller.app_id)
+    return _download(export_csv(report, _locale()), "text/csv; charset=utf-8", report_id, "csv")
+
+
+@api_bp.get("/compliance/reports/<report_id>/items.xlsx")
+def compliance_report_xlsx(report_id: str):
+    """The checklist of a report as an Excel workbook (`locale` zh-CN or en)."""
+    caller = require_caller(widget=WIDGET)
+    report = get_report(planfuse(), report_id, caller.app_id)
+    return _download(export_xlsx(report, _locale()), XLSX_TYPE, report_id, "xlsx")
+
+
+def _download(data: bytes, mimetype: str, report_id: str, ext: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{report_id}.{ext}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api_bp.post("/compliance/parse")
+def compliance_parse():
+    """Parse an uploaded red line file (multipart `file`; form `crs`, `repair`) for preview.
+
+    Nothing is stored; send the returned `geometry` and `crs` to the check.
+    """
+    require_caller(widget=WIDGET)
+    upload = request.files.get("file")
+    if upload is None:
+        raise bad_request(
+            "send the red line as multipart form field `file` (GeoJSON, a zipped "
+            "shapefile, or a 界址点 coordinate list)",
+            field="file",
+        )
+    repair = request.form.get("repair", "false").lower() in ("1", "true", "yes", "on")
+    _, preview = parse_upload(
+        planfuse(),
+        upload.read(),
+        upload.filename or "upload",
+        request.form.get("crs") or None,
+        repair=repair,
+    )
+    return _json(preview, headers={"Cache-Control": "no-store"})
+
+
+@api_bp.get("/compliance/land-use-classes")
+def compliance_land_use_classes():
+    """The 用地用海 classification (levels 1–3) with Chinese and English names."""
+    try:
+        level = int(request.args.get("max_level", 3))
+    except ValueError:
+        raise bad_request("max_level must be 1, 2 or 3", field="max_level") from None
+    if level not in (1, 2, 3):
+        raise bad_request("max_level must be 1, 2 or 3", field="max_level")
+    response = _json({"classes": classification(level)})
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@api_bp.get("/compliance/jwks.json")
+def compliance_jwks():
+    """The public keys that verify report signatures (a JSON Web Key Set)."""
+    response = _json(jwks(planfuse()))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# --- projects ---------------------------------------------------------------------------
+
+
+def _host_backend() -> Caller:
+    caller = require_caller()
+    if caller.via != "basic":
+        raise ProblemError(
+            403,
+            "forbidden",
+            "projects are registered by the host's backend with its app credentials "
+            "(HTTP Basic app_id:secret), not from a widget",
+            title="Forbidden",
+        )
+    return caller
+
+
+@api_bp.post("/projects")
+def projects_create():
+    """Register a project red line for the calling host app; 201 with its id."""
+    caller = _host_backend()
+    project = register_project(planfuse(), caller.app_id, _body())
+    return _json(project, 201, {"Location": f"/api/v1/projects/{project['id']}"})
+
+
+@api_bp.get("/projects")
+def projects_list():
+    """The calling app's projects (`external_id`, `limit`), newest first."""
+    caller = _host_backend()
+    try:
+        limit = int(request.args.get("limit", 50))
+    except ValueError:
+        raise bad_request("limit must be a whole number", field="limit") from None
+    rows = list_projects(
+        planfuse(), caller.app_id, external_id=request.args.get("external_id"), limit=limit
+    )
+    return _json({"projects": rows})
+
+
+@api_bp.get("/projects/<project_id>")
+def projects_get(project_id: str):
+    """One project: the host backend sees its app's projects; a widget session only the
+    project its embed token locked."""
+    caller = require_caller()
+    if caller.via == "session" and str(caller.params.get("project")) != project_id:
+        raise ProblemError(403, "forbidden", "this widget session is not locked to that project")
+    return _json(get_project(planfuse(), caller.app_id, project_id))
+
+
+# --- rulesets (admin) ---------------------------------------------------------------------
+
+
+@api_bp.get("/compliance/rulesets")
+def rulesets_list():
+    """Every ruleset with its versions (admin)."""
+    require_admin()
+    return _json({"rulesets": list_rulesets(planfuse())})
+
+
+@api_bp.post("/compliance/rulesets")
+def rulesets_create():
+    """Create a ruleset (version 1) from a document with `id` (admin)."""
+    admin = require_admin()
+    body = _body()
+    ruleset = save_ruleset(
+        planfuse(), body.get("id"), body, created_by=f"admin:{admin.name}", create=True
+    )
+    return _json(ruleset.to_dict(), 201, {"Location": f"/api/v1/compliance/rulesets/{ruleset.id}"})
+
+
+@api_bp.get("/compliance/rulesets/<ruleset_id>")
+def rulesets_get(ruleset_id: str):
+    """A ruleset's current version, or `?version=N` (admin)."""
+    require_admin()
+    version = request.args.get("version")
+    if version is not None:
+        try:
+            version = int(version)
+        except ValueError:
+            raise bad_request("version must be a whole number", field="version") from None
+    return _json(get_ruleset_document(planfuse(), ruleset_id, version))
+
+
+@api_bp.put("/compliance/rulesets/<ruleset_id>")
+def rulesets_update(ruleset_id: str):
+    """Save an edited ruleset as its next version (admin); earlier versions stay."""
+    admin = require_admin()
+    ruleset = save_ruleset(planfuse(), ruleset_id, _body(), created_by=f"admin:{admin.name}")
+    return _json(ruleset.to_dict())

@@ -1,0 +1,442 @@
+"""`check`: the compliance review of one project red line (DOMAIN.md "Compliance review").
+
+Input is validated completely before anything is computed or stored; every check that
+gets a result is stored as a report and signed (ES256 JWS, keys at the JWKS URL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
+
+from planfuse.auth.server_keys import ALGORITHM, fingerprint, sign_claims
+from planfuse.context import PlanFuse
+from planfuse.errors import ProblemError
+from planfuse.services.compliance.landuse import require_land_use
+from planfuse.services.compliance.redline import RedLine, parse_red_line
+from planfuse.services.compliance.rules import (
+    STATUS_NAMES,
+    ItemResult,
+    PieceSet,
+    evaluate_control_lines,
+    evaluate_land_use,
+    evaluate_protected,
+    evaluate_sensitive,
+    evaluate_urban_boundary,
+    not_checked,
+    overall_verdict,
+)
+from planfuse.services.compliance.rulesets import PROJECT_TYPES, RULE_ORDER, Ruleset, get_ruleset
+from planfuse.services.layer_data import LayerRef, current_layers, data_versions, layer_index
+from planfuse.storage.models import ComplianceReport
+from planfuse.storage.models.base import utcnow
+
+JWKS_PATH = "/api/v1/compliance/jwks.json"
+ISSUER = "planfuse"
+#: The JWS header `typ` of a signed compliance result.
+SIGNED_TYPE = "planfuse-compliance+jwt"
+#: Attributes of each kind copied into a report's feature records.
+REPORT_ATTRIBUTES = {
+    "basic_farmland": (),
+    "ecological_redline": ("name",),
+    "urban_boundary": ("zone",),
+    "land_use_plan": ("code",),
+    "sensitive_zone": ("type", "level"),
+    "control_line": ("type",),
+}
+
+
+def require_project_type(value: Any, field: str = "project_type") -> str:
+    """The project type, or a 400 problem listing the four types."""
+    if value in PROJECT_TYPES:
+        return value
+    shown = "missing" if value in (None, "") else repr(str(value)[:40])
+    detail = (
+        f"project type {shown} is not valid; expected one of urban (城镇建设), "
+        "linear (线性工程), major (重大项目) or other (其他)"
+    )
+    raise ProblemError(
+        400,
+        "invalid_project_type",
+        detail,
+        title="Invalid project type",
+        errors=[{"field": field, "message": detail}],
+    )
+
+
+def check_inputs(
+    ctx: PlanFuse, land_use: Any, project_type: Any, ruleset: Any
+) -> tuple[Any, str, Ruleset]:
+    """Validate the non-geometry inputs together, so one answer lists every problem."""
+    problems: list[ProblemError] = []
+    results: list[Any] = [None, None, None]
+    for i, (fn, args) in enumerate(
+        (
+            (require_land_use, (land_use,)),
+            (require_project_type, (project_type,)),
+            (get_ruleset, (ctx, ruleset)),
+        )
+    ):
+        try:
+            results[i] = fn(*args)
+        except ProblemError as exc:
+            problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ProblemError(
+            400,
+            "invalid_request",
+            "; ".join(p.detail for p in problems),
+            title="Invalid request",
+            errors=[e for p in problems for e in p.errors],
+        )
+    return results[0], results[1], results[2]
+
+
+def check(
+    ctx: PlanFuse,
+    project: Any,
+    crs: str | None = None,
+    land_use: str | None = None,
+    project_type: str | None = None,
+    ruleset: str | None = None,
+    *,
+    caller: Any = None,
+    repair: bool = False,
+    project_id: str | None = None,
+    project_name: str | None = None,
+    store: bool = True,
+) -> dict[str, Any]:
+    """Check a project red line against the control layers; returns the report.
+
+    project       the red line: GeoJSON geometry/Feature/FeatureCollection (dict or text),
+                  WKT, a 界址点 coordinate list, or a shapely (Multi)Polygon — in `crs`
+    crs           its CRS (default: the GeoJSON `crs` member, else EPSG:4490)
+    land_use      requested 用地用海 code (2, 4 or 6 digits, e.g. "0701")
+    project_type  "urban", "linear", "major" or "other"
+    ruleset       ruleset id (default "default", its current version)
+    caller        who checks (a `planfuse.auth.caller.Caller`: app and user are recorded)
+    repair        apply make_valid to an invalid red line instead of refusing it
+
+    The report: `id`, `verdict` (pass, warn, fail, needs_review, needs_approval),
+    `project_area_m2`, `items` (one per rule: `rule`, `status`, `title`, `overlap_area_m2`
+    (m², 2 decimals), `overlap_ratio` (of the project area), `features` with their overlap
+    pieces as GeoJSON in EPSG:4490), the input, the ruleset and data versions, and
+    `signature` (a compact JWS). Geometry members are pre-serialised GeoJSON
+    (`orjson.Fragment`): serialise the report with orjson (`report_bytes`).
+
+    Bad input raises a 4xx ProblemError (or a GeoError) and stores nothing.
+    """
+    started = time.perf_counter()
+    land_use_class, ptype, rules = check_inputs(ctx, land_use, project_type, ruleset)
+    red = parse_red_line(ctx, project, crs, repair=repair)
+    limit = float(ctx.settings.max_project_area_m2)
+    if red.area_m2 > limit:
+        detail = (
+            f"the red line encloses {red.area_m2:,.0f} m², more than the {limit:,.0f} m² "
+            "a project may have (setting max_project_area_m2); check the CRS and the "
+            "coordinates, or split the project"
+        )
+        raise ProblemError(
+            400,
+            "project_too_large",
+            detail,
+            title="Project too large",
+            errors=[{"field": "geometry", "message": detail}],
+        )
+    refs = current_layers(ctx, RULE_ORDER)
+    items = evaluate(ctx, red, land_use_class.code, ptype, rules, refs)
+    verdict = overall_verdict([i.status for i in items])
+    report = build_report(
+        ctx,
+        red,
+        land_use_class,
+        ptype,
+        rules,
+        refs,
+        items,
+        verdict,
+        caller=caller,
+        project_id=project_id,
+        project_name=project_name,
+    )
+    if store:
+        store_report(ctx, report, red, caller)
+    report["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return report
+
+
+def evaluate(
+    ctx: PlanFuse,
+    red: RedLine,
+    land_use: str,
+    project_type: str,
+    ruleset: Ruleset,
+    refs: list[LayerRef],
+) -> list[ItemResult]:
+    """Run every enabled rule on the red line (working CRS) against the current layers."""
+    by_kind: dict[str, list[LayerRef]] = {}
+    for ref in refs:
+        by_kind.setdefault(ref.kind, []).append(ref)
+    project = red.geom_work
+    shapely.prepare(project)
+    items = []
+    for rule in RULE_ORDER:
+        if not ruleset.rules[rule].get("enabled", True):
+            continue
+        kind_refs = by_kind.get(rule, [])
+        if not kind_refs:
+            items.append(not_checked(rule))
+            continue
+        pieces = PieceSet.build(kind_refs, [layer_index(ctx, r) for r in kind_refs], project)
+        if rule in ("basic_farmland", "ecological_redline"):
+            items.append(evaluate_protected(rule, pieces, ruleset, project_type))
+        elif rule == "urban_boundary":
+            items.append(
+                evaluate_urban_boundary(pieces, ruleset, project_type, project, red.area_m2)
+            )
+        elif rule == "land_use_plan":
+            items.append(evaluate_land_use(pieces, ruleset, land_use))
+        elif rule == "sensitive_zone":
+            items.append(evaluate_sensitive(pieces, ruleset))
+        else:
+            items.append(evaluate_control_lines(pieces, ruleset))
+    return items
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def _geojson_fragments(ctx: PlanFuse, geoms_work: np.ndarray) -> list[orjson.Fragment]:
+    """Working-CRS geometries → EPSG:4490 GeoJSON, pre-serialised (one vectorised pass)."""
+    if len(geoms_work) == 0:
+        return []
+    texts = shapely.to_geojson(ctx.work.to_storage(geoms_work))
+    return [orjson.Fragment(t) for t in texts.tolist()]
+
+
+def _max_features(ctx: PlanFuse) -> int:
+    return int(ctx.settings.get("compliance_max_features", 1000))
+
+
+def _item_document(
+    item: ItemResult, area: float, cap: int
+) -> tuple[dict[str, Any], np.ndarray, list[str]]:
+    """The item's JSON (features without geometry yet), the pieces to serialise and the
+    extra geometry names, in the order their GeoJSON is filled in."""
+    doc: dict[str, Any] = {
+        "rule": item.rule,
+        "status": item.status,
+        "status_name": STATUS_NAMES[item.status],
+        "title": item.title,
+        "overlap_area_m2": round(item.overlap_area_m2, 2),
+        "overlap_ratio": round(item.overlap_area_m2 / area, 6) if area > 0 else 0.0,
+        "reason": item.reason,
+        "feature_count": 0,
+        "features_truncated": False,
+        "features": [],
+    }
+    if item.details:
+        doc["details"] = item.details
+    pieces = item.pieces
+    if pieces is None or len(pieces) == 0:
+        return doc, np.empty(0, dtype=object), []
+    counted = item.counted if item.counted is not None else np.ones(len(pieces), bool)
+    # Counted pieces first, then by area: what matters survives the cap.
+    order = np.lexsort((-pieces.areas, ~counted))[:cap]
+    doc["feature_count"] = len(pieces)
+    doc["features_truncated"] = len(pieces) > cap
+    names = REPORT_ATTRIBUTES[item.rule]
+    columns = {n: pieces.attr(n) for n in names}
+    refs = pieces.refs
+    features = []
+    for i in order.tolist():
+        record: dict[str, Any] = {
+            "layer": refs[int(pieces.layers[i])].layer_id,
+            "fid": int(pieces.fids[i]),
+            "district": pieces.districts[i],
+            "attributes": {n: columns[n][i] for n in names},
+            "feature_area_m2": round(float(pieces.feature_areas[i]), 2),
+            "overlap_area_m2": round(float(pieces.areas[i]), 2),
+            "counted": bool(counted[i]),
+        }
+        for note, values in item.piece_notes.items():
+            value = values[i]
+            record[note] = value.item() if isinstance(value, np.generic) else value
+        features.append(record)
+    doc["features"] = features
+    return doc, pieces.pieces[order], list(item.extra_geometries)
+
+
+def build_report(
+    ctx: PlanFuse,
+    red: RedLine,
+    land_use_class,
+    project_type: str,
+    ruleset: Ruleset,
+    refs: list[LayerRef],
+    items: list[ItemResult],
+    verdict: str,
+    *,
+    caller: Any = None,
+    project_id: str | None = None,
+    project_name: str | None = None,
+) -> dict[str, Any]:
+    """The report document (without id and signature, which `store_report` adds)."""
+    cap = _max_features(ctx)
+    docs, geoms, slots = [], [], []
+    for item in items:
+        doc, pieces, extras = _item_document(item, red.area_m2, cap)
+        docs.append(doc)
+        geoms.extend(pieces.tolist())
+        slots.extend((doc, i) for i in range(len(pieces)))
+        for name in extras:
+            geoms.append(item.extra_geometries[name])
+            slots.append((doc, name))
+    geoms.append(red.geom_work)
+    fragments = _geojson_fragments(ctx, np.array(geoms, dtype=object))
+    for (doc, where), fragment in zip(slots, fragments[:-1], strict=True):
+        if isinstance(where, int):
+            doc["features"][where]["geometry"] = fragment
+        else:
+            doc.setdefault("details", {})[f"{where}_geometry"] = fragment
+    who = _who(caller)
+    return {
+        "id": None,
+        "created_at": None,
+        "verdict": verdict,
+        "verdict_name": STATUS_NAMES[verdict],
+        "project_area_m2": round(red.area_m2, 2),
+        "land_use": land_use_class.to_dict(),
+        "project_type": project_type,
+        "project": {"id": project_id, "name": project_name} if project_id else None,
+        "input": {
+            "crs": red.crs.key,
+            "crs_name": red.crs.name,
+            "geometry": fragments[-1],
+            "geometry_sha256": hashlib.sha256(shapely.to_wkb(red.geom_4490)).hexdigest(),
+            "repaired": red.repaired,
+            "parts": red.parts,
+            "notes": red.notes,
+        },
+        "ruleset": {**ruleset.summary(), "settings": ruleset.settings},
+        "layers": [r.to_dict() for r in refs],
+        "data_versions": data_versions(ctx, refs),
+        "items": docs,
+        "checked_by": who,
+    }
+
+
+def _who(caller: Any) -> dict[str, Any]:
+    if caller is None:
+        return {"app": None, "user": None, "name": None, "dept": None, "via": "service"}
+    return {
+        "app": getattr(caller, "app_id", None),
+        "user": getattr(caller, "user", None),
+        "name": getattr(caller, "name", None),
+        "dept": getattr(caller, "dept", None),
+        "via": getattr(caller, "via", None),
+    }
+
+
+def signed_claims(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What the JWS carries: the verdict and per-item results, the input's identity and
+    the versions of rules and data — everything a host acts on, without the geometry."""
+    who = report["checked_by"]
+    return {
+        "iss": ISSUER,
+        "aud": who["app"] or ISSUER,
+        "sub": who["user"] or who["app"] or ISSUER,
+        "iat": int(time.time()),
+        "jti": report["id"],
+        "report": {
+            "id": report["id"],
+            "created_at": report["created_at"],
+            "verdict": report["verdict"],
+            "project_area_m2": report["project_area_m2"],
+            "project_id": (report["project"] or {}).get("id"),
+            "land_use": report["land_use"]["code"],
+            "project_type": report["project_type"],
+            "crs": report["input"]["crs"],
+            "geometry_sha256": report["input"]["geometry_sha256"],
+            "ruleset": {"id": report["ruleset"]["id"], "version": report["ruleset"]["version"]},
+            "data_versions": report["data_versions"],
+            "items": [
+                {
+                    "rule": i["rule"],
+                    "status": i["status"],
+                    "overlap_area_m2": i["overlap_area_m2"],
+                    "overlap_ratio": i["overlap_ratio"],
+                    "feature_count": i["feature_count"],
+                }
+                for i in report["items"]
+            ],
+        },
+    }
+
+
+def new_report_id() -> str:
+    return "cr_" + secrets.token_hex(10)
+
+
+def store_report(ctx: PlanFuse, report: dict[str, Any], red: RedLine, caller: Any) -> None:
+    """Give the report its id, sign it and store it (one row)."""
+    created = utcnow()
+    report["id"] = new_report_id()
+    report["created_at"] = created.isoformat()
+    claims = signed_claims(report)
+    jws = sign_claims(ctx, claims, typ=SIGNED_TYPE)
+    kid = orjson.loads(_b64(jws.split(".", 1)[0]))["kid"]
+    report["signature"] = {
+        "alg": ALGORITHM,
+        "kid": kid,
+        "jws": jws,
+        "jwks_url": JWKS_PATH,
+        "fingerprint": fingerprint(jws),
+    }
+    body = report_bytes(report)
+    who = report["checked_by"]
+    with ctx.db.session() as session:
+        session.add(
+            ComplianceReport(
+                id=report["id"],
+                app_id=who["app"],
+                user=who["user"],
+                via=who["via"],
+                project_id=(report["project"] or {}).get("id"),
+                created_at=created,
+                geom=shapely.to_wkb(red.geom_4490),
+                source_crs=red.crs.key,
+                land_use=report["land_use"]["code"],
+                project_type=report["project_type"],
+                ruleset_id=report["ruleset"]["id"],
+                ruleset_version=report["ruleset"]["version"],
+                data_versions=report["data_versions"],
+                verdict=report["verdict"],
+                project_area_m2=report["project_area_m2"],
+                result=body,
+                jws=jws,
+                kid=kid,
+            )
+        )
+
+
+def _b64(part: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def report_bytes(report: Mapping[str, Any]) -> bytes:
+    """The report as JSON bytes (geometry members are pre-serialised fragments)."""
+    return orjson.dumps(
+        {k: v for k, v in report.items() if k != "elapsed_ms"}, option=orjson.OPT_SERIALIZE_NUMPY
+    )
