@@ -643,16 +643,33 @@ def roads(
     for k, (i, j) in enumerate(sorted(national)):
         add(seats[i], seats[j], "national", f"{NATIONAL[k % len(NATIONAL)]}国道", 0.08, 2_000)
     if len(towns):
-        to_seat = nearest(seats, towns)
-        for k, (t, s) in enumerate(zip(towns, to_seat.tolist(), strict=True)):
-            add(t, seats[s], "provincial", f"S{101 + k % 400}省道", 0.1, 1_500)
+        # Provincial and county roads: a spanning tree over seats and towns (a road network,
+        # not spokes), edges at a seat provincial, a share of the others too; plus loops.
+        nodes = np.vstack([seats, towns])
+        n_seats = len(seats)
+        tree_edges = _mst(nodes)
+        roll = rng.uniform(size=len(tree_edges))
+        k_prov = k_county = 0
+        for (i, j), r in zip(tree_edges, roll.tolist(), strict=True):
+            if i < n_seats and j < n_seats:
+                continue  # seats are joined by expressways and national roads
+            if i < n_seats or j < n_seats or r < 0.35:
+                k_prov += 1
+                add(nodes[i], nodes[j], "provincial", f"S{100 + k_prov % 400}省道", 0.1, 1_500)
+            else:
+                k_county += 1
+                add(nodes[i], nodes[j], "county", f"X{k_county:03d}县道", 0.12, 1_000)
+        in_tree = {tuple(sorted(e)) for e in tree_edges}
         tdist = np.hypot(
             towns[:, None, 0] - towns[None, :, 0], towns[:, None, 1] - towns[None, :, 1]
         )
-        torder = np.argsort(tdist, axis=1)
-        county = {tuple(sorted((i, j))) for i in range(len(towns)) for j in torder[i, 1:3].tolist()}
-        for k, (i, j) in enumerate(sorted(county)):
-            add(towns[i], towns[j], "county", f"X{k + 1:03d}县道", 0.12, 1_000)
+        second = np.argsort(tdist, axis=1)[:, 2]
+        for i, j in enumerate(second.tolist()):
+            e = tuple(sorted((i + n_seats, j + n_seats)))
+            if e not in in_tree and rng.uniform() < 0.5:
+                in_tree.add(e)
+                k_county += 1
+                add(nodes[e[0]], nodes[e[1]], "county", f"X{k_county:03d}县道", 0.12, 1_000)
     # Arterial grids in the seats' urban areas.
     for i in range(len(seats)):
         radius = d.seat_radius_m[i] * 1.3

@@ -28,6 +28,7 @@ import shapely
 from shapely import affinity
 from shapely.geometry.base import BaseGeometry
 
+from planfuse.demo.codes import LAND_USE_NAMES
 from planfuse.demo.geography import Districts, load_districts, lonlat_to_work, to_storage
 from planfuse.demo.layers import DEGREE_DECIMALS, LAYERS_BY_ID, METRE_DECIMALS
 from planfuse.geo.crs import STORAGE_CRS_KEY, resolve_crs, transform_geometry
@@ -156,25 +157,31 @@ class ZoneBuilder:
         return [p for p in self.features if p.layer == layer]
 
     def fill_land_use(self, inside_codes: Iterable[str], outside_codes: Iterable[str]) -> None:
-        """Cover the rest of the zone with land-use parcels: quadrant pieces, urban codes
+        """Cover the rest of the zone with land-use parcels: blocks of a grid, urban codes
         inside the zone's urban boundary, non-construction codes outside it."""
         square = self.zone.square_local
         taken = shapely.union_all([p.local for p in self.of("land_use_plan")])
         rest = square.difference(taken)
         ub = shapely.union_all([p.local for p in self.of("urban_boundary")])
         h = self.zone.half_m
-        quadrants = [box(-h, -h, 0, 0), box(0, -h, h, 0), box(0, 0, h, h), box(-h, 0, 0, h)]
+        size = 500.0 if h <= 1500 else 900.0
+        steps = np.arange(-h, h, size)
         inside_codes, outside_codes = list(inside_codes), list(outside_codes)
         n = 0
         for inside, codes in ((True, inside_codes), (False, outside_codes)):
             region = rest.intersection(ub) if inside else rest.difference(ub)
-            for q, quadrant in enumerate(quadrants):
-                for part in shapely.get_parts(region.intersection(quadrant)):
-                    if part.geom_type != "Polygon" or part.area < 1.0:
-                        continue
-                    n += 1
-                    code = codes[q % len(codes)]
-                    self.add("land_use_plan", f"BG{n:02d}", part, code=code, name="背景地块")
+            if region.is_empty:
+                continue
+            for i, u in enumerate(steps):
+                for j, v in enumerate(steps):
+                    block = region.intersection(box(u, v, min(u + size, h), min(v + size, h)))
+                    for part in shapely.get_parts(block):
+                        if part.geom_type != "Polygon" or part.area < 1.0:
+                            continue
+                        n += 1
+                        code = codes[(3 * i + 5 * j) % len(codes)]
+                        name = f"背景地块（{LAND_USE_NAMES.get(code, code)}）"
+                        self.add("land_use_plan", f"BG{n:03d}", part, code=code, name=name)
 
 
 # --- helpers for the expected figures ---------------------------------------------------
@@ -335,7 +342,7 @@ def scenario_a(zb: ZoneBuilder) -> dict[str, Any]:
     zb.add("urban_boundary", "UB1", box(-1500, -1500, 0, 1500), zone="01", name="集中建设区")
     zb.add("basic_farmland", "F1", box(0, -1500, 1500, 1500), name="永久基本农田保护图斑")
     zb.add("land_use_plan", "P1", box(-400, -300, 200, 300), code="0701", name="居住用地")
-    zb.fill_land_use(["0901", "1401"], ["0103", "0101"])
+    zb.fill_land_use(["0701", "0901", "1401", "070102", "0804"], ["0103", "0101", "0301"])
     w = 61.72835  # 200 m × 61.72835 m = 12,345.67 m² on the farmland
     project = box(-200, -100, w, 100)
     return _compliance_record(
@@ -362,7 +369,7 @@ def scenario_b(zb: ZoneBuilder) -> dict[str, Any]:
     zb.add("basic_farmland", "F1", box(0, -1500, 1500, 1500), name="永久基本农田保护图斑")
     parcel = shapely.Polygon([(-400, -300), (0, -300), *notch, (0, 300), (-400, 300)])
     zb.add("land_use_plan", "P1", parcel, code="0701", name="居住用地")
-    zb.fill_land_use(["0901", "1401"], ["0103", "0101"])
+    zb.fill_land_use(["0701", "0901", "1401", "070102", "0804"], ["0103", "0101", "0301"])
     project = shapely.Polygon([(-200, -100), (0, -100), *notch, (0, 100), (-200, 100)])
     return _compliance_record(
         zb,
@@ -387,7 +394,7 @@ def scenario_c(zb: ZoneBuilder) -> dict[str, Any]:
     zb.add("urban_boundary", "UB1", box(-h, -h, h, h), zone="01", name="集中建设区")
     zb.add("land_use_plan", "P1", box(-400, -300, 400, 300), code="0701", name="居住用地")
     zb.add("land_use_plan", "P2", box(-400, -420, 400, -300), code="1207", name="城镇道路用地")
-    zb.fill_land_use(["0901", "1401", "0804", "070102"], ["0103"])
+    zb.fill_land_use(["0901", "1401", "0804", "070102", "0701", "0806"], ["0103"])
     zb.add(
         "roads",
         "R1",
@@ -412,7 +419,7 @@ def scenario_c(zb: ZoneBuilder) -> dict[str, Any]:
 def scenario_d(zb: ZoneBuilder) -> dict[str, Any]:
     zb.add("basic_farmland", "F1", box(0, -1500, 1500, 1500), name="永久基本农田保护图斑")
     zb.add("land_use_plan", "P1", box(-300, -250, 400, 250), code="1201", name="铁路用地")
-    zb.fill_land_use([], ["0301", "0103", "0103", "0301"])
+    zb.fill_land_use([], ["0301", "0103", "0101", "0302"])
     project = box(-150, -150, 234.5678, 150)
     return _compliance_record(
         zb,
@@ -429,7 +436,7 @@ def scenario_d(zb: ZoneBuilder) -> dict[str, Any]:
 def scenario_e(zb: ZoneBuilder) -> dict[str, Any]:
     zb.add("ecological_redline", "R1", box(-1500, -400, 1500, 412.34), name="生态保护红线（示例）")
     zb.add("land_use_plan", "P1", box(-30, -1500, 30, 1500), code="1202", name="公路用地")
-    zb.fill_land_use([], ["0301", "0302", "0301", "0305"])
+    zb.fill_land_use([], ["0301", "0302", "0305"])
     project = box(-18.25, -1300, 18.25, 1300)
     return _compliance_record(
         zb,
@@ -448,7 +455,7 @@ def scenario_f(zb: ZoneBuilder) -> dict[str, Any]:
     zb.add("basic_farmland", "F1", box(150, -1500, 1500, 1500), name="永久基本农田保护图斑")
     zb.add("urban_boundary", "UB1", box(-1500, -1500, -100, 1500), zone="02", name="弹性发展区")
     zb.add("land_use_plan", "P1", box(-400, -300, 400, 300), code="0901", name="商业用地")
-    zb.fill_land_use(["0701", "1401"], ["0103", "0101"])
+    zb.fill_land_use(["0701", "1401", "070102", "0901"], ["0103", "0101", "0201"])
     project = box(-300, -200, 300, 200).difference(box(100, 50, 300, 200))
     record = _compliance_record(
         zb,
@@ -515,7 +522,7 @@ def scenario_g(zb: ZoneBuilder) -> dict[str, Any]:
     )
     zb.add("land_use_plan", "P1", l1, code="0103", name="旱地")
     zb.add("land_use_plan", "P2", l2, code="0103", name="旱地")
-    zb.fill_land_use(["0701", "1001", "0901", "1207"], ["0103"])
+    zb.fill_land_use(["0701", "1001", "0901", "1401", "070102"], ["0103"])
 
     designed = {
         "U1": 23_456.78,
@@ -631,7 +638,7 @@ def scenario_h(zb: ZoneBuilder) -> dict[str, Any]:
                 "sliver": area < SLIVER_AREA_M2,
             }
         )
-    zb.fill_land_use(["0701"], ["0103", "0301", "0103", "0301"])
+    zb.fill_land_use(["0701"], ["0103", "0301", "0101", "0302"])
     return {
         "name": "h_three_lines",
         "scenario": "h",
@@ -689,7 +696,7 @@ def scenario_i(zb: ZoneBuilder) -> dict[str, Any]:
         zb.add("land_use_plan", name, geom, code="1001", name="工业用地（候选）")
     zb.add("land_use_plan", "D1", box(-1600, 0, -1400, 150), code="1101", name="物流仓储用地")
     zb.add("land_use_plan", "D2", box(-1600, -600, -1400, -450), code="0701", name="居住用地")
-    zb.fill_land_use(["0701", "0901", "1401", "1207"], ["0103", "0301"])
+    zb.fill_land_use(["0701", "0901", "1401", "070102", "0804", "1402"], ["0103", "0301", "0101"])
 
     road = zb.zone.place(road_local)
     ub = zb.of("urban_boundary")[0].work
