@@ -45,6 +45,7 @@ _FID = re.compile(r"^[1-9][0-9]{0,9}$")
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 )
 
@@ -143,12 +144,7 @@ def landing_page(base_url: str) -> dict[str, Any]:
         "CRS by reference) and Mapbox vector tiles.",
         "links": [
             _link(root, "self", JSON, "This document"),
-            _link(
-                base_url.rstrip("/") + "/api/v1/openapi.json",
-                "service-desc",
-                OPENAPI_TYPE,
-                "The PlanFuse API definition",
-            ),
+            _link(root + "/api", "service-desc", OPENAPI_TYPE, "The API definition (OpenAPI 3.0)"),
             _link(root + "/conformance", "conformance", JSON, "Conformance classes"),
             _link(root + "/collections", "data", JSON, "The planning layers"),
         ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 
 from planfuse.app import planfuse
-from planfuse.ogc import features, ogc_bp, tiles, tiles_bp
+from planfuse.ogc import features, ogc_bp, openapi, tiles, tiles_bp
 from planfuse.web.json import dumps_bytes
 
 
@@ -29,6 +29,17 @@ def _geojson(result: features.FeaturesResponse) -> Response:
 @ogc_bp.get("/", strict_slashes=False)
 def landing_page():
     return jsonify(features.landing_page(_base_url()))
+
+
+@ogc_bp.get("/api")
+def api_definition():
+    settings = planfuse().settings
+    document = openapi.openapi_document(
+        _base_url(), settings.ogc_limit_default, settings.ogc_limit_max
+    )
+    response = jsonify(document)
+    response.mimetype = "application/vnd.oai.openapi+json"
+    return response
 
 
 @ogc_bp.get("/conformance")
