@@ -26,7 +26,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from planfuse.app import create_app
 
-CHROMIUM = os.environ.get("PLANFUSE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("PLANFUSE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

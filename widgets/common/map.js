@@ -19,7 +19,9 @@ import View from 'ol/View.js';
 import Attribution from 'ol/control/Attribution.js';
 import ScaleLine from 'ol/control/ScaleLine.js';
 import Zoom from 'ol/control/Zoom.js';
-import { createEmpty, extend as extendExtent, intersects, isEmpty } from 'ol/extent.js';
+import Feature from 'ol/Feature.js';
+import { containsCoordinate, createEmpty, extend as extendExtent, getArea as extentArea, getCenter, getIntersection, intersects, isEmpty } from 'ol/extent.js';
+import Point from 'ol/geom/Point.js';
 import GeoJSON from 'ol/format/GeoJSON.js';
 import MVT from 'ol/format/MVT.js';
 import Draw from 'ol/interaction/Draw.js';
@@ -67,6 +69,8 @@ const DISTRICT_LABEL_MAX_RESOLUTION = 320;
 /** toImage() waits at most this long for tiles still loading. */
 const IMAGE_WAIT_MS = 5000;
 const PAD_PX = 32;
+/** District labels are placed this long after the view or the district tiles settle. */
+const LABEL_DELAY_MS = 120;
 // CGCS2000 (EPSG:4490) and WGS 84 differ by centimetres, below any screen pixel: the map
 // reads EPSG:4490 lon/lat as OpenLayers' EPSG:4326, as the tile server does.
 const LONLAT = 'EPSG:4326';
@@ -173,7 +177,7 @@ function highlightStyles(geometryType) {
 /** A style function for a data layer of `kind`; OL styles are cached per class. */
 function layerStyle(kind) {
   const cache = new Map();
-  return (feature, resolution) => {
+  return (feature) => {
     const props = feature.getProperties();
     const spec = styleSpec(kind, props);
     let styles = cache.get(spec.key);
@@ -181,7 +185,6 @@ function layerStyle(kind) {
       styles = olStyles(spec);
       cache.set(spec.key, styles);
     }
-    if (spec.label && props[spec.label] && resolution <= DISTRICT_LABEL_MAX_RESOLUTION) return [...styles, labelStyle(String(props[spec.label]))];
     return styles;
   };
 }
@@ -391,6 +394,18 @@ export function createMap(element, options = {}) {
   }
   for (const entry of o.layers || []) layers.push(makeDataLayer(entry));
 
+  // District names: one label per district in view, at an interior point of its largest
+  // visible piece (labelled tile by tile, a district cut by tile edges would repeat its name).
+  const labelSource = new VectorSource();
+  const labelLayer = new VectorLayer({
+    source: labelSource,
+    declutter: true,
+    zIndex: 10 + KIND_ORDER.length + 1,
+    maxResolution: DISTRICT_LABEL_MAX_RESOLUTION,
+    style: (f) => labelStyle(f.get('name'), { font: '13px sans-serif', color: '#333' }),
+  });
+  layers.push(labelLayer);
+
   const identifySource = new VectorSource();
   const identifyLayer = new VectorLayer({ source: identifySource, zIndex: TOP_Z, style: (f) => highlightStyles(f.getGeometry().getType()) });
   const measureSource = new VectorSource();
@@ -428,6 +443,45 @@ export function createMap(element, options = {}) {
     interactions: defaultInteractions({ onFocusOnly: false }),
   });
   if (!o.center && allBbox) view.fit(bboxToExtent(allBbox), { padding: [PAD_PX, PAD_PX, PAD_PX, PAD_PX], size: map.getSize() || [element.clientWidth || 600, element.clientHeight || 400] });
+
+  let labelsKey = '';
+  function updateLabels() {
+    const viewExtent = view.calculateExtent(map.getSize());
+    const best = new Map();
+    for (const { entry, layer } of dataLayers.values()) {
+      if (entry.kind !== 'district' || !layer.getVisible()) continue;
+      for (const piece of layer.getFeaturesInExtent(viewExtent)) {
+        const name = piece.get('name');
+        if (!name) continue;
+        const inView = getIntersection(piece.getExtent(), viewExtent);
+        const size = extentArea(inView);
+        const key = `${entry.id}/${piece.get('adcode') ?? name}`;
+        if (!best.has(key) || best.get(key).size < size) best.set(key, { piece, size, inView, name });
+      }
+    }
+    const labels = [...best.values()].map(({ piece, inView, name }) => {
+      let point = piece.getType() === 'Polygon' ? piece.getFlatInteriorPoint().slice(0, 2) : null;
+      if (!point || !containsCoordinate(viewExtent, point)) point = getCenter(inView);
+      return { name: String(name), point };
+    });
+    const key = JSON.stringify(labels.map((l) => [l.name, Math.round(l.point[0]), Math.round(l.point[1])]));
+    if (key === labelsKey) return;
+    labelsKey = key;
+    labelSource.clear();
+    labelSource.addFeatures(labels.map((l) => new Feature({ geometry: new Point(l.point), name: l.name })));
+  }
+  let labelTimer = null;
+  function scheduleLabels() {
+    clearTimeout(labelTimer);
+    labelTimer = setTimeout(updateLabels, LABEL_DELAY_MS);
+  }
+  map.on('moveend', scheduleLabels);
+  for (const { entry, layer } of dataLayers.values()) {
+    if (entry.kind !== 'district') continue;
+    layer.getSource().on('tileloadend', scheduleLabels);
+    layer.on('change:visible', scheduleLabels);
+  }
+  disposers.push(() => clearTimeout(labelTimer));
 
   // --- overlays -------------------------------------------------------------------------
   const overlays = new Map();
