@@ -18,7 +18,6 @@ from planfuse.services.siting.query import (
     CRITERIA,
     DEFAULT_LIMIT,
     DEFAULT_WEIGHTS,
-    SENSITIVE_TYPES,
 )
 from planfuse.services.siting.relations import siting_cache
 from planfuse.services.siting.search import parcel_layer
@@ -73,8 +72,6 @@ def siting_options(ctx: PlanFuse) -> dict[str, Any]:
                 entry["filters"][attr] = list(_values(ctx, refs, attr))
         controls.append(entry)
     sensitive = _values(ctx, layers.get("sensitive_zone", []), "type")
-    for ztype in SENSITIVE_TYPES:
-        sensitive.setdefault(ztype, [])
     settings = ctx.settings
     try:
         parcels = parcel_layer(ctx, layers).to_dict()
@@ -86,6 +83,7 @@ def siting_options(ctx: PlanFuse) -> dict[str, Any]:
         "controls": controls,
         "road_classes": list(_values(ctx, layers.get("road", []), "class")),
         "facility_types": list(_values(ctx, layers.get("facility", []), "type")),
+        # Types present in the data, each with its levels.
         "sensitive_zones": {k: sensitive[k] for k in sorted(sensitive)},
         "criteria": [
             {

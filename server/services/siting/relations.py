@@ -87,8 +87,36 @@ class SourceGeometries:
             self.geometries = geoms
             self.tree = shapely.STRtree(geoms)
 
+        self._nearest_tree: shapely.STRtree | None = None
+        self._lock = threading.Lock()
+
     def __len__(self) -> int:
         return len(self.geometries)
+
+    @property
+    def nearest_tree(self) -> shapely.STRtree:
+        """A tree for nearest-distance queries. Lines are split into their segments: a long
+        road's envelope covers half a district and would make every parcel's nearest search
+        measure the exact distance to dozens of roads; segments have tight envelopes. The
+        distance to a line is the least distance to its segments, so values are unchanged."""
+        with self._lock:
+            if self._nearest_tree is None:
+                types = shapely.get_type_id(self.geometries) if len(self) else np.empty(0)
+                if len(self) and np.isin(types, (1, 5)).all():
+                    self._nearest_tree = shapely.STRtree(_segments(self.geometries))
+                else:
+                    self._nearest_tree = self.tree
+            return self._nearest_tree
+
+
+def _segments(lines: np.ndarray) -> np.ndarray:
+    """Every segment of `lines` (LineStrings or MultiLineStrings) as a 2-point LineString."""
+    parts = shapely.get_parts(lines)
+    coords, owner = shapely.get_coordinates(parts, return_index=True)
+    same = owner[:-1] == owner[1:]
+    starts = coords[:-1][same]
+    ends = coords[1:][same]
+    return shapely.linestrings(np.stack((starts, ends), axis=1))
 
 
 def overlap_areas_m2(
@@ -140,7 +168,7 @@ def nearest_distances_m(parcels: np.ndarray, source: SourceGeometries) -> np.nda
     out = np.full(len(parcels), np.inf, dtype=np.float64)
     if len(parcels) == 0 or len(source) == 0:
         return out
-    idx, dist = source.tree.query_nearest(parcels, return_distance=True, all_matches=False)
+    idx, dist = source.nearest_tree.query_nearest(parcels, return_distance=True, all_matches=False)
     out[idx[0]] = dist
     return out
 
@@ -191,6 +219,10 @@ class ParcelTable:
         self.ids = index.ids
         self.districts, self.district_codes = _categories(index.attributes.get("district"), self.n)
         self.codes, self.code_codes = _categories(index.attributes.get("code"), self.n)
+        # Positions grouped by district (ascending within each): a district scope is a slice.
+        self._by_district = np.argsort(self.district_codes, kind="stable")
+        counts = np.bincount(self.district_codes, minlength=len(self.districts))
+        self._district_starts = np.concatenate(([0], np.cumsum(counts)))
         self._columns: OrderedDict[Hashable, RelationColumn] = OrderedDict()
         self._max_columns = max(1, max_columns)
         self._lock = threading.Lock()
@@ -228,9 +260,13 @@ class ParcelTable:
         """Positions (ascending) of the parcels in these districts."""
         adcodes = set(adcodes)
         wanted = [i for i, d in enumerate(self.districts) if d in adcodes]
-        if not wanted:
+        parts = [
+            self._by_district[self._district_starts[i] : self._district_starts[i + 1]]
+            for i in wanted
+        ]
+        if not parts:
             return np.empty(0, dtype=np.intp)
-        return np.flatnonzero(np.isin(self.district_codes, wanted))
+        return np.sort(np.concatenate(parts)).astype(np.intp, copy=False)
 
     def code_prefix(self, positions: np.ndarray, prefix: str) -> np.ndarray:
         """The subset of `positions` whose land-use code starts with `prefix`."""
