@@ -27,7 +27,8 @@
     theme: config.theme || {},
     server: config.server,
   });
-  for (const name of ['ready', 'resize', 'error', 'lines-changed', 'fake', 'result']) {
+  // A widget's own events are recorded when the test names them in config.events.
+  for (const name of ['ready', 'resize', 'error', 'lines-changed', 'fake', 'result', ...(config.events || [])]) {
     handle.on(name, (payload) => {
       if (name === 'ready' && window.readyAt === undefined) window.readyAt = performance.now();
       window.events.push({ name, payload });

@@ -664,7 +664,11 @@ export function createMap(element, options = {}) {
       emit('select', selected);
     }
     identifySource.clear();
-    if (o.identify !== false) showPopup(coordinate, hits);
+    if (o.identify !== false) {
+      // An analysis result under the pointer is listed first, with its own properties.
+      const overlayHit = selected && { layer: `overlay:${selected.overlay}`, layerName: String(selected.properties.name ?? t('map.overlay')), kind: null, department: '', fid: selected.id, properties: selected.properties };
+      showPopup(coordinate, overlayHit ? [overlayHit, ...hits] : hits);
+    }
     const [lon, lat] = toLonLat(coordinate);
     emit('identify', {
       coordinate: [lon, lat],
@@ -870,9 +874,34 @@ export function createMap(element, options = {}) {
       g.transform(m[0], m[1], m[2], m[3], m[4], m[5]);
       g.drawImage(canvas, 0, 0);
     }
-    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
     g.globalAlpha = 1;
+    drawScaleBar(g, size);
+    g.setTransform(1, 0, 0, 1, 0, 0);
     return out;
+  }
+
+  /** The scale line, as the screen shows it, drawn into an image (bottom left). */
+  function drawScaleBar(g, size) {
+    const inner = map.getViewport().querySelector('.ol-scale-line-inner');
+    const width = inner ? inner.offsetWidth : 0;
+    if (!width) return;
+    const x = 12;
+    const y = size[1] - 14;
+    g.fillStyle = 'rgba(255,255,255,0.85)';
+    g.fillRect(x - 6, y - 22, width + 12, 30);
+    g.strokeStyle = '#000';
+    g.lineWidth = 1.5;
+    g.beginPath();
+    g.moveTo(x, y - 6);
+    g.lineTo(x, y);
+    g.lineTo(x + width, y);
+    g.lineTo(x + width, y - 6);
+    g.stroke();
+    g.fillStyle = '#000';
+    g.font = '12px sans-serif';
+    g.textAlign = 'center';
+    g.fillText(inner.textContent, x + width / 2, y - 6);
   }
 
   function imageNow() {
