@@ -183,6 +183,78 @@ SETTINGS: tuple[Setting, ...] = (
         "天地图 with its key). Empty: no basemap, only PlanFuse's own layers.",
         str,
     ),
+    # --- background jobs --------------------------------------------------------
+    Setting(
+        "job_workers",
+        2,
+        "Background jobs (conflict detection, …) one server process runs at a time; more "
+        "wait as `queued`.",
+        int,
+    ),
+    Setting(
+        "job_heartbeat_s",
+        5,
+        "How often a process records that its running jobs are alive, in seconds.",
+        int,
+    ),
+    Setting(
+        "job_stale_after_s",
+        60,
+        "A queued or running job without a heartbeat for this long (its process died) is "
+        "marked failed when it is next read or a server starts, in seconds.",
+        int,
+    ),
+    Setting(
+        "overlay_workers",
+        0,
+        "Threads one polygon overlay uses; 0 means every core of the machine.",
+        int,
+    ),
+    # --- conflicts and ledgers (冲突检测与协调, 台账) -----------------------------------
+    Setting(
+        "conflict_sliver_area_m2",
+        200.0,
+        "Conflict pieces under this area (m²) are slivers (碎图斑): listed apart, excluded "
+        "from counts and areas.",
+        float,
+    ),
+    Setting(
+        "conflict_sliver_thinness_m",
+        1.0,
+        "Conflict pieces thinner than this (2·area/perimeter, in metres) are slivers too.",
+        float,
+    ),
+    Setting(
+        "conflict_match_iou",
+        0.9,
+        "Re-detection keeps a patch (its status and history) when a new piece of the same "
+        "analysis and type overlaps it with at least this intersection-over-union, or differs "
+        "from it by less than the sliver area.",
+        float,
+    ),
+    Setting(
+        "conflict_coordinator_role",
+        "coordinator",
+        "Role (in the embed token's `roles`) a user needs to start a conflict detection and "
+        "change a conflict's coordination status.",
+        str,
+    ),
+    Setting(
+        "construction_land_codes",
+        ["07", "08", "09", "10", "11", "12", "13", "14", "15", "16"],
+        "Comma-separated 用地用海 code prefixes that are construction land (建设用地); a "
+        "longer code matches by prefix.",
+        _str_list,
+    ),
+    Setting(
+        "urban_construction_exempt_codes",
+        ["0703", "0704", "1002", "1201", "1202", "1203", "1204", "1205", "15"],
+        "Comma-separated 用地用海 code prefixes of construction land that may lie outside the "
+        "urban development boundary (rural housing, mining, regional transport, special use); "
+        "other construction land outside it is a plan-vs-controls conflict.",
+        _str_list,
+    ),
+    Setting("conflicts_limit_max", 500, "Most conflicts one list page may return.", int),
     # --- embedding and SSO ------------------------------------------------------
     Setting("token_audience", "planfuse", "The `aud` every embed token must carry.", str),
     Setting(

@@ -15,4 +15,4 @@ api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 import planfuse.admin.api  # noqa: E402
 import planfuse.api.compliance  # noqa: E402
 import planfuse.embed.api  # noqa: E402, F401
-from planfuse.api import layers, openapi, siting  # noqa: E402, F401
+from planfuse.api import conflicts, jobs, layers, openapi, siting  # noqa: E402, F401

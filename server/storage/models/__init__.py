@@ -11,7 +11,9 @@ from planfuse.storage.models.compliance import (
     ComplianceReport,
     ComplianceRuleset,
 )
+from planfuse.storage.models.conflicts import Conflict, ConflictEvent
 from planfuse.storage.models.embed import EmbedTokenUse, HostApp, HostAppKey, ServerSecret
+from planfuse.storage.models.jobs import Job
 from planfuse.storage.models.layers import Feature, Layer, LayerVersion
 from planfuse.storage.models.siting import SitingPlan
 
@@ -21,10 +23,13 @@ __all__ = [
     "ComplianceProject",
     "ComplianceReport",
     "ComplianceRuleset",
+    "Conflict",
+    "ConflictEvent",
     "EmbedTokenUse",
     "Feature",
     "HostApp",
     "HostAppKey",
+    "Job",
     "Layer",
     "LayerVersion",
     "ServerSecret",

@@ -1,0 +1,310 @@
+"""冲突检测与协调 and 台账 over HTTP (server/api/openapi/conflicts.yaml).
+
+Callers: the `conflicts` widget (session token) or a host's backend (HTTP Basic).
+Conflicts and their history are shared by every app; every change records the app and
+the user. Starting a detection and changing a status need the coordinator role
+(`conflict_coordinator_role`) in a session token; a host backend (Basic) acts for its
+users and names the user in the body.
+
+Locked parameters of the widget, enforced here (403 when a request widens them):
+`districts` (the adcodes a caller may see and change; lists, ledgers and detections are
+narrowed to them), `analysis` (one analysis only) and `readonly` (no detection, no status
+change).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from flask import Response, request
+
+from planfuse.api import api_bp
+from planfuse.app import planfuse
+from planfuse.auth.caller import Caller, require_caller
+from planfuse.errors import ProblemError, bad_request
+from planfuse.services.conflicts.service import (
+    Actor,
+    change_status,
+    conflict_district,
+    conflict_history,
+    get_conflict,
+    list_conflicts,
+    parse_change,
+    parse_query,
+    start_detection,
+)
+from planfuse.services.ledgers import build_ledger, parse_request
+from planfuse.services.ledgers.export import ledger_csv, ledger_xlsx
+from planfuse.web.json import dumps_bytes
+
+WIDGET = "conflicts"
+DETECT_FIELDS = {"analysis", "districts", "user"}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    response = Response(dumps_bytes(data), status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _body() -> dict[str, Any]:
+    raw = request.get_data(cache=False)
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"the body is not valid JSON: {exc}", field="body") from None
+    if not isinstance(body, dict):
+        raise bad_request("send a JSON object", field="body")
+    return body
+
+
+def _locale(caller: Caller | None = None) -> str:
+    wanted = request.args.get("locale")
+    if wanted in ("zh-CN", "en"):
+        return wanted
+    if caller is not None and caller.locale in ("zh-CN", "en"):
+        return caller.locale
+    return "zh-CN"
+
+
+def _forbidden(name: str, message: str) -> ProblemError:
+    return ProblemError(
+        403,
+        "forbidden",
+        f"the request widens parameter {name!r} locked by the host: {message}",
+        title="Forbidden",
+        errors=[{"field": name, "message": message}],
+    )
+
+
+def locked_districts(caller: Caller) -> list[str] | None:
+    value = (caller.params or {}).get("districts")
+    if value is None:
+        return None
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def narrow_districts(caller: Caller, requested: list[str] | None, field: str) -> list[str] | None:
+    """The districts a request may use: the requested ones, which must lie within the
+    locked ones (403 otherwise); the locked ones when none are requested."""
+    allowed = locked_districts(caller)
+    if allowed is None or requested == []:
+        return requested
+    if requested is None:
+        return allowed
+    wider = [d for d in requested if d not in allowed]
+    if wider:
+        raise _forbidden(
+            "districts",
+            f"district(s) {', '.join(wider[:5])} are outside the locked districts "
+            f"{', '.join(allowed)} (field {field})",
+        )
+    return requested
+
+
+def narrow_analysis(caller: Caller, requested: Any) -> Any:
+    locked = (caller.params or {}).get("analysis")
+    if locked is None:
+        return requested
+    if requested not in (None, "") and requested != locked:
+        raise _forbidden("analysis", f"the widget is locked to analysis {locked!r}")
+    return locked
+
+
+def actor_of(caller: Caller, body: dict[str, Any] | None = None) -> Actor:
+    """Who acts: the session's user, or for a host backend the `user` it names."""
+    user = caller.user
+    if caller.via == "basic":
+        named = (body or {}).get("user")
+        if not isinstance(named, str) or not named.strip() or len(named) > 200:
+            raise bad_request(
+                "a host backend (HTTP Basic) names the user it acts for: send `user` "
+                "(the host's user id) in the body",
+                field="user",
+                code="user_required",
+            )
+        user = named.strip()
+    elif body is not None and "user" in body:
+        raise bad_request("`user` comes from the session token; drop it", field="user")
+    return Actor(app_id=caller.app_id, user=user, name=caller.name, dept=caller.dept)
+
+
+def require_coordinator(caller: Caller, action: str) -> None:
+    """403 unless the caller may change conflicts (the role, and not locked read-only)."""
+    if (caller.params or {}).get("readonly") is True:
+        raise ProblemError(
+            403, "forbidden", f"the host embedded this widget read-only; it cannot {action}"
+        )
+    if caller.via == "basic":
+        return
+    role = planfuse().settings.conflict_coordinator_role
+    if not caller.has_role(role):
+        raise ProblemError(
+            403,
+            "forbidden",
+            f"{action} needs the role {role!r}; the embed token gives this user "
+            f"{', '.join(caller.roles) or 'no roles'}",
+            title="Forbidden",
+            errors=[{"field": "roles", "message": f"role {role!r} required"}],
+        )
+
+
+def _check_conflict_district(caller: Caller, conflict_id: int) -> None:
+    allowed = locked_districts(caller)
+    if allowed is None:
+        return
+    district = conflict_district(planfuse(), conflict_id)
+    if district not in allowed:
+        raise _forbidden(
+            "districts",
+            f"conflict {conflict_id} lies in district {district}, outside the locked "
+            f"districts {', '.join(allowed)}",
+        )
+
+
+# --- detection -----------------------------------------------------------------------
+
+
+@api_bp.post("/conflicts/detect")
+def conflicts_detect():
+    """Start a detection job: `{"analysis": ..., "districts": [...]}` → 202 `{"job": …}`."""
+    caller = require_caller(WIDGET)
+    body = _body()
+    unknown = sorted(set(body) - DETECT_FIELDS)
+    if unknown:
+        raise bad_request(
+            f"unknown field(s) {', '.join(unknown)}; expected analysis, districts",
+            field=unknown[0],
+        )
+    require_coordinator(caller, "start a conflict detection")
+    analysis = narrow_analysis(caller, body.get("analysis"))
+    if analysis is None:
+        raise bad_request(
+            "`analysis` is required: two_plans, three_lines or plan_vs_controls",
+            field="analysis",
+        )
+    districts = body.get("districts")
+    if districts is not None and not isinstance(districts, list):
+        raise bad_request("`districts` must be a list of adcodes", field="districts")
+    districts = narrow_districts(
+        caller, None if districts is None else [str(d) for d in districts], "districts"
+    )
+    job = start_detection(planfuse(), analysis, districts, actor_of(caller, body))
+    return _json({"job": job}, 202, {"Location": f"/api/v1/jobs/{job['id']}"})
+
+
+# --- conflicts -----------------------------------------------------------------------
+
+
+@api_bp.get("/conflicts")
+def conflicts_list():
+    """Conflict patches, area descending then id; filters and paging in the query."""
+    caller = require_caller(WIDGET)
+    args = request.args.to_dict()
+    args.pop("locale", None)
+    requested = [d.strip() for d in args.get("district", "").split(",") if d.strip()]
+    districts = narrow_districts(caller, requested or None, "district")
+    if districts:
+        args["district"] = ",".join(districts)
+    analysis = narrow_analysis(caller, args.get("analysis"))
+    if analysis:
+        args["analysis"] = analysis
+    ctx = planfuse()
+    return _json(list_conflicts(ctx, parse_query(ctx, args), _locale(caller)))
+
+
+def _conflict_id(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"conflict id {raw!r} is not a number", field="id") from None
+    if value < 1 or value > 2**62:
+        raise bad_request(f"conflict id {raw!r} is out of range", field="id")
+    return value
+
+
+@api_bp.get("/conflicts/<conflict_id>")
+def conflicts_get(conflict_id: str):
+    """One conflict patch with its sources and geometry."""
+    caller = require_caller(WIDGET)
+    cid = _conflict_id(conflict_id)
+    _check_conflict_district(caller, cid)
+    conflict = get_conflict(planfuse(), cid, _locale(caller))
+    if (caller.params or {}).get("analysis") not in (None, conflict["analysis"]):
+        raise _forbidden("analysis", f"conflict {cid} belongs to another analysis")
+    return _json(conflict)
+
+
+@api_bp.patch("/conflicts/<conflict_id>")
+def conflicts_patch(conflict_id: str):
+    """A coordination step (status with note, opinions, effective date) or a note."""
+    caller = require_caller(WIDGET)
+    cid = _conflict_id(conflict_id)
+    body = _body()
+    require_coordinator(caller, "change a conflict's status")
+    _check_conflict_district(caller, cid)
+    actor = actor_of(caller, body)
+    body.pop("user", None)
+    change = parse_change(body)
+    return _json(change_status(planfuse(), cid, change, actor, _locale(caller)))
+
+
+@api_bp.get("/conflicts/<conflict_id>/history")
+def conflicts_history(conflict_id: str):
+    """The patch's coordination history, oldest first (append-only)."""
+    caller = require_caller(WIDGET)
+    cid = _conflict_id(conflict_id)
+    _check_conflict_district(caller, cid)
+    return _json({"id": cid, "history": conflict_history(planfuse(), cid)})
+
+
+# --- ledgers -------------------------------------------------------------------------
+
+FORMATS = {"json", "csv", "xlsx"}
+
+
+@api_bp.get("/ledgers/<name>")
+def ledgers_get(name: str):
+    """A ledger by district (`by=district`) or city-wide (`by=city`); `format=csv|xlsx`
+    (or a `.csv`/`.xlsx` suffix on the name) downloads it."""
+    caller = require_caller(WIDGET)
+    fmt = request.args.get("format") or "json"
+    for suffix in ("csv", "xlsx", "json"):
+        if name.endswith("." + suffix):
+            name, fmt = name[: -len(suffix) - 1], suffix
+    if fmt not in FORMATS:
+        raise bad_request(f"`format` must be json, csv or xlsx, not {fmt!r}", field="format")
+    args = request.args.to_dict()
+    args.pop("format", None)
+    allowed = locked_districts(caller)
+    if allowed is not None and args.get("by") == "city":
+        raise _forbidden(
+            "districts", f"a city-wide ledger is wider than districts {', '.join(allowed)}"
+        )
+    requested = [d.strip() for d in args.get("district", "").split(",") if d.strip()]
+    districts = narrow_districts(caller, requested or None, "district")
+    if districts:
+        args["district"] = ",".join(districts)
+    locked_analysis = (caller.params or {}).get("analysis")
+    if locked_analysis and name == "conflicts":
+        args["analysis"] = narrow_analysis(caller, args.get("analysis"))
+    args.setdefault("locale", _locale(caller))
+    req = parse_request(name, args)
+    body = build_ledger(planfuse(), req)
+    if fmt == "json":
+        return _json(body)
+    data = ledger_csv(body, req.locale) if fmt == "csv" else ledger_xlsx(body, req.locale)
+    mimetype = "text/csv; charset=utf-8" if fmt == "csv" else XLSX_TYPE
+    response = Response(data, mimetype=mimetype)
+    ascii_name = f"ledger-{req.name}-{req.by}.{fmt}"
+    scope = {"city": ("全市", "city"), "district": ("分区县", "by-district")}[req.by]
+    title = f"{body['title']}-{scope[1 if req.locale == 'en' else 0]}.{fmt}"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(title)}"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
