@@ -4,7 +4,7 @@
 //   static/build/admin.js              the admin console's embed page
 // `node build.mjs --test-widgets` builds tests/fixtures/widgets/*/widget.js into
 // tests/fixtures/build/widgets/ instead (widgets that exist only for the test suite).
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -38,11 +38,29 @@ const common = {
   loader: { '.svg': 'file', '.png': 'file', '.woff2': 'file' },
 };
 
+// Bundles replace the old ones file by file (write, then rename), and only then are stale
+// files removed: a server reading static/build/ while a build runs (the browser tests build
+// in one test process while another serves pages) never finds a bundle missing or half
+// written.
 async function buildWidgets(srcDir, outDir) {
   const entryPoints = widgetEntries(srcDir);
-  rmSync(outDir, { recursive: true, force: true });
-  if (Object.keys(entryPoints).length === 0) return [];
-  await esbuild.build({ ...common, entryPoints, outdir: outDir, format: 'iife', assetNames: 'assets/[name]-[hash]' });
+  if (Object.keys(entryPoints).length === 0) {
+    rmSync(outDir, { recursive: true, force: true });
+    return [];
+  }
+  const result = await esbuild.build({ ...common, entryPoints, outdir: outDir, format: 'iife', assetNames: 'assets/[name]-[hash]', write: false });
+  const written = new Set();
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    const tmp = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, file.contents);
+    renameSync(tmp, file.path);
+    written.add(file.path);
+  }
+  for (const name of readdirSync(outDir)) {
+    const path = join(outDir, name);
+    if (statSync(path).isFile() && !written.has(path) && !name.endsWith('.tmp')) rmSync(path, { force: true });
+  }
   return Object.keys(entryPoints);
 }
 

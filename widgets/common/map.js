@@ -370,7 +370,6 @@ export function createMap(element, options = {}) {
     const layer = new VectorTileLayer({
       source,
       style: layerStyle(entry.kind),
-      declutter: entry.kind === 'district',
       visible: entry.visible !== false,
       zIndex: 10 + (order < 0 ? KIND_ORDER.length : order),
       renderBuffer: 64,

@@ -174,10 +174,8 @@ startWidget({
     const response = await ctx.api('layers');
     const settings = parseMapParams(ctx.params, response.layers || []);
     catalogue = settings.layers;
-    for (const problem of settings.problems) {
-      ctx.showStatus(ctx.t('map.param_problem', problem), 'warning');
-      ctx.emit('error', { code: 'invalid_param', message: problem.message, param: problem.param });
-    }
+    if (settings.problems.length) ctx.showStatus(settings.problems.map((p) => ctx.t('map.param_problem', p)).join(' '), 'warning');
+    for (const problem of settings.problems) ctx.emit('error', { code: 'invalid_param', message: problem.message, param: problem.param });
     const panel = document.getElementById('pf-layer-panel');
     const mapEl = document.getElementById('pf-map');
     if (ctx.params.legend === false) panel.hidden = true;
