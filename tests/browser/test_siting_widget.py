@@ -158,6 +158,18 @@ def test_plans_save_rerun_open_and_delete(rig):
     page, frame = open_widget(rig, {"districts": [DISTRICT_A]}, sub="planner-7")
     frame.wait_for_selector("#pf-plan-list .pf-plan-empty")
     page.evaluate(f"window.handle.send('search', {{conditions: {json.dumps(CONDITIONS)}}})")
+    # Export: the candidates as CSV (UTF-8 with BOM, one row each, the measured values).
+    with page.expect_download() as info:
+        frame.click("#pf-export-csv")
+    csv = Path(info.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert csv[0].startswith("排名,推荐,地块编号,用地用海代码") and "面积" in csv[0]
+    assert len(csv) == 5 and csv[1].startswith(f"1,★ 推荐,{fid('P2')},100102,二类工业用地")
+    with page.expect_download() as info:
+        frame.click("#pf-export-geojson")
+    exported = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+    assert [f["properties"]["rank"] for f in exported["features"]] == [1, 2, 3, 4]
+    lon, lat = exported["features"][0]["geometry"]["coordinates"][0][0]
+    assert 106 < lon < 107 and 29 < lat < 30
     # A name with markup is kept and shown as text.
     name = '<img src=x onerror="window.pwned=1">工业选址 A'
     frame.fill("#pf-plan-name", name)

@@ -105,3 +105,32 @@ export function rangeText(t, locale, min, max) {
   return t('req.any');
 }
 
+
+/** One CSV field: quoted when it holds a comma, quote or line break (RFC 4180). */
+export function csvField(value) {
+  const text = value === null || value === undefined ? '' : String(value);
+  // A leading =, +, - or @ would run as a formula in a spreadsheet: keep it text.
+  const safe = /^[=+\-@]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** The candidates as CSV rows (header first): rank, recommended, id, class, district,
+ *  area, score, then each condition's measured value under `label(reason)`. */
+export function candidatesCsv(candidates, { headers, label, recommendedText }) {
+  const conditionLabels = candidates.length ? candidates[0].reasons.map(label) : [];
+  const rows = [[...headers, ...conditionLabels]];
+  for (const c of candidates) {
+    rows.push([
+      c.rank,
+      c.recommended ? recommendedText : '',
+      c.feature_id,
+      c.land_use,
+      c.land_use_name ? c.land_use_name['zh-CN'] : '',
+      c.district_name || c.district || '',
+      c.area_m2,
+      c.score,
+      ...c.reasons.map((r) => (r.value === null || r.value === undefined ? '' : r.value)),
+    ]);
+  }
+  return rows.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+}

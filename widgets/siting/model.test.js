@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as modelExports from './model.js';
 import { levelName, nameOf, rangeText, requestBody, stateFromRequest, weightSum } from './model.js';
 
 const base = () => ({
@@ -96,5 +97,36 @@ describe('helpers', () => {
     expect(rangeText(t, 'en', 8000, 60000)).toBe('req.range:{"min":"8,000","max":"60,000"}');
     expect(rangeText(t, 'en', null, 500)).toBe('req.max:{"max":"500"}');
     expect(rangeText(t, 'en', null, null)).toBe('req.any:{}');
+  });
+});
+
+describe('candidatesCsv', () => {
+  it('quotes fields, defuses formulas and lists each condition', () => {
+    const { candidatesCsv, csvField } = modelExports;
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('=1+1')).toBe("'=1+1");
+    expect(csvField('-12.5')).toBe('-12.5');
+    const csv = candidatesCsv(
+      [
+        {
+          rank: 1,
+          recommended: true,
+          feature_id: 7,
+          land_use: '1001',
+          land_use_name: { 'zh-CN': '工业用地', en: 'Industrial land' },
+          district: '500112',
+          district_name: '渝北区',
+          area_m2: 12345.67,
+          score: 0.5,
+          reasons: [
+            { condition: 'area', value: 12345.67 },
+            { condition: 'proximity', value: null },
+          ],
+        },
+      ],
+      { headers: ['rank', 'rec', 'id', 'code', 'class', 'district', 'area', 'score'], label: (r) => r.condition, recommendedText: '推荐' },
+    );
+    expect(csv).toBe('rank,rec,id,code,class,district,area,score,area,proximity\r\n1,推荐,7,1001,工业用地,渝北区,12345.67,0.5,12345.67,\r\n');
   });
 });

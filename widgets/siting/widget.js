@@ -9,7 +9,7 @@ import './widget.css';
 import { createMap } from '../common/map.js';
 import { FACILITY_TYPES, ROAD_CLASSES, SENSITIVE_ZONE_TYPES } from '../common/map-model.js';
 import { formatNumber, startWidget } from '../common/runtime.js';
-import { levelName, nameOf, rangeText, requestBody, stateFromRequest, weightSum } from './model.js';
+import { candidatesCsv, levelName, nameOf, rangeText, requestBody, stateFromRequest, weightSum } from './model.js';
 
 /** Layer kinds drawn under the candidates for context; the busy parcel layer starts hidden. */
 const CONTEXT_KINDS = { district: true, urban_boundary: true, ecological_redline: true, basic_farmland: true, sensitive_zone: false, road: true, land_use_plan: false };
@@ -120,6 +120,8 @@ const messages = {
     'diff.rank': '地块 {id}：第 {before} 名 → 第 {after} 名',
     'diff.recommended': '推荐地块：{before} → {after}',
     'error.field': '{field}：{message}',
+    'export.headers': '排名,推荐,地块编号,用地用海代码,用地用海名称,行政区,面积（m²）,评分',
+    'export.done': '已导出 {file}',
   },
   en: {
     'lock.label': '🔒 Locked by the host system',
@@ -218,6 +220,8 @@ const messages = {
     'diff.rank': 'parcel {id}: rank {before} → {after}',
     'diff.recommended': 'Recommended parcel: {before} → {after}',
     'error.field': '{field}: {message}',
+    'export.headers': 'Rank,Recommended,Parcel id,Land-use code,Land-use class,District,Area (m²),Score',
+    'export.done': '{file} exported',
   },
 };
 
@@ -633,7 +637,7 @@ function mapGeometry(c) {
 function showResult(found, diff) {
   result = found;
   selectedId = null;
-  $('pf-plan-save-button').disabled = false;
+  for (const id of ['pf-plan-save-button', 'pf-export-csv', 'pf-export-geojson', 'pf-print']) $(id).disabled = false;
   const list = $('pf-candidates');
   list.textContent = '';
   $('pf-candidate-detail').hidden = true;
@@ -860,6 +864,49 @@ function renderDiff(diff) {
   box.append(lines);
 }
 
+// --- export ---------------------------------------------------------------------------------
+
+function download(text, type, file) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = el('a');
+  a.href = url;
+  a.download = file;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  ctx.announce(t('export.done', { file }));
+}
+
+function exportName(ext) {
+  const stamp = new Date().toISOString().slice(0, 10);
+  return `siting-${currentPlan ? `plan-${currentPlan.id}` : 'search'}-${stamp}.${ext}`;
+}
+
+function exportCsv() {
+  if (!result) return;
+  // Each condition's column is headed by its label in the reasons table (its first cell).
+  const label = (r) => reasonRow(r).querySelector('th').textContent;
+  const csv = candidatesCsv(result.candidates, { headers: t('export.headers').split(','), label, recommendedText: t('candidate.recommended') });
+  // A byte-order mark so spreadsheet programs read the Chinese text as UTF-8.
+  download(`\ufeff${csv}`, 'text/csv;charset=utf-8', exportName('csv'));
+}
+
+function exportGeoJSON() {
+  if (!result) return;
+  // RFC 7946 GeoJSON is longitude/latitude: always the EPSG:4490 geometry.
+  const fc = {
+    type: 'FeatureCollection',
+    features: result.candidates.map((c) => ({
+      type: 'Feature',
+      id: c.feature_id,
+      geometry: mapGeometry(c),
+      properties: { rank: c.rank, recommended: c.recommended, feature_id: c.feature_id, layer: c.layer, land_use: c.land_use, district: c.district, area_m2: c.area_m2, score: c.score },
+    })),
+  };
+  download(JSON.stringify(fc), 'application/geo+json', exportName('geojson'));
+}
+
 // --- plans ----------------------------------------------------------------------------------
 
 async function loadPlans() {
@@ -1069,6 +1116,9 @@ startWidget({
       runSearch().catch(() => {});
     });
     $('pf-plan-save').addEventListener('submit', savePlan);
+    $('pf-export-csv').addEventListener('click', exportCsv);
+    $('pf-export-geojson').addEventListener('click', exportGeoJSON);
+    $('pf-print').addEventListener('click', () => window.print());
     await createSitingMap();
     await loadPlans();
     if (ctx.params.plan) await openPlan(ctx.params.plan).catch(() => {});
