@@ -33,6 +33,7 @@ from planfuse.ogc.crs import (
 from planfuse.ogc.params import ItemsQuery, parse_format, parse_items_query
 from planfuse.ogc.store import BBoxQuery, FeatureRow, get_feature, query_features
 from planfuse.services.kinds import LAYER_KINDS
+from planfuse.services.layers import LAYER_ID
 from planfuse.storage.models import Layer, LayerVersion
 
 GEOJSON = "application/geo+json"
@@ -108,7 +109,8 @@ def _current(ctx: PlanFuse, layer_id: str | None = None) -> list[CollectionRef]:
 
 def collection_ref(ctx: PlanFuse, collection_id: str) -> CollectionRef:
     """The collection `collection_id` (its current layer version), or a 404 problem."""
-    refs = _current(ctx, collection_id) if len(collection_id) <= 64 else []
+    # Only well-formed layer ids reach the database (a NUL byte would make PostgreSQL fail).
+    refs = _current(ctx, collection_id) if LAYER_ID.match(collection_id) else []
     if not refs:
         raise ProblemError(
             404,
@@ -117,6 +119,10 @@ def collection_ref(ctx: PlanFuse, collection_id: str) -> CollectionRef:
             title="Not found",
         )
     return refs[0]
+
+
+def _shown(text: str, limit: int = 64) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
 
 
 def readable_collection(

@@ -29,6 +29,7 @@ MAX_FILTER_VALUES = 100
 # the number inside every database's integer range).
 MAX_OFFSET = 2**31 - 1
 _INTEGER = re.compile(r"^\+?[0-9]{1,12}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _bad(parameter: str, detail: str, code: str = "invalid_parameter") -> ProblemError:
@@ -199,5 +200,8 @@ def parse_filters(
         for value in got:
             if len(value) > MAX_FILTER_VALUE_CHARS:
                 raise _bad(name, f"filter values are at most {MAX_FILTER_VALUE_CHARS} characters")
+            if _CONTROL.search(value):
+                # No stored attribute holds one, and PostgreSQL text cannot hold NUL.
+                raise _bad(name, "filter values cannot contain control characters")
         filters[name] = tuple(dict.fromkeys(got))
     return filters

@@ -365,6 +365,8 @@ BAD_ITEMS_QUERIES = [
     ("nope=1", 400),
     ("code;DROP TABLE features=1", 400),
     ("code)--=1", 400),
+    ("code=%00", 400),
+    ("code=a%0Ab", 400),
     ("datetime=2020-01-01T00:00:00Z", 400),
     ("f=xml", 400),
 ]
@@ -376,6 +378,28 @@ def test_bad_items_input_is_a_problem(client, data, query, status):
     assert r.status_code == status, r.get_data(as_text=True)
     assert r.mimetype == "application/problem+json"
     assert r.get_json().keys() >= PROBLEM_KEYS
+
+
+ODD_BUT_NOT_SERVER_ERRORS = [
+    f"bbox=0,0,1,1&bbox-crs={EPSG}4523",
+    f"bbox=-1e30,-1e30,1e30,1e30&bbox-crs={EPSG}3857",
+    f"bbox=3e6,3.5e7,3.1e6,3.6e7&bbox-crs={EPSG}4545",
+    "bbox=-180,-90,180,90",
+    "bbox=106.5,29.5,106.5,29.5",
+    "offset=2147483647&limit=10000",
+    "offset=2147483647&code=0701",
+    "limit=10000&crs=EPSG:3857",
+    "code=" + "%E4%BD%8F%E5%AE%85",
+    "district=",
+]
+
+
+@pytest.mark.parametrize("query", ODD_BUT_NOT_SERVER_ERRORS)
+def test_odd_queries_are_never_server_errors(client, data, query):
+    r = client.get(f"/ogc/collections/parcels/items?{query}")
+    assert r.status_code in (200, 400), r.get_data(as_text=True)
+    if r.status_code == 400:
+        assert r.mimetype == "application/problem+json"
 
 
 @pytest.mark.parametrize(
@@ -390,6 +414,10 @@ def test_bad_items_input_is_a_problem(client, data, query, status):
         "/ogc/collections/parcels/items/abc",
         "/ogc/collections/parcels/items/99999999999999999999",
         "/ogc/collections/" + "x" * 300,
+        "/ogc/collections/%00",
+        "/ogc/collections/a%00b/items",
+        "/ogc/collections/%E4%BD%8F/items/1",
+        "/ogc/collections/Parcels",
     ],
 )
 def test_unknown_collection_or_feature_is_404(client, data, url):

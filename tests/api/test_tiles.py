@@ -288,6 +288,8 @@ def test_tilejson_uses_public_url(ctx, tmp_path):
         ("/tiles/parcels/3/1.5/0.mvt", 400),
         ("/tiles/nothing/3/0/0.mvt", 404),
         ("/tiles/nothing.json", 404),
+        ("/tiles/%00/0/0/0.mvt", 404),
+        ("/tiles/a%00.json", 404),
         ("/tiles/parcels/3/0/0.png", 404),
     ],
 )
