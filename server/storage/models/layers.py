@@ -98,6 +98,17 @@ class Feature(Base):
             name="fk_features_layer_version",
         ),
         Index("ux_features_layer_version_fid", "layer_id", "version", "fid", unique=True),
-        Index("ix_features_layer_version_bbox", "layer_id", "version", "minx", "miny"),
+        # Covering index of the OGC bbox queries (planfuse.ogc.store): range scans on minx
+        # and miny, the other bounds and the fid read from the index alone.
+        Index(
+            "ix_features_layer_version_bbox_cover",
+            "layer_id",
+            "version",
+            "minx",
+            "miny",
+            "maxx",
+            "maxy",
+            "fid",
+        ),
         Index("ix_features_layer_version_district", "layer_id", "version", "district"),
     )
