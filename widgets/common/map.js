@@ -175,11 +175,13 @@ function highlightStyles(geometryType) {
 }
 
 /** A style function for a data layer of `kind`; OL styles are cached per class. */
-function layerStyle(kind) {
+function layerStyle(kind, part = 'all') {
   const cache = new Map();
   return (feature) => {
     const props = feature.getProperties();
-    const spec = styleSpec(kind, props);
+    let spec = styleSpec(kind, props);
+    if (part === 'fill') spec = { ...spec, stroke: null };
+    else if (part === 'outline') spec = { ...spec, fill: null, hatch: null };
     let styles = cache.get(spec.key);
     if (!styles) {
       styles = olStyles(spec);
@@ -367,16 +369,24 @@ export function createMap(element, options = {}) {
       wrapX: false,
     });
     const order = KIND_ORDER.indexOf(entry.kind);
+    const base = entry.kind === 'district';
     const layer = new VectorTileLayer({
       source,
-      style: layerStyle(entry.kind),
+      // The district base layer: its fill under every plan, its boundaries over them.
+      style: layerStyle(entry.kind, base ? 'fill' : 'all'),
       visible: entry.visible !== false,
       zIndex: 10 + (order < 0 ? KIND_ORDER.length : order),
       renderBuffer: 64,
     });
     layer.set('pf', { type: 'data', entry, identify: true });
-    dataLayers.set(entry.id, { entry, layer, extent });
-    return layer;
+    const parts = [layer];
+    if (base) {
+      const outline = new VectorTileLayer({ source, style: layerStyle(entry.kind, 'outline'), visible: entry.visible !== false, zIndex: 10 + KIND_ORDER.length, renderBuffer: 64 });
+      outline.set('pf', { type: 'outline', entry, identify: false });
+      parts.push(outline);
+    }
+    dataLayers.set(entry.id, { entry, layer, parts, extent });
+    return parts;
   }
 
   const layers = [];
@@ -391,7 +401,7 @@ export function createMap(element, options = {}) {
     basemap.set('pf', { type: 'basemap', identify: false });
     layers.push(basemap);
   }
-  for (const entry of o.layers || []) layers.push(makeDataLayer(entry));
+  for (const entry of o.layers || []) layers.push(...makeDataLayer(entry));
 
   // District names: one label per district in view, at an interior point of its largest
   // visible piece (labelled tile by tile, a district cut by tile edges would repeat its name).
@@ -399,7 +409,7 @@ export function createMap(element, options = {}) {
   const labelLayer = new VectorLayer({
     source: labelSource,
     declutter: true,
-    zIndex: 10 + KIND_ORDER.length + 1,
+    zIndex: 10 + KIND_ORDER.length + 2,
     maxResolution: DISTRICT_LABEL_MAX_RESOLUTION,
     style: (f) => labelStyle(f.get('name'), { font: '13px sans-serif', color: '#333' }),
   });
@@ -555,7 +565,7 @@ export function createMap(element, options = {}) {
   function setLayerVisible(id, visible) {
     const data = dataLayers.get(id);
     if (data) {
-      data.layer.setVisible(Boolean(visible));
+      for (const part of data.parts) part.setVisible(Boolean(visible));
       data.entry.visible = Boolean(visible);
       return true;
     }
