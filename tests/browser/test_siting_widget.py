@@ -68,17 +68,27 @@ def to_mercator(geom_4490):
     return shapely.transform(geom_4490, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
 
-def candidate_pixel(frame, names_in_view, name):
-    """Where parcel `name` appears on the map after the widget fitted the view to the
-    candidates `names_in_view` (extent + 32 px padding, no animation)."""
+def fitted_view(frame, names_in_view):
+    """(px(x, y) in page pixels of a Web-Mercator point, the candidates' extent) after the
+    widget fitted the view to the candidates `names_in_view` (extent + 32 px padding)."""
     geoms = {p.name: to_mercator(g) for p, g in zip(PARCELS, parcel_geoms(), strict=True)}
-    minx, miny, maxx, maxy = shapely.total_bounds(np.array([geoms[n] for n in names_in_view]))
+    extent = shapely.total_bounds(np.array([geoms[n] for n in names_in_view]))
+    minx, miny, maxx, maxy = extent
     box = frame.locator(".pf-map-canvas .ol-viewport").bounding_box()
     w, h = box["width"], box["height"]
     res = max((maxx - minx) / (w - 64), (maxy - miny) / (h - 64))
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    px, py = shapely.centroid(geoms[name]).coords[0]
-    return box["x"] + w / 2 + (px - cx) / res, box["y"] + h / 2 - (py - cy) / res
+
+    def px(x, y):
+        return box["x"] + w / 2 + (x - cx) / res, box["y"] + h / 2 - (y - cy) / res
+
+    return px, extent, geoms
+
+
+def candidate_pixel(frame, names_in_view, name):
+    """Where parcel `name` appears on the map after the fit to `names_in_view`."""
+    px, _, geoms = fitted_view(frame, names_in_view)
+    return px(*shapely.centroid(geoms[name]).coords[0])
 
 
 def test_search_select_and_site_selected_in_the_hosts_crs(rig):
@@ -223,4 +233,29 @@ def test_english_and_a_problem_shown_in_the_form(rig):
     )
     status = frame.inner_text("#planfuse-status")
     assert "area_min_m2" in status and "above the maximum" in status
+    page.context.close()
+
+
+def test_a_scope_drawn_on_the_map(rig):
+    page, frame = open_widget(rig)
+    scope = {"scope": {"districts": [DISTRICT_A]}, **CONDITIONS}
+    page.evaluate(f"window.handle.send('search', {{conditions: {json.dumps(scope)}}})")
+    frame.wait_for_timeout(300)
+    in_view = ["P1", "P2", "P7", "P12"]
+    # A box 16 px around the four candidates (the fit leaves 32 px of map outside them).
+    px, (minx, miny, maxx, maxy), _ = fitted_view(frame, in_view)
+    (x0, y0), (x1, y1) = px(minx, maxy), px(maxx, miny)
+    x0, y0, x1, y1 = x0 - 16, y0 - 16, x1 + 16, y1 + 16
+    frame.check("input[name=scope-mode][value=geometry]")
+    frame.click("#pf-draw")
+    for x, y in ((x0, y0), (x1, y0), (x1, y1)):
+        page.mouse.click(x, y)
+        page.wait_for_timeout(120)
+    page.mouse.dblclick(x0, y1)
+    rig.poll(frame, "document.getElementById('pf-draw-status').textContent.includes('公顷')")
+    frame.click("#pf-search")
+    rig.poll(frame, "document.querySelector('#pf-results-summary').textContent.includes('共 4 个')")
+    frame.click("#pf-candidates .pf-candidate-item:first-child button")
+    detail = frame.inner_text("#pf-candidate-detail")
+    assert "位于绘制范围内的比例" in detail and "100.00%" in detail
     page.context.close()
