@@ -219,6 +219,13 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting(
+        "conflict_noise_m2",
+        1.0,
+        "Overlay pieces under this area (m²) are coordinate noise (boundaries drawn in "
+        "different CRSs meet within millimetres): dropped, not even listed as slivers.",
+        float,
+    ),
+    Setting(
         "conflict_sliver_thinness_m",
         1.0,
         "Conflict pieces thinner than this (2·area/perimeter, in metres) are slivers too.",

@@ -13,7 +13,8 @@ Rules (DOMAIN.md, "Conflict detection"):
   farmland or on the red line; urban construction land (construction land except
   `urban_construction_exempt_codes`) outside the urban development boundary.
 * A piece under `conflict_sliver_area_m2` or thinner than `conflict_sliver_thinness_m`
-  (2·area/perimeter) is a sliver, judged after the cut at district boundaries.
+  (2·area/perimeter) is a sliver, judged after the cut at district boundaries; a piece
+  under `conflict_noise_m2` (1 m²) is coordinate noise and dropped (only counted).
 """
 
 from __future__ import annotations
@@ -388,8 +389,15 @@ def _records(
     selected: list[str] | None,
 ) -> tuple[list[ConflictRecord], dict[str, dict[str, float]]]:
     min_area, min_thin = _settings_floats(ctx)
+    noise_m2 = float(ctx.settings.conflict_noise_m2)
     stats: dict[str, dict[str, float]] = {
-        t.code: {"count": 0, "area_m2": 0.0, "sliver_count": 0, "sliver_area_m2": 0.0}
+        t.code: {
+            "count": 0,
+            "area_m2": 0.0,
+            "sliver_count": 0,
+            "sliver_area_m2": 0.0,
+            "noise_count": 0,
+        }
         for t in analysis.types
     }
     records: list[ConflictRecord] = []
@@ -406,20 +414,25 @@ def _records(
         consistent = np.flatnonzero(~keep_conflicts)
         if consistent.size:
             _count_consistent(
-                stats, types[consistent], geoms[consistent], districts, wanted, min_area, min_thin
+                stats,
+                types[consistent],
+                geoms[consistent],
+                districts,
+                wanted,
+                (min_area, min_thin, noise_m2),
             )
         idx = np.flatnonzero(keep_conflicts)
         if idx.size == 0:
             continue
         parts = split_by_district(geoms[idx], districts)
+        keep = parts.areas_m2 >= noise_m2
+        for code in types[idx[parts.owner[~keep]]].tolist():
+            stats[str(code)]["noise_count"] += 1
         if wanted is not None:
-            inside = np.isin(parts.district, list(wanted))
-            parts = type(parts)(
-                parts.owner[inside],
-                parts.district[inside],
-                parts.parts[inside],
-                parts.areas_m2[inside],
-            )
+            keep &= np.isin(parts.district, list(wanted))
+        parts = type(parts)(
+            parts.owner[keep], parts.district[keep], parts.parts[keep], parts.areas_m2[keep]
+        )
         thick = np.asarray(thinness_m(parts.parts), dtype=np.float64).reshape(-1)
         sliver, reasons = sliver_flags(parts.areas_m2, thick, min_area, min_thin)
         for k in range(len(parts.owner)):
@@ -469,15 +482,19 @@ def _count_consistent(
     geoms: np.ndarray,
     districts: DistrictSet,
     wanted: set[int] | None,
-    min_area: float,
-    min_thin: float,
+    limits: tuple[float, float, float],
 ) -> None:
+    min_area, min_thin, noise_m2 = limits
     if wanted is not None:
         parts = split_by_district(geoms, districts)
         inside = np.isin(parts.district, list(wanted))
         types = types[parts.owner[inside]]
         geoms = parts.parts[inside]
     areas = np.asarray(shapely.area(geoms), dtype=np.float64)
+    noise = areas < noise_m2
+    for code in types[noise].tolist():
+        stats[str(code)]["noise_count"] += 1
+    types, geoms, areas = types[~noise], geoms[~noise], areas[~noise]
     thick = np.asarray(thinness_m(geoms), dtype=np.float64).reshape(-1)
     sliver, _ = sliver_flags(areas, thick, min_area, min_thin)
     for code in np.unique(types).tolist():
