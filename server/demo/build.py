@@ -117,7 +117,11 @@ def generate_files(
     planted = build_scenarios(districts)
     echo(f"demo data: generating seed {seed}, scale {scale:g} into {final}")
     random_layers = generate_layers(
-        districts, planted.zones, seed=seed, scale=scale, progress=lambda m: echo(f"  {m}")
+        districts,
+        planted.zones,
+        seed=seed,
+        scale=scale,
+        progress=lambda m: echo(f"  {time.perf_counter() - started:6.1f} s  {m}"),
     )
     from planfuse.demo.files import write_layer_file
 
@@ -145,7 +149,10 @@ def generate_files(
         props = [dict(p.props) for p in plants] + generated.props
         written = write_layer_file(folder / layer.filename, layer, geoms, props, len(plants))
         entries.append(written.to_dict())
-        echo(f"  wrote {layer.id}: {written.features:,} features ({written.dropped} dropped)")
+        echo(
+            f"  {time.perf_counter() - started:6.1f} s  wrote {layer.id}: "
+            f"{written.features:,} features ({written.dropped} dropped)"
+        )
     manifest = {
         "generator": "planfuse.demo",
         "fingerprint": print_,

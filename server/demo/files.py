@@ -76,8 +76,10 @@ def importable(geoms: np.ndarray, layer: DemoLayer) -> np.ndarray:
     # The import gives each feature the district its point-on-surface lies within.
     districts = load_districts()
     found = np.zeros(len(back), dtype=bool)
-    hit, _ = districts.storage_tree.query(shapely.point_on_surface(back), predicate="within")
-    found[hit] = True
+    points = shapely.point_on_surface(back)
+    hit, d_idx = districts.storage_tree.query(points)
+    within = shapely.contains_properly(districts.storage[d_idx], points[hit])  # prepared
+    found[hit[within]] = True
     return ok & found
 
 

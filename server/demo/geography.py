@@ -147,7 +147,9 @@ class Districts:
         """Index of the district containing each point, -1 outside Chongqing."""
         points = shapely.points(np.asarray(x), np.asarray(y))
         out = np.full(len(points), -1, dtype=np.int64)
-        p_idx, d_idx = self.tree.query(points, predicate="within")
+        p_idx, d_idx = self.tree.query(points)
+        inside = shapely.contains_properly(self.work[d_idx], points[p_idx])  # prepared
+        p_idx, d_idx = p_idx[inside], d_idx[inside]
         # A point on a shared border lies in neither: keep the first hit of each point.
         order = np.argsort(p_idx, kind="stable")
         p_idx, d_idx = p_idx[order], d_idx[order]
@@ -191,7 +193,7 @@ def load_districts() -> Districts:
     gcj = np.array([shapely.from_geojson(json.dumps(f["geometry"])) for f in features])
     storage = np.asarray(transform_geometry(gcj, GCJ02_KEY, STORAGE_CRS_KEY), dtype=object)
     work = np.asarray(to_work(storage), dtype=object)
-    for geom in work:
+    for geom in (*work, *storage):
         shapely.prepare(geom)
     outline = shapely.union_all(work)
     shapely.prepare(outline)

@@ -45,6 +45,14 @@ class Mask:
             shapely.prepare(g)
         return cls(parts, shapely.STRtree(parts), shapely.STRtree(_chunks(parts)))
 
+    def hits(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(input index, part index) of the parts each geometry intersects. The tree gives
+        bounding-box candidates; the predicate runs on the prepared parts (STRtree's own
+        predicate would prepare the small input side and scan the big parts' vertices)."""
+        g_idx, p_idx = self.tree.query(geoms)
+        ok = shapely.intersects(self.parts[p_idx], geoms[g_idx])
+        return g_idx[ok], p_idx[ok]
+
     def clip(
         self, geoms: np.ndarray, min_size: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,12 +72,12 @@ class Mask:
         crossing[hit] = True
         whole = np.flatnonzero(~crossing)
         rep = shapely.point_on_surface(geoms[whole])
-        p_idx, part_idx = self.tree.query(rep, predicate="intersects")
+        p_idx, part_idx = self.hits(rep)
         order = np.unique(p_idx, return_index=True)[1]
         kept_src = whole[p_idx[order]]
         kept_part = part_idx[order]
         cross = np.flatnonzero(crossing)
-        c_idx, c_part = self.tree.query(geoms[cross], predicate="intersects")
+        c_idx, c_part = self.hits(geoms[cross])
         pieces = shapely.intersection(geoms[cross[c_idx]], self.parts[c_part])
         all_geoms = np.concatenate([geoms[kept_src], pieces])
         all_src = np.concatenate([kept_src, cross[c_idx]])
@@ -189,6 +197,51 @@ def sample_points(
     return np.vstack(out)[:n]
 
 
+def sample_clustered(
+    rng: np.random.Generator,
+    n: int,
+    area: BaseGeometry,
+    centres: np.ndarray,
+    radii_m: np.ndarray,
+    urban_weight: float,
+    avoid: BaseGeometry | None = None,
+) -> np.ndarray:
+    """`n` points inside `area` with density ∝ 1 + `urban_weight` · Σ_c exp(−d²/2R_c²):
+    a uniform background plus a Gaussian cluster around each centre, drawn directly as a
+    mixture (no rejection against the density, so a million points take seconds)."""
+    shapely.prepare(area)
+    if avoid is not None:
+        shapely.prepare(avoid)
+    x0, y0, x1, y1 = area.bounds
+    # Mixture masses: each bump 2πR² (its integral); the background is drawn over the
+    # bounding box and cut to the area, so its mass is the box's area.
+    box_area = (x1 - x0) * (y1 - y0)
+    masses = np.r_[box_area, urban_weight * 2 * np.pi * np.asarray(radii_m) ** 2]
+    p = masses / masses.sum()
+    out: list[np.ndarray] = []
+    got = 0
+    fill = max(area.area / box_area, 1e-3)
+    while got < n:
+        batch = int((n - got) / fill * 1.1) + 64
+        component = rng.choice(len(p), size=batch, p=p)
+        background = component == 0
+        x = np.empty(batch)
+        y = np.empty(batch)
+        nb = int(background.sum())
+        x[background] = rng.uniform(x0, x1, nb)
+        y[background] = rng.uniform(y0, y1, nb)
+        c = component[~background] - 1
+        x[~background] = centres[c, 0] + rng.normal(0.0, 1.0, len(c)) * radii_m[c]
+        y[~background] = centres[c, 1] + rng.normal(0.0, 1.0, len(c)) * radii_m[c]
+        keep = shapely.contains_xy(area, x, y)
+        if avoid is not None:
+            keep &= ~shapely.contains_xy(avoid, x, y)
+        pts = np.c_[x[keep], y[keep]]
+        out.append(pts)
+        got += len(pts)
+    return np.vstack(out)[:n]
+
+
 def voronoi_cells(points: np.ndarray, envelope: BaseGeometry) -> np.ndarray:
     """Voronoi cells of `points` (n×2), cell i for point i, clipped to `envelope`'s box."""
     if len(points) == 0:
@@ -198,7 +251,11 @@ def voronoi_cells(points: np.ndarray, envelope: BaseGeometry) -> np.ndarray:
     cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(points), extend_to=envelope, ordered=True)
     )
-    return shapely.intersection(cells, shapely.box(*envelope.bounds))
+    frame = shapely.box(*envelope.bounds)
+    shapely.prepare(frame)
+    outer = np.flatnonzero(~shapely.contains_properly(frame, cells))
+    cells[outer] = shapely.intersection(cells[outer], frame)
+    return cells
 
 
 def nearest(targets: np.ndarray, points: np.ndarray) -> np.ndarray:
