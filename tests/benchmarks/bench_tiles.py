@@ -4,6 +4,7 @@ beside PostGIS `ST_AsMVT` on the same polygons in the same run (with --postgres)
 
     .venv/bin/python tests/benchmarks/bench_tiles.py [--features 1000000] [--tiles 100]
         [--postgres] [--sqlite /tmp/planfuse-bench.db] [--fresh]
+    .venv/bin/python tests/benchmarks/bench_tiles.py --demo 20 [--tiles 30] [--postgres]
 
 SQLite (default) keeps its database in --sqlite between runs; --postgres uses (and keeps)
 the database `planfuse_bench` on 127.0.0.1:5432 with PostGIS. The first run imports the
@@ -13,6 +14,10 @@ is the same tile requested again. The PostGIS peers run ST_AsMVTGeom + ST_AsMVT 
 index: "plain" encodes every feature meeting the tile (ST_AsMVTGeom clips and snaps to the
 grid); "same rule" adds PlanFuse's tiny-feature rule (below z14, features smaller than a
 screen pixel left out) so both encode the same features.
+
+With --demo SCALE the workload is a map view of the demo dataset: for each sampled tile
+position (inside Chongqing's districts) the tile of every layer is requested, as the map
+widget does; throughput is counted in layer tiles per second (no PostGIS peer).
 """
 
 from __future__ import annotations
@@ -35,8 +40,11 @@ from tests.benchmarks.bench_layer import (
     PG_TABLE,
     context,
     database_url,
+    demo_database_url,
+    ensure_demo,
     ensure_layer,
     ensure_pg_database,
+    ensure_pg_demo_database,
     ensure_postgis_table,
     layer_bbox,
     pct_ms,
@@ -67,15 +75,16 @@ def sample_tiles(bbox, z, count, seed=5):
     return [every[i] for i in sorted(picks)]
 
 
-def run_http(client, coords):
+def run_http(client, coords, layers=(LAYER_ID,)):
     times, sizes, empty = [], [], 0
     for z, x, y in coords:
-        t = time.perf_counter()
-        r = client.get(f"/tiles/{LAYER_ID}/{z}/{x}/{y}.mvt")
-        times.append(time.perf_counter() - t)
-        assert r.status_code in (200, 204), r.status_code
-        sizes.append(len(r.data))
-        empty += r.status_code == 204
+        for layer in layers:
+            t = time.perf_counter()
+            r = client.get(f"/tiles/{layer}/{z}/{x}/{y}.mvt")
+            times.append(time.perf_counter() - t)
+            assert r.status_code in (200, 204), r.status_code
+            sizes.append(len(r.data))
+            empty += r.status_code == 204
     return times, sizes, empty
 
 
@@ -130,7 +139,10 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--sqlite", type=Path, default=Path("/tmp/planfuse-bench.db"))
     parser.add_argument("--fresh", action="store_true", help="re-import the layer")
+    parser.add_argument("--demo", type=float, default=None, metavar="SCALE")
     args = parser.parse_args()
+    if args.demo is not None:
+        return demo_main(args)
 
     if args.postgres:
         ensure_pg_database()
@@ -176,6 +188,42 @@ def main() -> None:
             for peer in ("PostGIS ST_AsMVT plain", "PostGIS ST_AsMVT same rule"):
                 ratio = medians[(z, peer)] / medians[(z, "cold")]
                 print(f"  median ratio {peer} / PlanFuse cold: {ratio:6.2f}×")
+    app.extensions["planfuse"].close()
+
+
+def demo_main(args) -> None:
+    if args.postgres:
+        ensure_pg_demo_database()
+    url = demo_database_url(args.postgres, args.demo)
+    ctx = context(url)
+    counts = ensure_demo(ctx, args.demo)
+    from planfuse.ogc.features import collection_ref
+
+    bbox = collection_ref(ctx, "districts").bbox
+    ctx.close()
+    layers = [layer for layer, _ in counts]
+    app = create_app({"database_url": url, "secret_key": "bench-" + "x" * 40})
+    client = app.test_client()
+    cache = app.extensions["planfuse_cache"]
+    pf = app.extensions["planfuse"]
+    print(
+        f"\ndatabase: {pf.db.dialect}; {len(layers)} layers: "
+        + ", ".join(f"{layer} {n:,}" for layer, n in counts)
+    )
+    t = time.perf_counter()
+    for layer in layers:
+        tiles.tile_index(pf, collection_ref(pf, layer))
+    print(f"in-memory tile indexes of every layer: {time.perf_counter() - t:.1f} s")
+    for z in ZOOMS:
+        coords = sample_tiles(bbox, z, args.tiles)
+        print(f"\nzoom {z}: {len(coords)} map views × {len(layers)} layers")
+        cache.clear()
+        times, sizes, empty = run_http(client, coords, layers)
+        line("PlanFuse cold (layer tiles)", times, sizes, empty)
+        view = [sum(times[i : i + len(layers)]) for i in range(0, len(times), len(layers))]
+        print(f"  map view (all layers) cold: median {pct_ms(view, 50):.1f} ms")
+        times, sizes, empty = run_http(client, coords, layers)
+        line("PlanFuse cached (layer tiles)", times, sizes, empty)
     app.extensions["planfuse"].close()
 
 
