@@ -322,6 +322,11 @@ def main() -> None:
         f"warm {warm_ratio:.1f}× faster"
     )
     p95_cold, p95_warm = pct(cold_times[1:], 95), pct(warm_times, 95)
+    p95_gpd = pct(gpd_times, 95)
+    print(
+        f"PlanFuse vs geopandas (p95): cold {p95_gpd / p95_cold:.1f}× faster, "
+        f"warm {p95_gpd / p95_warm:.1f}× faster"
+    )
     met = p95_warm <= 200 and p95_cold <= 200 and min(cold_ratio, warm_ratio) >= 5
     print(
         f"target p95 ≤ 200 ms (cold {p95_cold:.0f} ms, warm {p95_warm:.0f} ms) and "

@@ -596,7 +596,8 @@ function showProblem(error) {
   const text = fields.length ? fields.map((e) => t('error.field', { field: e.field, message: e.message })).join('；') : error.detail || error.message;
   ctx.showStatus(text, 'error');
   ctx.announce(text, { assertive: true });
-  ctx.emit('error', { code: error.code || 'invalid_siting_request', message: text, status: error.status });
+  // 401 and 403 were reported to the host by the runtime already.
+  if (error.status !== 401 && error.status !== 403) ctx.emit('error', { code: error.code || 'invalid_siting_request', message: text, status: error.status });
 }
 
 async function runSearch() {
