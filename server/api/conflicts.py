@@ -29,6 +29,7 @@ from planfuse.services.conflicts.service import (
     change_status,
     conflict_district,
     conflict_history,
+    conflict_options,
     get_conflict,
     list_conflicts,
     parse_change,
@@ -198,6 +199,24 @@ def conflicts_detect():
 
 
 # --- conflicts -----------------------------------------------------------------------
+
+
+@api_bp.get("/conflicts/options")
+def conflicts_options():
+    """Analyses and types, statuses and transitions, districts, ledgers, the running
+    detections, and what this caller may do (coordinate) and has locked."""
+    caller = require_caller(WIDGET)
+    body = conflict_options(planfuse())
+    allowed = locked_districts(caller)
+    if allowed is not None:
+        body["districts"] = [d for d in body["districts"] if d["adcode"] in allowed]
+    role = body["coordinator_role"]
+    body["caller"] = {
+        "can_coordinate": (caller.params or {}).get("readonly") is not True
+        and (caller.via == "basic" or caller.has_role(role)),
+        "locked": dict(caller.params or {}),
+    }
+    return _json(body)
 
 
 @api_bp.get("/conflicts")

@@ -797,3 +797,34 @@ def test_bad_ledger_requests(client, world, coordinator, path, query, status):
     r = client.get(path, query_string=query, headers=coordinator)
     assert r.status_code == status, r.get_json()
     assert r.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_options(client, world, coordinator, host):
+    run_detection(client, coordinator, "two_plans")
+    body = client.get(f"{LIST}/options", headers=coordinator).get_json()
+    assert [a["name"] for a in body["analyses"]] == ["two_plans", "three_lines", "plan_vs_controls"]
+    assert all(a["missing"] == [] for a in body["analyses"])
+    assert {s["code"]: s["next"] for s in body["statuses"]} == {
+        "pending": ["coordinating"],
+        "coordinating": ["adjusted", "kept"],
+        "adjusted": [],
+        "kept": [],
+    }
+    assert [d["adcode"] for d in body["districts"]] == [DISTRICT_A, DISTRICT_B]
+    assert body["caller"]["can_coordinate"] is True
+    assert body["running"] == {}
+    assert "comprehensive" in [ledger["name"] for ledger in body["ledgers"]]
+    locked = session(client, host, roles=("reviewer",), params={"districts": [DISTRICT_B]})
+    body = client.get(f"{LIST}/options", headers=locked).get_json()
+    assert [d["adcode"] for d in body["districts"]] == [DISTRICT_B]
+    assert body["caller"] == {"can_coordinate": False, "locked": {"districts": [DISTRICT_B]}}
+
+
+def test_options_show_a_running_detection(client, world, coordinator, held_detection):
+    started, release = held_detection
+    job = client.post(DETECT, json={"analysis": "two_plans"}, headers=coordinator).get_json()["job"]
+    assert started.wait(10)
+    body = client.get(f"{LIST}/options", headers=coordinator).get_json()
+    assert body["running"]["two_plans"]["id"] == job["id"]
+    release.set()
+    wait_job(client, coordinator, job["id"])

@@ -346,6 +346,49 @@ def _summary(detection: Detection, counts: dict[str, int]) -> dict[str, Any]:
 # --- reading -------------------------------------------------------------------------
 
 
+def conflict_options(ctx: PlanFuse) -> dict[str, Any]:
+    """What a client needs to offer choices: analyses with their types and input kinds,
+    statuses with the allowed transitions, the districts, the ledgers, the coordinator
+    role, and the detection job running per analysis (so a page opened mid-run shows it)."""
+    from planfuse.services.conflicts.districts import load_districts
+    from planfuse.services.jobs import find_active_job
+    from planfuse.services.layer_data import layers_by_kind
+    from planfuse.services.ledgers import ledger_names
+
+    districts = load_districts(ctx)
+    loaded = layers_by_kind(ctx)
+    return {
+        "analyses": [
+            {**a.to_dict(), "missing": [k for k in a.kinds if not loaded.get(k)]}
+            for a in ANALYSES.values()
+        ],
+        "statuses": [
+            {"code": code, "title": {"zh-CN": zh, "en": en}, "next": list(TRANSITIONS[code])}
+            for code, (zh, en) in STATUS_TITLES.items()
+        ],
+        "districts": []
+        if districts is None
+        else sorted(
+            (
+                {"adcode": a, "name": n}
+                for a, n in zip(districts.adcodes.tolist(), districts.names.tolist(), strict=True)
+            ),
+            key=lambda d: d["adcode"],
+        ),
+        "ledgers": ledger_names(),
+        "coordinator_role": ctx.settings.conflict_coordinator_role,
+        "sliver": {
+            "area_m2": float(ctx.settings.conflict_sliver_area_m2),
+            "thinness_m": float(ctx.settings.conflict_sliver_thinness_m),
+        },
+        "running": {
+            name: job
+            for name in ANALYSES
+            if (job := find_active_job(ctx, job_key(name))) is not None
+        },
+    }
+
+
 @dataclass
 class ConflictQuery:
     """Filters and paging of `GET /conflicts` (already validated; see `parse_query`)."""
