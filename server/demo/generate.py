@@ -15,6 +15,7 @@ Everything is in the working CRS; `files.py` writes each layer in its department
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -766,6 +767,28 @@ def _grid_split(geoms: np.ndarray, size_m: float) -> tuple[np.ndarray, np.ndarra
     return out, owner[part_idx[idx]]
 
 
+def _stretches(lines: np.ndarray, length_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lines cut into consecutive stretches of about `length_m`: (stretches, source index)."""
+    dense = shapely.segmentize(lines, length_m / 4.0)
+    coords, owner = shapely.get_coordinates(dense, return_index=True)
+    out, src = [], []
+    starts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1, len(owner)]
+    for a, b in itertools.pairwise(starts.tolist()):
+        xy = coords[a:b]
+        seg = np.hypot(*np.diff(xy, axis=0).T)
+        dist = np.r_[0.0, np.cumsum(seg)]
+        cut = np.searchsorted(dist, np.arange(0.0, dist[-1], length_m))
+        cut = np.unique(np.r_[cut, len(xy) - 1])
+        for i, j in itertools.pairwise(cut.tolist()):
+            if j > i:
+                out.append(xy[i : j + 1])
+                src.append(owner[a])
+    if not out:
+        return np.array([], dtype=object), np.array([], dtype=np.int64)
+    index = np.repeat(np.arange(len(out)), [len(xy) for xy in out])
+    return shapely.linestrings(np.vstack(out), indices=index), np.array(src, dtype=np.int64)
+
+
 def control_lines(
     lu: LandUse,
     world: World,
@@ -787,15 +810,18 @@ def control_lines(
     geoms.append(heritage)
     kinds.append(np.full(len(heritage), "purple", dtype=object))
     cell = 2_500.0 / max(fine_multiplier(scale), 0.05)
-    near_towns = world.ub_all.buffer(2_000.0, quad_segs=4)
-    blue = shapely.intersection(np.array(world.river_polys, dtype=object), near_towns)
-    blue, _ = _grid_split(explode(blue, MIN_PIECE_M2)[0], cell)
+    ub_parts, _ = explode(np.array([world.ub_all], dtype=object))
+    near_towns, _ = explode(shapely.buffer(ub_parts, 2_000.0, quad_segs=4))
+    blue, _, _ = Mask.of(near_towns).clip(np.array(world.river_polys, dtype=object), MIN_PIECE_M2)
+    blue, _ = _grid_split(blue, cell)
     geoms.append(blue)
     kinds.append(np.full(len(blue), "blue", dtype=object))
     if len(road_lines):
-        corridors = shapely.union_all(shapely.buffer(road_lines, road_half_width, quad_segs=2))
-        corridors = shapely.intersection(corridors, world.ub_all)
-        red, _ = _grid_split(explode(np.array([corridors], dtype=object), MIN_PIECE_M2)[0], cell)
+        # Road red lines: each road cut into stretches of about `cell` metres, buffered by
+        # its half width, kept inside the urban boundary.
+        stretches, src = _stretches(road_lines, cell)
+        corridors = shapely.buffer(stretches, road_half_width[src], quad_segs=2, cap_style="flat")
+        red, _, _ = Mask.of(ub_parts).clip(corridors, MIN_PIECE_M2)
         geoms.append(red)
         kinds.append(np.full(len(red), "road", dtype=object))
     all_geoms = np.concatenate(geoms)
