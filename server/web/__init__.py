@@ -42,3 +42,9 @@ def register_web(app: Flask, context: PlanFuse) -> None:
         from jinja2 import ChoiceLoader, FileSystemLoader
 
         app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(widget_templates)])
+
+    # Background jobs: the runner starts no thread until a job is submitted; creating it
+    # now fails the jobs a dead server process left queued or running (planfuse.services.jobs).
+    from planfuse.services.jobs import job_runner
+
+    job_runner(context)

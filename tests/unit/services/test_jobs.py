@@ -230,3 +230,18 @@ def test_unknown_jobs_and_other_apps(ctx, runner):
         runner.submit("t", lambda c, h, p: {}, app_id="a", shared=True)["id"], timeout=5
     )
     assert get_job(ctx, shared["id"], app_id="b")["id"] == shared["id"]
+
+
+def test_a_server_start_fails_the_jobs_of_a_dead_process(ctx):
+    from planfuse.app import create_app
+
+    old = utcnow() - timedelta(seconds=ctx.settings.job_stale_after_s + 1)
+    with ctx.db.session() as s:
+        s.add(Job(id="dead0002", kind="t", state="queued", active_key="k3", heartbeat_at=old))
+    app = create_app({"database_url": ctx.settings.database_url, "secret_key": "s" * 40})
+    try:
+        # Read the row directly: get_job would reap it by itself.
+        with ctx.db.session() as s:
+            assert s.scalar(select(Job.state).where(Job.id == "dead0002")) == "failed"
+    finally:
+        app.extensions["planfuse"].close()
