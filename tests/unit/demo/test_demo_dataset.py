@@ -14,7 +14,7 @@ import shapely
 from pyproj import Geod
 from sqlalchemy import select
 
-from planfuse.demo import DEMO_LAYERS, load_demo
+from planfuse.demo import DEMO_LAYERS
 from planfuse.demo import testing as demo
 from planfuse.demo.geography import DISTRICTS_FILE
 from planfuse.geo.measure import work_projection
@@ -325,21 +325,3 @@ def test_siting_candidates(features):
         d = shapely.distance(provincial, parcels[candidate["demo_id"]])
         assert d.min() == pytest.approx(candidate["distance_to_road_m"], abs=1e-3)
     assert record["expected"]["passing"] == ["i:C1", "i:C2"]
-
-
-# --- loading --------------------------------------------------------------------------------
-
-
-def test_load_demo_only_into_an_empty_database(tmp_path):
-    ctx = demo.demo_context(f"sqlite:///{tmp_path / 'd.db'}")
-    ctx.db.upgrade()
-    try:
-        messages: list[str] = []
-        summaries = load_demo(ctx, scale=0, echo=messages.append, cache_dir=tmp_path / "files")
-        assert summaries is not None and len(summaries) == len(DEMO_LAYERS)
-        assert any("loaded in" in m for m in messages)
-        messages.clear()
-        assert load_demo(ctx, scale=0, echo=messages.append, cache_dir=tmp_path / "files") is None
-        assert messages == ["demo data: the database already holds 11 layers; not loading the demo"]
-    finally:
-        ctx.close()
