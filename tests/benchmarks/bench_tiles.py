@@ -10,10 +10,12 @@ SQLite (default) keeps its database in --sqlite between runs; --postgres uses (a
 the database `planfuse_bench` on 127.0.0.1:5432 with PostGIS. The first run imports the
 layer (a few minutes). "cold" is a tile never rendered before (empty tile cache; the layer's
 in-memory index already built — its one-off build time is printed separately); "cached"
-is the same tile requested again. The PostGIS peers run ST_AsMVTGeom + ST_AsMVT over a GiST
-index: "plain" encodes every feature meeting the tile (ST_AsMVTGeom clips and snaps to the
-grid); "same rule" adds PlanFuse's tiny-feature rule (below z14, features smaller than a
-screen pixel left out) so both encode the same features.
+is the same tile requested again; "render only" is the tile work without HTTP, access
+check or cache, comparable with the PostGIS peer's SQL. The PostGIS peers run ST_AsMVTGeom
++ ST_AsMVT over a GiST index: "plain" encodes every feature meeting the tile
+(ST_AsMVTGeom clips and snaps to the grid); "same rule" adds PlanFuse's tiny-feature rule
+(below z14, features smaller than a screen pixel left out) so both encode the same
+features.
 
 With --demo SCALE the workload is a map view of the demo dataset: for each sampled tile
 position (inside Chongqing's districts) the tile of every layer is requested, as the map
@@ -86,6 +88,20 @@ def run_http(client, coords, layers=(LAYER_ID,)):
             sizes.append(len(r.data))
             empty += r.status_code == 204
     return times, sizes, empty
+
+
+def run_render(pf, coords):
+    """The tile work alone (`render_tile`: index query, clipping, encoding), without HTTP,
+    the access check or the cache — what the PostGIS peer's SQL corresponds to."""
+    from planfuse.ogc.features import collection_ref
+
+    ref = collection_ref(pf, LAYER_ID)
+    times = []
+    for z, x, y in coords:
+        t = time.perf_counter()
+        tiles.render_tile(pf, ref, z, x, y)
+        times.append(time.perf_counter() - t)
+    return times
 
 
 def line(name, times, sizes=None, empty=None):
@@ -176,6 +192,8 @@ def main() -> None:
         medians[(z, "cold")] = line("PlanFuse cold", times, sizes, empty)
         times, sizes, empty = run_http(client, coords)
         medians[(z, "cached")] = line("PlanFuse cached", times, sizes, empty)
+        times = run_render(pf, coords)
+        medians[(z, "render")] = line("PlanFuse render only", times)
         if args.postgres:
             import psycopg
 
@@ -186,8 +204,9 @@ def main() -> None:
                     name = "PostGIS ST_AsMVT " + ("same rule" if rule else "plain")
                     medians[(z, name)] = line(name, times, sizes)
             for peer in ("PostGIS ST_AsMVT plain", "PostGIS ST_AsMVT same rule"):
-                ratio = medians[(z, peer)] / medians[(z, "cold")]
-                print(f"  median ratio {peer} / PlanFuse cold: {ratio:6.2f}×")
+                for ours in ("cold", "render"):
+                    ratio = medians[(z, peer)] / medians[(z, ours)]
+                    print(f"  median ratio {peer} / PlanFuse {ours}: {ratio:6.2f}×")
     app.extensions["planfuse"].close()
 
 
