@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 import orjson
 import shapely
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from planfuse.context import PlanFuse
 from planfuse.errors import ProblemError
@@ -95,22 +97,26 @@ def _ref(layer: Layer, version: LayerVersion) -> CollectionRef:
     )
 
 
-def _current(ctx: PlanFuse, layer_id: str | None = None) -> list[CollectionRef]:
+def _current(
+    ctx: PlanFuse, layer_id: str | None = None, session: Session | None = None
+) -> list[CollectionRef]:
     stmt = select(Layer, LayerVersion).join(
         LayerVersion,
         (LayerVersion.layer_id == Layer.id) & (LayerVersion.version == Layer.current_version),
     )
     if layer_id is not None:
         stmt = stmt.where(Layer.id == layer_id)
-    with ctx.db.session() as session:
+    with nullcontext(session) if session is not None else ctx.db.session() as session:
         rows = session.execute(stmt.order_by(Layer.id)).all()
     return [_ref(layer, version) for layer, version in rows]
 
 
-def collection_ref(ctx: PlanFuse, collection_id: str) -> CollectionRef:
+def collection_ref(
+    ctx: PlanFuse, collection_id: str, session: Session | None = None
+) -> CollectionRef:
     """The collection `collection_id` (its current layer version), or a 404 problem."""
     # Only well-formed layer ids reach the database (a NUL byte would make PostgreSQL fail).
-    refs = _current(ctx, collection_id) if LAYER_ID.match(collection_id) else []
+    refs = _current(ctx, collection_id, session) if LAYER_ID.match(collection_id) else []
     if not refs:
         raise ProblemError(
             404,
@@ -126,10 +132,10 @@ def _shown(text: str, limit: int = 64) -> str:
 
 
 def readable_collection(
-    ctx: PlanFuse, collection_id: str, authorization: str | None
+    ctx: PlanFuse, collection_id: str, authorization: str | None, session: Session | None = None
 ) -> CollectionRef:
     """The collection, after the access check (401 without a token on restricted layers)."""
-    ref = collection_ref(ctx, collection_id)
+    ref = collection_ref(ctx, collection_id, session)
     layer_caller(ctx, ref.id, ref.restricted, authorization)
     return ref
 
@@ -259,7 +265,20 @@ def items(
     `args` are the query parameters as (name, value) pairs. Features come in fid order, so
     walking `next` links visits every matching feature exactly once.
     """
-    ref = readable_collection(ctx, collection_id, authorization)
+    # One transaction for the lookup and the queries: fewer round trips, one snapshot.
+    with ctx.db.session() as session:
+        return _items(ctx, session, collection_id, args, base_url, authorization)
+
+
+def _items(
+    ctx: PlanFuse,
+    session: Session,
+    collection_id: str,
+    args: Sequence[tuple[str, str]],
+    base_url: str,
+    authorization: str | None,
+) -> FeaturesResponse:
+    ref = readable_collection(ctx, collection_id, authorization, session)
     settings = ctx.settings
     query = parse_items_query(
         args,
@@ -281,6 +300,7 @@ def items(
         bbox=bbox,
         offset=query.offset,
         limit=query.limit,
+        session=session,
     )
     features = _features(rows, crs)
     href = f"{base_url.rstrip('/')}/ogc/collections/{ref.id}/items"

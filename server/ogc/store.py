@@ -3,23 +3,24 @@
 A bbox query runs in three steps, none of which reads every geometry of a large layer:
 
 1. **Prefilter on the bbox columns.** A feature can intersect the query box only if its
-   bbox does. `minx` alone bounds an index range scan poorly (half the layer lies left of
-   any box), so the range is also bounded below by `qminx − W`, where W is the widest
-   feature of the layer version (versions never change, so W is computed once). The
-   covering index on (layer_id, version, minx, miny, maxx, maxy, fid) answers this without
-   touching the table.
+   bbox does. `minx <= qmaxx` alone bounds an index range scan poorly (half the layer lies
+   left of any box), so the range is also bounded below by `qminx − W`, W the widest
+   feature of the layer version, and `miny` likewise by the tallest (versions never change,
+   so both are computed once). The covering index on (layer_id, version, minx, miny, maxx,
+   maxy, fid) (migration 0007) answers this without touching the table.
 2. **Inside the box without geometry.** A feature whose bbox lies inside the query polygon
    intersects it whatever its shape: those are counted in SQL.
 3. **Exact test on the frame only.** Only features whose bbox crosses the query boundary are
    read and tested with shapely (`intersects`, prepared query polygon).
 
 `numberMatched` is the SQL count of step 2 plus the matches of step 3; a page is read in
-fid order from the same conditions.
+fid order from the same conditions (see `_page_order` for how the plan is chosen).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +29,15 @@ import orjson
 import shapely
 from sqlalchemy import ColumnElement, Integer, Text, and_, bindparam, cast, false, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
 
 from planfuse.context import PlanFuse
 from planfuse.storage.models import Feature
+
+
+def _session(ctx: PlanFuse, session: Session | None) -> AbstractContextManager[Session]:
+    """The caller's session, or a new one committed at the end."""
+    return nullcontext(session) if session is not None else ctx.db.session()
 
 
 @dataclass(frozen=True)
@@ -76,13 +83,15 @@ def _properties(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
-def max_feature_size(ctx: PlanFuse, layer_id: str, version: int) -> tuple[float, float]:
+def max_feature_size(
+    ctx: PlanFuse, layer_id: str, version: int, session: Session | None = None
+) -> tuple[float, float]:
     """The widest and the tallest feature bbox of a layer version, in degrees (memoised:
     versions are immutable once written)."""
     sizes: dict[tuple[str, int], tuple[float, float]] = ctx.extras.setdefault("ogc_max_size", {})
     key = (layer_id, version)
     if key not in sizes:
-        with ctx.db.session() as session:
+        with _session(ctx, session) as session:
             width, height = session.execute(
                 select(
                     func.max(Feature.maxx - Feature.minx), func.max(Feature.maxy - Feature.miny)
@@ -157,13 +166,15 @@ def query_features(
     bbox: BBoxQuery | None,
     offset: int,
     limit: int,
+    session: Session | None = None,
 ) -> tuple[int, list[FeatureRow]]:
-    """(numberMatched, the page of features in fid order) for a layer version."""
+    """(numberMatched, the page of features in fid order) for a layer version; in
+    `session` when given (one transaction for the whole request), else in a new one."""
     base = [Feature.layer_id == layer_id, Feature.version == version]
     base += _filter_clauses(filters)
     dialect = ctx.db.dialect
     columns = (Feature.fid, Feature.geom, Feature.properties, Feature.district)
-    with ctx.db.session() as session:
+    with _session(ctx, session) as session:
         if bbox is None and not filters:
             # fid runs 1..N without gaps: a page is a key range.
             matched = feature_count
@@ -177,7 +188,8 @@ def query_features(
             page_stmt = select(*columns).where(*base).order_by(Feature.fid)
             page_stmt = page_stmt.offset(offset).limit(limit)
         else:
-            candidates = _crosses_box(bbox.outer, max_feature_size(ctx, layer_id, version))
+            size = max_feature_size(ctx, layer_id, version, session)
+            candidates = _crosses_box(bbox.outer, size)
             inside = _inside_box(bbox.inner)
             frame = session.execute(
                 select(Feature.fid, Feature.geom).where(*base, candidates, ~inside)
@@ -229,8 +241,10 @@ def _page_order(matched: int, offset: int, limit: int, feature_count: int) -> Co
     return Feature.fid + 0
 
 
-def get_feature(ctx: PlanFuse, layer_id: str, version: int, fid: int) -> FeatureRow | None:
-    with ctx.db.session() as session:
+def get_feature(
+    ctx: PlanFuse, layer_id: str, version: int, fid: int, session: Session | None = None
+) -> FeatureRow | None:
+    with _session(ctx, session) as session:
         row = session.execute(
             select(Feature.fid, Feature.geom, Feature.properties, Feature.district).where(
                 Feature.layer_id == layer_id, Feature.version == version, Feature.fid == fid
