@@ -58,7 +58,9 @@ from planfuse.context import build_context  # noqa: E402
 from planfuse.geo.crs import resolve_crs  # noqa: E402
 from planfuse.geo.parse import ParsedFeature  # noqa: E402
 from planfuse.services.compliance.check import check  # noqa: E402
-from planfuse.services.compliance.rulesets import RULE_ORDER, allowed_classes, get_ruleset  # noqa: E402
+from planfuse.services.compliance.overlaps import overlap_masks  # noqa: E402
+from planfuse.services.compliance.rules import allowed_classes  # noqa: E402
+from planfuse.services.compliance.rulesets import RULE_ORDER, get_ruleset  # noqa: E402
 from planfuse.services.layer_data import current_layers, layer_index  # noqa: E402
 from planfuse.services.layers import ImportOptions, store_features  # noqa: E402
 from planfuse.settings import load_settings  # noqa: E402
@@ -238,10 +240,13 @@ class BenchCaller:
 # --- the three contenders ---------------------------------------------------------------------
 
 
-def bench_planfuse(ctx, requests, store=True):
+def bench_planfuse(ctx, requests, store=True, cpu=None):
+    """Wall-clock seconds per check (and, into `cpu`, this thread's CPU seconds: on a
+    shared machine the wall clock also counts time spent waiting for a CPU)."""
     times, reports = [], []
     caller = BenchCaller()
     for body in requests:
+        c = time.thread_time()
         t = time.perf_counter()
         report = check(
             ctx,
@@ -253,6 +258,8 @@ def bench_planfuse(ctx, requests, store=True):
             store=store,
         )
         times.append(time.perf_counter() - t)
+        if cpu is not None:
+            cpu.append(time.thread_time() - c)
         reports.append(report)
     return times, reports
 
@@ -526,15 +533,28 @@ def main() -> None:
     parser.add_argument("--api-seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--prepare-only", action="store_true", help="Import the data and stop.")
     args = parser.parse_args()
 
     ctx, db = prepare(args.source, args.scale)
+    if args.prepare_only:
+        ctx.close()
+        return
     refs = current_layers(ctx, RULE_ORDER)
     counts = {}
     t = time.perf_counter()
     for ref in refs:
         counts[ref.kind] = counts.get(ref.kind, 0) + len(layer_index(ctx, ref))
     print(f"layer indexes built in {time.perf_counter() - t:.1f} s")
+    t = time.perf_counter()
+    flagged = 0
+    for ref in refs:
+        mask = overlap_masks(ctx).get((ref.layer_id, ref.version), layer_index(ctx, ref), wait=True)
+        flagged += int(mask.sum())
+    print(
+        f"self-overlap masks built in {time.perf_counter() - t:.1f} s "
+        f"({flagged:,} features may overlap another of their layer)"
+    )
     total = sum(counts.values())
     print(
         f"control layers: {total:,} features — "
@@ -544,15 +564,19 @@ def main() -> None:
     projects = random_projects(ctx, args.projects)
     requests = bodies(ctx, projects)
     bench_planfuse(ctx, requests[:10])  # warm-up (ruleset, key, caches)
-    times, reports = bench_planfuse(ctx, requests)
+    cpu: list[float] = []
+    times, reports = bench_planfuse(ctx, requests, cpu=cpu)
     pieces = [sum(i["feature_count"] for i in r["items"]) for r in reports]
     line(
         "PlanFuse check() end to end",
         times,
         f"(median {int(np.median(pieces))} overlap pieces per project, report stored + signed)",
     )
-    bare, _ = bench_planfuse(ctx, requests, store=False)
-    line("  … of which without store+sign", bare)
+    line("  … CPU time of the same checks", cpu)
+    bare_cpu: list[float] = []
+    bare, _ = bench_planfuse(ctx, requests, store=False, cpu=bare_cpu)
+    line("  … without store+sign", bare)
+    line("  … without store+sign, CPU time", bare_cpu)
     verdicts = {}
     for r in reports:
         verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
@@ -571,7 +595,10 @@ def main() -> None:
             compare(reports, pg_totals, "PostGIS")
             print(f"  PlanFuse vs PostGIS (p95): {pct(pg_times, 95) / pct(times, 95):.1f}×")
     verdict = "met" if pct(times, 95) <= 15.0 else "NOT met"
-    print(f"target p95 ≤ 15 ms end to end: {verdict} ({pct(times, 95):.2f} ms)")
+    print(
+        f"target p95 ≤ 15 ms end to end: {verdict} (wall {pct(times, 95):.2f} ms, "
+        f"CPU {pct(cpu, 95):.2f} ms)"
+    )
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 

@@ -20,6 +20,7 @@ from planfuse.auth.server_keys import ALGORITHM, fingerprint, sign_claims
 from planfuse.context import PlanFuse
 from planfuse.errors import ProblemError
 from planfuse.services.compliance.landuse import require_land_use
+from planfuse.services.compliance.overlaps import overlap_masks
 from planfuse.services.compliance.redline import RedLine, parse_red_line
 from planfuse.services.compliance.rules import (
     STATUS_NAMES,
@@ -196,7 +197,13 @@ def evaluate(
         if not kind_refs:
             items.append(not_checked(rule))
             continue
-        pieces = PieceSet.build(kind_refs, [layer_index(ctx, r) for r in kind_refs], project)
+        indexes = [layer_index(ctx, r) for r in kind_refs]
+        masks = overlap_masks(ctx)
+        layer_masks = [
+            masks.get((r.layer_id, r.version), index)
+            for r, index in zip(kind_refs, indexes, strict=True)
+        ]
+        pieces = PieceSet.build(kind_refs, indexes, project, layer_masks)
         if rule in ("basic_farmland", "ecological_redline"):
             items.append(evaluate_protected(rule, pieces, ruleset, project_type))
         elif rule == "urban_boundary":
@@ -229,9 +236,14 @@ def _max_features(ctx: PlanFuse) -> int:
 
 def _item_document(
     item: ItemResult, area: float, cap: int
-) -> tuple[dict[str, Any], np.ndarray, list[str]]:
-    """The item's JSON (features without geometry yet), the pieces to serialise and the
-    extra geometry names, in the order their GeoJSON is filled in."""
+) -> tuple[dict[str, Any], np.ndarray, list[int], list[str]]:
+    """The item's JSON (features without geometry yet); the pieces whose GeoJSON goes in,
+    with the positions of their features; and the extra geometry names.
+
+    A feature carries its overlap piece when the piece counts toward the item's status
+    (what the map highlights); the urban boundary's map shows `outside_geometry` instead.
+    Built column-wise: a dense layer gives hundreds of pieces per project.
+    """
     doc: dict[str, Any] = {
         "rule": item.rule,
         "status": item.status,
@@ -247,33 +259,41 @@ def _item_document(
     if item.details:
         doc["details"] = item.details
     pieces = item.pieces
+    empty = np.empty(0, dtype=object)
     if pieces is None or len(pieces) == 0:
-        return doc, np.empty(0, dtype=object), []
+        return doc, empty, [], list(item.extra_geometries)
     counted = item.counted if item.counted is not None else np.ones(len(pieces), bool)
     # Counted pieces first, then by area: what matters survives the cap.
     order = np.lexsort((-pieces.areas, ~counted))[:cap]
     doc["feature_count"] = len(pieces)
     doc["features_truncated"] = len(pieces) > cap
+    layer_ids = np.array([r.layer_id for r in pieces.refs], dtype=object)[pieces.layers[order]]
+    columns = {
+        "layer": layer_ids.tolist(),
+        "fid": pieces.fids[order].tolist(),
+        "district": pieces.districts[order].tolist(),
+        "feature_area_m2": np.round(pieces.feature_areas[order], 2).tolist(),
+        "overlap_area_m2": np.round(pieces.areas[order], 2).tolist(),
+        "counted": counted[order].tolist(),
+    }
     names = REPORT_ATTRIBUTES[item.rule]
-    columns = {n: pieces.attr(n) for n in names}
-    refs = pieces.refs
+    attributes = [pieces.attr(n)[order].tolist() for n in names]
+    notes = {note: values[order].tolist() for note, values in item.piece_notes.items()}
+    keys = list(columns)
     features = []
-    for i in order.tolist():
-        record: dict[str, Any] = {
-            "layer": refs[int(pieces.layers[i])].layer_id,
-            "fid": int(pieces.fids[i]),
-            "district": pieces.districts[i],
-            "attributes": {n: columns[n][i] for n in names},
-            "feature_area_m2": round(float(pieces.feature_areas[i]), 2),
-            "overlap_area_m2": round(float(pieces.areas[i]), 2),
-            "counted": bool(counted[i]),
-        }
-        for note, values in item.piece_notes.items():
-            value = values[i]
-            record[note] = value.item() if isinstance(value, np.generic) else value
+    for row in zip(*columns.values(), *attributes, *notes.values(), strict=True):
+        record = dict(zip(keys, row[: len(keys)], strict=True))
+        record["attributes"] = dict(
+            zip(names, row[len(keys) : len(keys) + len(names)], strict=True)
+        )
+        for note, value in zip(notes, row[len(keys) + len(names) :], strict=True):
+            record[note] = value
         features.append(record)
     doc["features"] = features
-    return doc, pieces.pieces[order], list(item.extra_geometries)
+    if item.rule == "urban_boundary":
+        return doc, empty, [], list(item.extra_geometries)
+    slots = np.flatnonzero(counted[order])
+    return doc, pieces.pieces[order[slots]], slots.tolist(), list(item.extra_geometries)
 
 
 def build_report(
@@ -294,10 +314,10 @@ def build_report(
     cap = _max_features(ctx)
     docs, geoms, slots = [], [], []
     for item in items:
-        doc, pieces, extras = _item_document(item, red.area_m2, cap)
+        doc, pieces, positions, extras = _item_document(item, red.area_m2, cap)
         docs.append(doc)
         geoms.extend(pieces.tolist())
-        slots.extend((doc, i) for i in range(len(pieces)))
+        slots.extend((doc, i) for i in positions)
         for name in extras:
             geoms.append(item.extra_geometries[name])
             slots.append((doc, name))

@@ -76,20 +76,22 @@ class PieceSet:
     districts: np.ndarray
     # Pieces that may overlap another piece (see `_overlap_group`); computed lazily.
     _group: np.ndarray | None = field(default=None, repr=False)
+    # Clusters of overlapping pieces (see `_clusters`); computed lazily.
+    _labels: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def build(
-        cls, refs: Sequence[LayerRef], indexes: Sequence[LayerIndex], project_work: BaseGeometry
+        cls,
+        refs: Sequence[LayerRef],
+        indexes: Sequence[LayerIndex],
+        project_work: BaseGeometry,
+        masks: Sequence[np.ndarray | None] | None = None,
     ) -> PieceSet:
-        layers, fids, pieces, areas, feature_areas, originals, districts = (
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-        )
+        """Overlay `project_work` on every layer of a kind. `masks` (one per index, from
+        `overlaps.self_overlap_mask`) say which features may overlap another of their
+        layer; with one layer and its mask, no per-query overlap detection is needed."""
+        layers, fids, pieces, areas, feature_areas, originals, districts = ([] for _ in range(7))
+        groups: list[np.ndarray] = []
         names: set[str] = set()
         for index in indexes:
             names.update(n for n in index.attributes if n != "district")
@@ -105,6 +107,8 @@ class PieceSet:
             areas.append(result.areas_m2)
             feature_areas.append(index.areas_m2[result.positions])
             originals.append(index.geometries[result.positions])
+            if masks is not None and len(indexes) == 1 and masks[0] is not None:
+                groups.append(masks[0][result.positions])
             district = index.attributes.get("district")
             districts.append(
                 district[result.positions] if district is not None else np.full(n, None, object)
@@ -118,6 +122,12 @@ class PieceSet:
         def cat(parts, dtype):
             return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
+        n = sum(len(f) for f in fids)
+        group = None
+        if len(indexes) == 1 and masks is not None and masks[0] is not None:
+            group = np.concatenate(groups) if groups else np.zeros(0, dtype=bool)
+        elif n == 0:
+            group = np.zeros(0, dtype=bool)
         return cls(
             refs=list(refs),
             layers=cat(layers, np.int64),
@@ -128,6 +138,7 @@ class PieceSet:
             originals=cat(originals, object),
             attrs={n: cat(v, object) for n, v in attrs.items()},
             districts=cat(districts, object),
+            _group=group,
         )
 
     def __len__(self) -> int:
@@ -140,12 +151,11 @@ class PieceSet:
     def _overlap_group(self) -> np.ndarray:
         """Mask of pieces that may overlap another piece; all others overlap nothing.
 
-        Why not simply union everything: a union of a few hundred pieces costs ~10 ms,
-        while planning layers are nearly always coverages (parcels that share edges but
-        never overlap). GEOS's coverage validation finds the features whose edges overlap
-        another's interior or do not match a neighbour; any overlapping pair has at least
-        one such feature, and its partner intersects it, so flagged features plus whatever
-        intersects them hold every overlap. Pieces overlap only where their features do.
+        Given by the layer's precomputed mask (see `overlaps.py`), else found here the same
+        way over this query's features: GEOS's coverage validation flags the features whose
+        edges lie inside another or do not match a neighbour; flagged features plus
+        whatever intersects them hold every overlapping pair. Pieces overlap only where
+        their features do.
         """
         if self._group is None:
             n = len(self)
@@ -161,18 +171,63 @@ class PieceSet:
             self._group = group
         return self._group
 
+    def _clusters(self) -> np.ndarray:
+        """Per piece, the id of its cluster of pieces whose interiors overlap (−1 for a
+        piece that overlaps no other). Only pieces of the overlap group are examined, and
+        only clusters need a union: overlapping sensitive zones or crossing control lines
+        are a few small clusters, not one big union."""
+        if self._labels is None:
+            labels = np.full(len(self), -1, dtype=np.int64)
+            members = np.flatnonzero(self._overlap_group())
+            if members.size > 1:
+                sub = self.pieces[members]
+                tree = shapely.STRtree(sub)
+                # Interiors meet iff one overlaps or contains the other (a polygon pair).
+                a1, b1 = tree.query(sub, predicate="overlaps")
+                a2, b2 = tree.query(sub, predicate="contains")
+                a = np.concatenate([a1, a2])
+                b = np.concatenate([b1, b2])
+                keep = a != b
+                parent = np.arange(members.size)
+
+                def find(i: int) -> int:
+                    while parent[i] != i:
+                        parent[i] = parent[parent[i]]
+                        i = parent[i]
+                    return i
+
+                for i, j in zip(a[keep].tolist(), b[keep].tolist(), strict=True):
+                    ri, rj = find(i), find(j)
+                    if ri != rj:
+                        parent[max(ri, rj)] = min(ri, rj)
+                roots = np.array([find(i) for i in range(members.size)])
+                sizes = np.bincount(roots, minlength=members.size)
+                clustered = sizes[roots] > 1
+                labels[members[clustered]] = roots[clustered]
+            self._labels = labels
+        return self._labels
+
     def area_m2(self, mask: np.ndarray | None = None) -> float:
         """Area in m² of the union of the (masked) pieces: each m² once."""
         if mask is None:
             mask = np.ones(len(self), dtype=bool)
         if not mask.any():
             return 0.0
-        group = self._overlap_group()
-        simple = mask & ~group
-        total = float(self.areas[simple].sum())
-        overlapping = mask & group
-        if overlapping.any():
-            total += float(shapely.area(shapely.union_all(self.pieces[overlapping])))
+        if not self._overlap_group()[mask].any():
+            return float(self.areas[mask].sum())
+        labels = self._clusters()
+        chosen = labels[mask]
+        counts = (
+            np.bincount(chosen[chosen >= 0], minlength=len(self)) if (chosen >= 0).any() else None
+        )
+        if counts is None:
+            return float(self.areas[mask].sum())
+        # A masked piece needs the union only when another masked piece shares its cluster.
+        shared = mask & (labels >= 0)
+        shared[shared] = counts[labels[shared]] > 1
+        total = float(self.areas[mask & ~shared].sum())
+        if shared.any():
+            total += float(shapely.area(shapely.union_all(self.pieces[shared])))
         return total
 
     def union(self, mask: np.ndarray | None = None) -> BaseGeometry:

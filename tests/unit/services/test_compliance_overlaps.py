@@ -1,0 +1,49 @@
+"""The per-layer self-overlap mask and its background cache."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import shapely
+
+from planfuse.geo.index import LayerIndex
+from planfuse.services.compliance.overlaps import OverlapMasks, self_overlap_mask
+
+
+def layer(geoms) -> LayerIndex:
+    return LayerIndex(np.arange(len(geoms)), np.array(geoms, dtype=object))
+
+
+def test_a_coverage_has_no_overlaps():
+    cells = [shapely.box(x, y, x + 10, y + 10) for x in range(0, 50, 10) for y in range(0, 50, 10)]
+    assert not self_overlap_mask(layer(cells)).any()
+
+
+def test_overlapping_and_contained_features_are_flagged_with_their_partners():
+    geoms = [
+        shapely.box(0, 0, 10, 10),
+        shapely.box(5, 0, 15, 10),  # overlaps 0
+        shapely.box(100, 0, 120, 20),
+        shapely.box(105, 5, 110, 10),  # inside 2
+        shapely.box(200, 0, 210, 10),  # alone
+        shapely.box(210, 0, 220, 10),  # touches 4 only
+    ]
+    mask = self_overlap_mask(layer(geoms))
+    assert mask[:4].all()
+    assert not mask[4:].any()
+
+
+def test_the_cache_builds_in_the_background_and_on_demand():
+    index = layer([shapely.box(0, 0, 10, 10), shapely.box(5, 5, 15, 15)])
+    masks = OverlapMasks(max_entries=1)
+    first = masks.get(("a", 1), index)
+    deadline = time.time() + 10
+    while first is None and time.time() < deadline:
+        time.sleep(0.01)
+        first = masks.get(("a", 1), index)
+    assert first is not None and first.all()
+    other = masks.get(("b", 1), index, wait=True)
+    assert other.all()
+    # One entry only: "a" was evicted and is built again when asked for.
+    assert masks.get(("a", 1), index, wait=True).all()
