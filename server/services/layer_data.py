@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from planfuse.context import PlanFuse
 from planfuse.geo.index import LayerIndex
+from planfuse.geo.parse import polygonal_part
 from planfuse.services.kinds import LAYER_KINDS
 from planfuse.storage.models import Feature, Layer
 
@@ -84,13 +85,27 @@ def build_layer_index(ctx: PlanFuse, layer_id: str, version: int) -> LayerIndex:
             .order_by(Feature.fid)
         ).all()
     fids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    geoms = ctx.work.to_work(shapely.from_wkb([r[1] for r in rows]))
+    geoms = valid_in_work_crs(ctx.work.to_work(shapely.from_wkb([r[1] for r in rows])))
     # Attribute values as text on both databases (SQLite's json_extract keeps numbers).
     attributes = {
         name: np.array([None if r[2 + i] is None else str(r[2 + i]) for r in rows], dtype=object)
         for i, name in enumerate(names)
     }
     return LayerIndex(fids, geoms, attributes)
+
+
+def valid_in_work_crs(geoms: np.ndarray) -> np.ndarray:
+    """Repair the rare geometry that reprojection made invalid (a ring valid in the source
+    CRS can touch itself after the change of projection); overlays on it would fail.
+
+    Polygons stay polygonal (make_valid may add lower-dimensional parts; they are dropped).
+    """
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        for i in np.flatnonzero(invalid):
+            fixed = polygonal_part(shapely.make_valid(geoms[i]))
+            geoms[i] = fixed if fixed is not None else shapely.make_valid(geoms[i])
+    return geoms
 
 
 def feature_records(

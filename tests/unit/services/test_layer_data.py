@@ -66,3 +66,17 @@ def test_current_layers_filters_by_kind_and_feature_records(ctx, tmp_path):
     assert list(records) == [1]
     assert records[1]["properties"] == {"note": "<b>x</b>"}
     assert records[1]["area_m2"] == pytest.approx(40_000, rel=1e-6)
+
+
+def test_geometry_invalid_after_reprojection_is_repaired_polygonal():
+    import numpy as np
+    import shapely
+
+    from planfuse.services.layer_data import valid_in_work_crs
+
+    bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
+    square = shapely.box(0, 0, 1, 1)
+    out = valid_in_work_crs(np.array([bowtie, square], dtype=object))
+    assert shapely.is_valid(out).all()
+    assert out[0].geom_type == "MultiPolygon" and out[0].area == pytest.approx(50)
+    assert out[1] is square
