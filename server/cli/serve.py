@@ -81,13 +81,12 @@ def demo(
     workers: int,
 ) -> None:
     """Load the demo dataset into an empty database, then serve it with a sample host."""
+    from planfuse.demo import load_demo
+    from planfuse.services.admin_tokens import create_admin_token
+
     ctx = holder.get()
-    try:
-        from planfuse.demo import load_demo
-    except ModuleNotFoundError:
-        load_demo = None
-    if load_demo is not None:
-        load_demo(ctx, scale=scale, seed=seed, echo=lambda m: click.echo(m, err=True))
+    load_demo(ctx, scale=scale, seed=seed, echo=lambda m: click.echo(m, err=True))
+    _, admin_token = create_admin_token(ctx, "demo")
     # The sample host application: a second origin whose page embeds every widget.
     from planfuse.embed.host_app import start_demo_host
 
@@ -96,4 +95,9 @@ def demo(
     holder.close()
     click.echo(f"PlanFuse demo: http://{host}:{port}/", err=True)
     click.echo(f"Sample host app (embeds every widget): {sample_host}", err=True)
+    click.echo(
+        f"Admin console: http://{host}:{port}/admin/ — sign in with this demo admin token "
+        f"(shown once): {admin_token}",
+        err=True,
+    )
     run_gunicorn(host, port, workers)

@@ -24,7 +24,9 @@ def register_web(app: Flask, context: PlanFuse) -> None:
     from planfuse.embed.views import embed_bp
     from planfuse.ogc import ogc_bp, tiles_bp
     from planfuse.web.health import health_bp
+    from planfuse.web.home import home_bp
 
+    app.register_blueprint(home_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(embed_bp)
