@@ -11,6 +11,10 @@ Data (working CRS, metres, ~1 ha parcels around central Chongqing, ~24 vertices 
   land plan is the urban plan's parcel tessellation with 10 % of the parcels redrawn, so
   many parcels are identical and many pairs only touch. Boundaries wiggle (a smooth
   displacement field, Lipschitz < 1, so the tessellations stay valid).
+* ``nested``: plans of different grain, as 控规 and 土规 are — in the town half the urban
+  plan's fine parcels (~1 ha) lie in the land plan's coarse blocks (~8 ha, drawn
+  independently), in the country half the land plan's fine parcels (耕地, 林地) lie in the
+  urban plan's coarse E-class blocks. Many pairs are containments.
 * ``independent``: two unrelated tessellations — the worst case for skipping.
 
 Checks: identical total area (relative 1e-9) and the same set of pieces over 1 m² (the
@@ -81,6 +85,8 @@ def _wiggle(cells: np.ndarray, segment_m: float = 20.0, amplitude_m: float = 1.0
 
 def plan_pair(n: int, data: str, seed: int = 7, cell_m2: float = 10_000.0):
     """(urban plan, land plan) polygon arrays of about ``n`` each, working CRS."""
+    if data == "nested":
+        return nested_pair(n, seed=seed, cell_m2=cell_m2)
     rng = np.random.default_rng(seed)
     side = float(np.sqrt(n * cell_m2))
     cx, cy = work_projection().points_to_work([CENTRE_LONLAT[0]], [CENTRE_LONLAT[1]])
@@ -95,6 +101,33 @@ def plan_pair(n: int, data: str, seed: int = 7, cell_m2: float = 10_000.0):
     else:
         q = rng.uniform((x0, y0), (x0 + side, y0 + side), size=(n, 2))
     return _wiggle(_cells(p, x0, y0, step, tiles)), _wiggle(_cells(q, x0, y0, step, tiles))
+
+
+def nested_pair(n: int, seed: int = 7, cell_m2: float = 10_000.0, coarse: int = 8):
+    """Fine and coarse tessellations, swapped between the town (west) and country (east)
+    halves: each layer holds about ``n`` polygons."""
+    rng = np.random.default_rng(seed)
+    # Each layer: half the fine cells and half the coarse ones.
+    n_fine = int(n / (0.5 + 0.5 / coarse))
+    n_coarse = n_fine // coarse
+    side = float(np.sqrt(n_fine * cell_m2))
+    cx, cy = work_projection().points_to_work([CENTRE_LONLAT[0]], [CENTRE_LONLAT[1]])
+    x0, y0 = cx[0] - side / 2, cy[0] - side / 2
+    tiles = max(1, int(np.ceil(np.sqrt(n_fine / 50_000))))
+    step = side / tiles
+    fine = _cells(rng.uniform((x0, y0), (x0 + side, y0 + side), (n_fine, 2)), x0, y0, step, tiles)
+    big = _cells(rng.uniform((x0, y0), (x0 + side, y0 + side), (n_coarse, 2)), x0, y0, side, 1)
+    west = shapely.box(x0, y0, x0 + side / 2, y0 + side)
+    east = shapely.box(x0 + side / 2, y0, x0 + side, y0 + side)
+
+    def half(cells: np.ndarray, box) -> np.ndarray:
+        parts = shapely.intersection(cells, box)
+        parts = parts[~shapely.is_empty(parts)]
+        return parts[shapely.get_type_id(parts) == 3]
+
+    urban = np.concatenate([half(fine, west), half(big, east)])
+    land = np.concatenate([half(big, west), half(fine, east)])
+    return _wiggle(urban), _wiggle(land)
 
 
 class PeakMemory:
@@ -189,7 +222,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--data", choices=["shared", "independent"], default="shared")
+    parser.add_argument("--data", choices=["shared", "nested", "independent"], default="shared")
     parser.add_argument("--workers", type=int, default=0, help="0: every core")
     parser.add_argument("--save", type=Path, help="also write the report to this file")
     args = parser.parse_args()

@@ -10,7 +10,8 @@ copying geometries into other processes). A chunk does, with one vectorised call
    take the polygon itself as the piece — no intersection;
 3. pairs where one polygon contains the other take the contained polygon as the piece —
    no intersection (plans drawn on a shared base are full of these);
-4. pairs that only touch (shared edge, area 0) are dropped — no intersection;
+4. pairs that only touch (shared edge, area 0) are dropped — no intersection — where a
+   sample of the chunk shows that this test pays;
 5. the rest is intersected; non-polygonal parts (lines and points where two polygons
    merely touch) are dropped.
 
@@ -38,6 +39,12 @@ _COLLECTION = 7
 #: Left geometries per chunk: small enough for frequent progress and cancellation checks,
 #: large enough that the per-call overhead of the vectorised operations stays negligible.
 DEFAULT_CHUNK = 4000
+
+#: Pairs sampled per chunk to decide whether filtering touching pairs pays (see below).
+TOUCH_SAMPLE = 200
+#: Filter touching pairs when at least this share of the sample touches: `touches` costs
+#: ~4.5 µs a pair, intersecting a touching pair ~20 µs (GEOS 3.14, ~25-vertex parcels).
+TOUCH_FILTER_MIN_SHARE = 0.2
 
 Progress = Callable[[float], None]
 
@@ -277,9 +284,15 @@ def intersect_pairs(
         outer = rest[shapely.contains(b[rest], a[rest])]
         pieces[outer] = a[outer]
         done[outer] = True
-        # Polygons that share only boundary have no piece.
+        # Polygons that share only boundary have no piece. Testing `touches` costs about a
+        # quarter of intersecting a touching pair, and is wasted on overlapping pairs: the
+        # test runs only where a sample of the chunk shows enough touching pairs (plans on
+        # a shared base: half of them; unrelated plans: almost none).
         rest = np.flatnonzero(~done)
-        rest = rest[~shapely.touches(a[rest], b[rest])]
+        if rest.size:
+            sample = rest[:: max(1, rest.size // TOUCH_SAMPLE)]
+            if shapely.touches(a[sample], b[sample]).mean() >= TOUCH_FILTER_MIN_SHARE:
+                rest = rest[~shapely.touches(a[rest], b[rest])]
         if rest.size:
             pieces[rest] = polygonal(shapely.intersection(a[rest], b[rest]))
             done[rest] = True
