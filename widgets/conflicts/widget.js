@@ -436,10 +436,21 @@ function renderDetect() {
     start.type = 'button';
     start.id = 'pf-detect-start';
     start.addEventListener('click', () => startDetection(select.value).catch(() => {}));
+    const missing = el('span', 'pf-cf-hint');
+    missing.id = 'pf-detect-missing';
+    // Say up front which layers an analysis lacks, instead of failing after the click.
+    const showMissing = () => {
+      const a = analysisOf(select.value);
+      const kinds = (a && a.missing) || [];
+      missing.textContent = kinds.length ? t('detect.missing', { kinds: kinds.map(kindTitle).join('、') }) : '';
+      start.disabled = Boolean(kinds.length) || Boolean(tracking);
+    };
+    select.addEventListener('change', showMissing);
     row.append(label, select);
     if (locked().analysis) row.append(lockedLabel());
-    row.append(start);
+    row.append(start, missing);
     box.append(row);
+    showMissing();
   }
   const progress = el('div', 'pf-cf-progress');
   progress.id = 'pf-progress';
