@@ -146,9 +146,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "compliance_max_features",
-        1000,
-        "Most features (with their overlap pieces) a compliance report lists per item; "
-        "the rest are counted (`feature_count`) and `features_truncated` is set.",
+        200,
+        "Most features (with their overlap pieces) a compliance report lists per item, "
+        "largest overlap first; the rest are counted (`counted_feature_count`), summarised "
+        "per class and `features_truncated` is set. Areas always include every feature.",
         int,
     ),
     # --- import -----------------------------------------------------------------

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from planfuse.context import build_context
 from planfuse.geo.index import LayerIndex
 from planfuse.geo.measure import work_projection
+from planfuse.services.compliance import rules
 from planfuse.services.compliance.check import check, report_bytes
-from planfuse.services.compliance.overlaps import self_overlap_mask
+from planfuse.services.compliance.overlaps import dissolve, self_overlap_mask
 from planfuse.services.compliance.rules import PieceSet
 from planfuse.services.compliance.rulesets import save_ruleset
 from planfuse.services.layer_data import LayerRef
@@ -155,3 +156,43 @@ def test_piece_union_area_equals_a_brute_force_union(seed, n, kind, x, y, size, 
     mask = np.arange(len(pieces)) % 2 == 0
     brute_half = float(shapely.area(shapely.union_all(pieces.pieces[mask]))) if mask.any() else 0.0
     assert pieces.area_m2(mask) == pytest.approx(brute_half, rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 150),
+    x=st.floats(0, 4_000),
+    y=st.floats(0, 4_000),
+    size=st.floats(50, 3_000),
+)
+def test_dissolved_layer_gives_the_union_area(seed, n, x, y, size):
+    # Overlapping blobs with a type attribute; areas through the dissolved layer (tiles of
+    # the union) equal the brute-force union of the pieces, for all and for one type.
+    geoms = blobs(seed, n)
+    types = np.array(["road" if i % 3 else "blue" for i in range(len(geoms))], dtype=object)
+    index = LayerIndex(np.arange(len(geoms)), geoms, {"type": types})
+    ref = LayerRef("lines", 1, "control_line", "", "")
+    project = shapely.box(x, y, x + size, y + size * 0.6)
+    pieces = PieceSet.build([ref], [index], project, [self_overlap_mask(index)])
+    pieces.project = project
+
+    def dissolver(attribute, values):
+        keep = None if attribute is None else np.isin(types.astype(str), sorted(values))
+        return dissolve(index, keep)
+
+    pieces.dissolver = dissolver
+    saved = rules.DISSOLVE_MIN_PIECES
+    rules.DISSOLVE_MIN_PIECES = 1  # every area through the dissolved layer
+    try:
+        for attribute, values in ((None, ()), ("type", ["road"]), ("type", ["blue", "road"])):
+            mask = (
+                np.ones(len(pieces), bool)
+                if attribute is None
+                else np.isin(pieces.attr("type").astype(str), values)
+            )
+            brute = float(shapely.area(shapely.union_all(pieces.pieces[mask]))) if mask.any() else 0
+            got = pieces.area_where(attribute, values)
+            assert got == pytest.approx(brute, rel=1e-7, abs=1e-4)
+    finally:
+        rules.DISSOLVE_MIN_PIECES = saved

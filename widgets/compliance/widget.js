@@ -35,7 +35,7 @@ const messages = {
     'verdict.announce': '审查完成。综合结论：{status}。{details}',
     'verdict.item': '{title}：{status}',
     'detail.heading': '{title}：{status}',
-    'detail.features': '涉及图斑（{shown} / {total}）',
+    'detail.features': '决定结论的图斑（{shown} / {total}）',
     'detail.truncated': '仅列出面积最大的 {shown} 个。',
     'detail.none': '未涉及任何图斑。',
     'detail.layer': '图层',
@@ -93,7 +93,7 @@ const messages = {
     'verdict.announce': 'Check finished. Verdict: {status}. {details}',
     'verdict.item': '{title}: {status}',
     'detail.heading': '{title}: {status}',
-    'detail.features': 'Features involved ({shown} of {total})',
+    'detail.features': 'Features that decide the result ({shown} of {total})',
     'detail.truncated': 'Only the {shown} largest are listed.',
     'detail.none': 'No feature is involved.',
     'detail.layer': 'Layer',
@@ -516,7 +516,7 @@ function renderDetail(ctx, item) {
     if (item.status !== 'not_checked') box.append(el('p', null, ctx.t('detail.none')));
     return;
   }
-  box.append(el('h4', null, ctx.t('detail.features', { shown: item.features.length, total: item.feature_count })));
+  box.append(el('h4', null, ctx.t('detail.features', { shown: item.features.length, total: item.counted_feature_count ?? item.feature_count })));
   if (item.features_truncated) box.append(el('p', null, ctx.t('detail.truncated', { shown: item.features.length })));
   const table = el('table', 'pfc-features');
   const head = el('tr');

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
+from sqlalchemy import insert
 
 from planfuse.auth.server_keys import ALGORITHM, fingerprint, sign_claims
 from planfuse.context import PlanFuse
 from planfuse.errors import ProblemError
 from planfuse.services.compliance.landuse import require_land_use
-from planfuse.services.compliance.overlaps import overlap_masks
+from planfuse.services.compliance.overlaps import dissolved_layers, overlap_masks
 from planfuse.services.compliance.redline import RedLine, parse_red_line
 from planfuse.services.compliance.rules import (
     STATUS_NAMES,
@@ -204,6 +205,9 @@ def evaluate(
             for r, index in zip(kind_refs, indexes, strict=True)
         ]
         pieces = PieceSet.build(kind_refs, indexes, project, layer_masks)
+        pieces.project = project
+        if len(kind_refs) == 1:
+            pieces.dissolver = _dissolver(ctx, kind_refs[0], indexes[0])
         if rule in ("basic_farmland", "ecological_redline"):
             items.append(evaluate_protected(rule, pieces, ruleset, project_type))
         elif rule == "urban_boundary":
@@ -219,19 +223,40 @@ def evaluate(
     return items
 
 
+def _dissolver(ctx: PlanFuse, ref: LayerRef, index):
+    """Dissolved unions of `ref`'s features by attribute filter (built on first need)."""
+    cache = dissolved_layers(ctx)
+
+    def get(attribute: str | None, values: frozenset | None):
+        return cache.get((ref.layer_id, ref.version, attribute, values), index, request=True)
+
+    return get
+
+
 # --- the report ---------------------------------------------------------------------------
 
 
+#: Decimals of the degrees in report geometry: 1e-8° is about 1 mm. Full doubles would
+#: make reports ~40 % larger for digits below any survey's accuracy.
+GEOJSON_DECIMALS = 8
+
+
+def _round_coordinates(xy: np.ndarray) -> np.ndarray:
+    return np.round(xy, GEOJSON_DECIMALS)
+
+
 def _geojson_fragments(ctx: PlanFuse, geoms_work: np.ndarray) -> list[orjson.Fragment]:
-    """Working-CRS geometries → EPSG:4490 GeoJSON, pre-serialised (one vectorised pass)."""
+    """Working-CRS geometries → EPSG:4490 GeoJSON (coordinates to 1e-8°), pre-serialised
+    (one vectorised pass). Areas are never measured on these: they are for display."""
     if len(geoms_work) == 0:
         return []
-    texts = shapely.to_geojson(ctx.work.to_storage(geoms_work))
+    storage = shapely.transform(ctx.work.to_storage(geoms_work), _round_coordinates)
+    texts = shapely.to_geojson(storage)
     return [orjson.Fragment(t) for t in texts.tolist()]
 
 
 def _max_features(ctx: PlanFuse) -> int:
-    return int(ctx.settings.get("compliance_max_features", 1000))
+    return int(ctx.settings.get("compliance_max_features", 200))
 
 
 def _item_document(
@@ -240,9 +265,10 @@ def _item_document(
     """The item's JSON (features without geometry yet); the pieces whose GeoJSON goes in,
     with the positions of their features; and the extra geometry names.
 
-    A feature carries its overlap piece when the piece counts toward the item's status
-    (what the map highlights); the urban boundary's map shows `outside_geometry` instead.
-    Built column-wise: a dense layer gives hundreds of pieces per project.
+    `features` lists the features whose pieces decide the item's status (what the map
+    highlights), each with its overlap piece; the urban boundary's map shows
+    `outside_geometry` instead of its (inside) pieces. Built column-wise: a dense layer
+    gives hundreds of pieces per project.
     """
     doc: dict[str, Any] = {
         "rule": item.rule,
@@ -253,6 +279,7 @@ def _item_document(
         "overlap_ratio": round(item.overlap_area_m2 / area, 6) if area > 0 else 0.0,
         "reason": item.reason,
         "feature_count": 0,
+        "counted_feature_count": 0,
         "features_truncated": False,
         "features": [],
     }
@@ -263,10 +290,13 @@ def _item_document(
     if pieces is None or len(pieces) == 0:
         return doc, empty, [], list(item.extra_geometries)
     counted = item.counted if item.counted is not None else np.ones(len(pieces), bool)
-    # Counted pieces first, then by area: what matters survives the cap.
-    order = np.lexsort((-pieces.areas, ~counted))[:cap]
+    # The features that decide the status, largest overlap first, at most `cap`; the rest
+    # are summarised (details) and counted.
+    decisive = np.flatnonzero(counted)
+    order = decisive[np.argsort(-pieces.areas[decisive], kind="stable")][:cap]
     doc["feature_count"] = len(pieces)
-    doc["features_truncated"] = len(pieces) > cap
+    doc["counted_feature_count"] = int(decisive.size)
+    doc["features_truncated"] = int(decisive.size) > cap
     layer_ids = np.array([r.layer_id for r in pieces.refs], dtype=object)[pieces.layers[order]]
     columns = {
         "layer": layer_ids.tolist(),
@@ -292,8 +322,7 @@ def _item_document(
     doc["features"] = features
     if item.rule == "urban_boundary":
         return doc, empty, [], list(item.extra_geometries)
-    slots = np.flatnonzero(counted[order])
-    return doc, pieces.pieces[order[slots]], slots.tolist(), list(item.extra_geometries)
+    return doc, pieces.pieces[order], list(range(len(order))), list(item.extra_geometries)
 
 
 def build_report(
@@ -424,29 +453,29 @@ def store_report(ctx: PlanFuse, report: dict[str, Any], red: RedLine, caller: An
     }
     body = report_bytes(report)
     who = report["checked_by"]
-    with ctx.db.session() as session:
-        session.add(
-            ComplianceReport(
-                id=report["id"],
-                app_id=who["app"],
-                user=who["user"],
-                via=who["via"],
-                project_id=(report["project"] or {}).get("id"),
-                created_at=created,
-                geom=shapely.to_wkb(red.geom_4490),
-                source_crs=red.crs.key,
-                land_use=report["land_use"]["code"],
-                project_type=report["project_type"],
-                ruleset_id=report["ruleset"]["id"],
-                ruleset_version=report["ruleset"]["version"],
-                data_versions=report["data_versions"],
-                verdict=report["verdict"],
-                project_area_m2=report["project_area_m2"],
-                result=body,
-                jws=jws,
-                kid=kid,
-            )
-        )
+    row = {
+        "id": report["id"],
+        "app_id": who["app"],
+        "user": who["user"],
+        "via": who["via"],
+        "project_id": (report["project"] or {}).get("id"),
+        "created_at": created,
+        "geom": shapely.to_wkb(red.geom_4490),
+        "source_crs": red.crs.key,
+        "land_use": report["land_use"]["code"],
+        "project_type": report["project_type"],
+        "ruleset_id": report["ruleset"]["id"],
+        "ruleset_version": report["ruleset"]["version"],
+        "data_versions": report["data_versions"],
+        "verdict": report["verdict"],
+        "project_area_m2": report["project_area_m2"],
+        "result": body,
+        "jws": jws,
+        "kid": kid,
+    }
+    # A Core insert: one statement, no unit of work to track (this is the hot path).
+    with ctx.db.engine.begin() as conn:
+        conn.execute(insert(ComplianceReport), [row])
 
 
 def _b64(part: str) -> bytes:

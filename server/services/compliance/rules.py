@@ -7,7 +7,7 @@ one kind) overlap each other, the overlapped m² count once: see `PieceSet.area_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from planfuse.geo.index import LayerIndex
 from planfuse.geo.measure import thinness_m
 from planfuse.services.compliance.landuse import nearest_class
+from planfuse.services.compliance.overlaps import DISSOLVE_MIN_PIECES
 from planfuse.services.compliance.rulesets import TITLES, Ruleset
 from planfuse.services.layer_data import LayerRef
 
@@ -76,8 +77,12 @@ class PieceSet:
     districts: np.ndarray
     # Pieces that may overlap another piece (see `_overlap_group`); computed lazily.
     _group: np.ndarray | None = field(default=None, repr=False)
-    # Clusters of overlapping pieces (see `_clusters`); computed lazily.
-    _labels: np.ndarray | None = field(default=None, repr=False)
+    # The project (working CRS), and for a single-layer kind a function giving the layer's
+    # dissolved union restricted to an attribute filter, if it is built (overlaps.py).
+    project: BaseGeometry | None = field(default=None, repr=False)
+    dissolver: Callable[[str | None, frozenset | None], LayerIndex | None] | None = field(
+        default=None, repr=False
+    )
 
     @classmethod
     def build(
@@ -171,64 +176,41 @@ class PieceSet:
             self._group = group
         return self._group
 
-    def _clusters(self) -> np.ndarray:
-        """Per piece, the id of its cluster of pieces whose interiors overlap (−1 for a
-        piece that overlaps no other). Only pieces of the overlap group are examined, and
-        only clusters need a union: overlapping sensitive zones or crossing control lines
-        are a few small clusters, not one big union."""
-        if self._labels is None:
-            labels = np.full(len(self), -1, dtype=np.int64)
-            members = np.flatnonzero(self._overlap_group())
-            if members.size > 1:
-                sub = self.pieces[members]
-                tree = shapely.STRtree(sub)
-                # Interiors meet iff one overlaps or contains the other (a polygon pair).
-                a1, b1 = tree.query(sub, predicate="overlaps")
-                a2, b2 = tree.query(sub, predicate="contains")
-                a = np.concatenate([a1, a2])
-                b = np.concatenate([b1, b2])
-                keep = a != b
-                parent = np.arange(members.size)
-
-                def find(i: int) -> int:
-                    while parent[i] != i:
-                        parent[i] = parent[parent[i]]
-                        i = parent[i]
-                    return i
-
-                for i, j in zip(a[keep].tolist(), b[keep].tolist(), strict=True):
-                    ri, rj = find(i), find(j)
-                    if ri != rj:
-                        parent[max(ri, rj)] = min(ri, rj)
-                roots = np.array([find(i) for i in range(members.size)])
-                sizes = np.bincount(roots, minlength=members.size)
-                clustered = sizes[roots] > 1
-                labels[members[clustered]] = roots[clustered]
-            self._labels = labels
-        return self._labels
-
     def area_m2(self, mask: np.ndarray | None = None) -> float:
-        """Area in m² of the union of the (masked) pieces: each m² once."""
+        """Area in m² of the union of the (masked) pieces: each m² once. Pieces outside the
+        overlap group are summed; only those that may overlap are unioned."""
         if mask is None:
             mask = np.ones(len(self), dtype=bool)
         if not mask.any():
             return 0.0
-        if not self._overlap_group()[mask].any():
-            return float(self.areas[mask].sum())
-        labels = self._clusters()
-        chosen = labels[mask]
-        counts = (
-            np.bincount(chosen[chosen >= 0], minlength=len(self)) if (chosen >= 0).any() else None
-        )
-        if counts is None:
-            return float(self.areas[mask].sum())
-        # A masked piece needs the union only when another masked piece shares its cluster.
-        shared = mask & (labels >= 0)
-        shared[shared] = counts[labels[shared]] > 1
-        total = float(self.areas[mask & ~shared].sum())
-        if shared.any():
-            total += float(shapely.area(shapely.union_all(self.pieces[shared])))
+        group = self._overlap_group()
+        members = mask & group
+        total = float(self.areas[mask & ~group].sum())
+        if members.any():
+            total += float(shapely.area(shapely.union_all(self.pieces[members])))
         return total
+
+    def area_where(self, attribute: str | None = None, values: Iterable[str] = ()) -> float:
+        """Union area in m² of the pieces whose feature has `attribute` in `values` (every
+        piece when `attribute` is None).
+
+        When many of those pieces overlap each other (dense road red lines), the area comes
+        from the layer's dissolved union — the same m², without a per-query union — once
+        it is built; until then (and for few pieces) from the pieces themselves.
+        """
+        wanted = frozenset(str(v) for v in values) if attribute is not None else None
+        if attribute is None:
+            mask = np.ones(len(self), dtype=bool)
+        else:
+            mask = np.isin(self.attr(attribute).astype(str), sorted(wanted))
+        if not mask.any():
+            return 0.0
+        heavy = int((mask & self._overlap_group()).sum()) >= DISSOLVE_MIN_PIECES
+        if heavy and self.dissolver is not None and self.project is not None:
+            layer = self.dissolver(attribute, wanted)
+            if layer is not None:
+                return float(layer.overlaps(self.project).total_area_m2)
+        return self.area_m2(mask)
 
     def union(self, mask: np.ndarray | None = None) -> BaseGeometry:
         """The union of the (masked) pieces (working CRS)."""
@@ -285,7 +267,7 @@ def evaluate_protected(
     across the red line → needs_review)."""
     cfg = ruleset.rules[rule]
     tol = ruleset.tolerance_m2
-    area = pieces.area_m2()
+    area = pieces.area_where()
     name_zh, name_en = TITLES[rule]["zh-CN"], TITLES[rule]["en"].lower()
     if area <= tol:
         status = "pass"
@@ -335,18 +317,17 @@ def evaluate_urban_boundary(
     part outside is within the tolerance), warn if ≥ warn_ratio, else fail; others: info."""
     cfg = ruleset.rules["urban_boundary"]
     tol = ruleset.tolerance_m2
-    inside = pieces.area_m2()
+    inside = pieces.area_where()
     ratio = inside / area if area > 0 else 0.0
     outside_area = max(0.0, area - inside)
     zones = pieces.attr("zone")
     by_zone = []
     for zone in sorted({str(z) for z in zones if z is not None}):
-        mask = zones == zone
         by_zone.append(
             {
                 "zone": zone,
                 "name": URBAN_ZONE_NAMES.get(zone, {"zh-CN": zone, "en": zone}),
-                "area_m2": round(pieces.area_m2(mask), 2),
+                "area_m2": round(pieces.area_where("zone", [zone]), 2),
             }
         )
     applies = project_type in cfg["project_types"]
@@ -572,15 +553,14 @@ def evaluate_control_lines(pieces: PieceSet, ruleset: Ruleset) -> ItemResult:
     tol = ruleset.tolerance_m2
     types = pieces.attr("type")
     counted = np.isin(types.astype(str), cfg["types"]) if len(pieces) else np.zeros(0, bool)
-    area = pieces.area_m2(counted)
+    area = pieces.area_where("type", cfg["types"])
     by_type = []
     for t in sorted({str(v) for v in types if v is not None}):
-        mask = types == t
         by_type.append(
             {
                 "type": t,
                 "name": CONTROL_LINE_NAMES.get(t, {"zh-CN": t, "en": t}),
-                "area_m2": round(pieces.area_m2(mask), 2),
+                "area_m2": round(pieces.area_where("type", [t]), 2),
                 "counted": t in cfg["types"],
             }
         )

@@ -161,7 +161,9 @@ def test_sensitive_zone_levels(ctx, world):
     low = items(run(ctx, project(2850, 50, 2950, 150)))["sensitive_zone"]
     assert low["status"] == "pass"
     assert low["overlap_area_m2"] == pytest.approx(5_000, rel=1e-4)
-    assert low["features"][0]["class_status"] == "info"
+    assert low["details"]["by_class"][0]["status"] == "info"
+    assert low["feature_count"] == 1 and low["counted_feature_count"] == 0
+    assert low["features"] == []
     both = items(run(ctx, project(2150, 50, 2350, 150)))["sensitive_zone"]
     assert both["status"] == "fail"  # high and medium: the worst wins
 

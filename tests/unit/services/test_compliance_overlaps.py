@@ -47,3 +47,16 @@ def test_the_cache_builds_in_the_background_and_on_demand():
     assert other.all()
     # One entry only: "a" was evicted and is built again when asked for.
     assert masks.get(("a", 1), index, wait=True).all()
+
+
+def test_duplicates_overlap_and_micro_slivers_do_not():
+    geoms = [
+        shapely.box(0, 0, 10, 10),
+        shapely.box(0, 0, 10, 10),  # a duplicate
+        shapely.box(100, 0, 110, 10),
+        # Shares an edge with the one before, moved 1e-7 m into it: a 1e-6 m² sliver, as
+        # coordinate rounding leaves between neighbours.
+        shapely.box(110 - 1e-7, 0, 120, 10),
+    ]
+    mask = self_overlap_mask(layer(geoms))
+    assert mask.tolist() == [True, True, False, False]
