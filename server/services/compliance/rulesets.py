@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from planfuse.context import PlanFuse
@@ -425,6 +425,11 @@ def _cache(ctx: PlanFuse) -> dict[tuple[str, int], Ruleset]:
     return ctx.extras.setdefault(_CACHE_KEY, {})
 
 
+_CURRENT_VERSION = select(func.max(ComplianceRuleset.version)).where(
+    ComplianceRuleset.id == bindparam("rid")
+)
+
+
 def get_ruleset(
     ctx: PlanFuse, ruleset_id: str | None = None, version: int | None = None
 ) -> Ruleset:
@@ -438,16 +443,16 @@ def get_ruleset(
     rid = DEFAULT_RULESET_ID if ruleset_id in (None, "") else ruleset_id
     if not isinstance(rid, str) or not RULESET_ID.match(rid):
         raise _unknown_ruleset(ctx, str(rid)[:64])
-    with ctx.db.session() as session:
+    if version is None:
+        # A plain connection, no ORM session: this runs on every check.
+        with ctx.db.engine.connect() as conn:
+            version = conn.execute(_CURRENT_VERSION, {"rid": rid}).scalar()
         if version is None:
-            version = session.scalar(
-                select(func.max(ComplianceRuleset.version)).where(ComplianceRuleset.id == rid)
-            )
-            if version is None:
-                raise _unknown_ruleset(ctx, rid)
-        cached = _cache(ctx).get((rid, version))
-        if cached is not None:
-            return cached
+            raise _unknown_ruleset(ctx, rid)
+    cached = _cache(ctx).get((rid, version))
+    if cached is not None:
+        return cached
+    with ctx.db.session() as session:
         row = session.get(ComplianceRuleset, (rid, version))
         if row is None:
             raise _unknown_ruleset(ctx, f"{rid} version {version}")
