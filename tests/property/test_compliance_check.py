@@ -125,6 +125,21 @@ def tiling(seed: int, n: int) -> np.ndarray:
     return cells[shapely.area(cells) > 0]
 
 
+def nested(seed: int, n: int) -> np.ndarray:
+    """Zones with ring-shaped outer zones (their edges all shared), and big zones over them:
+    the structure GEOS's coverage validation cannot see overlaps in."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for cx, cy in rng.uniform(0, 5_000, (max(1, n // 3), 2)):
+        r = rng.uniform(50, 400)
+        inner = shapely.Point(cx, cy).buffer(r, quad_segs=4)
+        outer = shapely.Point(cx, cy).buffer(r * 2, quad_segs=4)
+        out += [inner, shapely.difference(outer, inner)]
+        if rng.random() < 0.5:
+            out.append(shapely.box(cx - r * 3, cy - r * 3, cx + r * 3.5, cy + r * 2.5))
+    return np.array(out, dtype=object)
+
+
 def blobs(seed: int, n: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     centres = rng.uniform(0, 5_000, (n, 2))
@@ -135,7 +150,7 @@ def blobs(seed: int, n: int) -> np.ndarray:
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(2, 80),
-    kind=st.sampled_from(["tiling", "blobs", "both"]),
+    kind=st.sampled_from(["tiling", "blobs", "both", "nested", "stacked"]),
     x=st.floats(0, 4_000),
     y=st.floats(0, 4_000),
     size=st.floats(50, 2_500),
@@ -144,6 +159,8 @@ def blobs(seed: int, n: int) -> np.ndarray:
 def test_piece_union_area_equals_a_brute_force_union(seed, n, kind, x, y, size, precomputed):
     layers = {"tiling": [tiling(seed, n)], "blobs": [blobs(seed, n)]}
     layers["both"] = [tiling(seed, n), blobs(seed + 1, n)]
+    layers["nested"] = [nested(seed, n)]
+    layers["stacked"] = [np.concatenate([tiling(seed, n), tiling(seed + 1, n)])]
     indexes = [LayerIndex(np.arange(len(g)), g) for g in layers[kind]]
     refs = [LayerRef(f"l{i}", 1, "basic_farmland", "", "") for i in range(len(indexes))]
     project = shapely.box(x, y, x + size, y + size * 0.7)

@@ -1,16 +1,21 @@
-"""Which features of a layer may overlap another feature of the same layer.
+"""Which features of a layer overlap another feature of the same layer.
 
 Union areas count each m² once, but a union of a few hundred overlap pieces costs ~10 ms,
 while planning layers are nearly always coverages (parcels that share edges but never
-overlap). So, once per layer version, GEOS's coverage validation flags every feature whose
-edges lie inside another feature or do not match a neighbour; any overlapping pair has at
-least one flagged member, and its partner intersects it. Intersecting those candidate pairs
-tells the real overlaps; the mask marks both members of each, and pieces outside it can
-simply be summed (`rules.PieceSet`).
+overlap). So, once per layer version, every pair of features whose interiors meet is found
+(STRtree queries with the prepared `overlaps` and `contains` predicates — together exactly
+the polygon pairs with a common interior point), and pairs overlapping by more than
+`OVERLAP_EPS_M2` mark both members. Pieces of unmarked features overlap nothing and are
+simply summed (`rules.PieceSet`).
 
-Validating a 500,000-feature layer takes seconds, so the mask is built in a background
-thread on first use (GEOS releases the GIL); until it is ready the check validates the
-candidates of each query instead (`PieceSet._overlap_group`), which gives the same areas.
+(GEOS's coverage validation is faster but not enough: it never flags an edge matched by a
+neighbour's edge, so a polygon whose edges are all shared with a neighbour — a zone inside
+its ring-shaped outer zone — goes unflagged when it lies inside a third polygon, and so do
+two stacked coverages in one layer.)
+
+Finding the pairs takes tens of seconds on a 500,000-feature layer, so the mask is built in
+a background thread on first use (GEOS releases the GIL); until it is ready, the check
+unions every piece of the kind, which gives the same areas, slower.
 """
 
 from __future__ import annotations
@@ -45,18 +50,14 @@ def self_overlap_mask(index: LayerIndex) -> np.ndarray:
     if n < 2:
         return mask
     geoms = index.geometries
-    flagged = np.flatnonzero(~shapely.is_empty(shapely.coverage_invalid_edges(geoms)))
-    if flagged.size == 0:
-        return mask
-    # Candidates: every flagged feature with whatever it touches; then the real overlaps.
-    which, hits = index.tree.query(geoms[flagged], predicate="intersects")
-    a, b = flagged[which], hits
-    pairs = a < b
-    # A pair with both members flagged appears twice; keep one (a < b), and pairs with an
-    # unflagged partner (a contained feature's container) whichever way round they came.
-    partner_flagged = np.isin(b, flagged)
-    keep = np.where(partner_flagged, pairs, a != b)
-    a, b = a[keep], b[keep]
+    # For polygons, interiors meet iff one overlaps, contains or is contained by the other
+    # (`contains` also covers duplicates and shared-boundary containment).
+    a1, b1 = index.tree.query(geoms, predicate="overlaps")
+    a2, b2 = index.tree.query(geoms, predicate="contains")
+    one = a1 < b1  # symmetric: each pair once
+    two = a2 != b2
+    a = np.concatenate([a1[one], a2[two]])
+    b = np.concatenate([b1[one], b2[two]])
     for start in range(0, len(a), 200_000):  # bounded memory on big layers
         sa, sb = a[start : start + 200_000], b[start : start + 200_000]
         overlap = shapely.area(shapely.intersection(geoms[sa], geoms[sb]))

@@ -72,7 +72,6 @@ class PieceSet:
     pieces: np.ndarray
     areas: np.ndarray
     feature_areas: np.ndarray
-    originals: np.ndarray
     attrs: dict[str, np.ndarray]
     districts: np.ndarray
     # Pieces that may overlap another piece (see `_overlap_group`); computed lazily.
@@ -95,7 +94,7 @@ class PieceSet:
         """Overlay `project_work` on every layer of a kind. `masks` (one per index, from
         `overlaps.self_overlap_mask`) say which features may overlap another of their
         layer; with one layer and its mask, no per-query overlap detection is needed."""
-        layers, fids, pieces, areas, feature_areas, originals, districts = ([] for _ in range(7))
+        layers, fids, pieces, areas, feature_areas, districts = ([] for _ in range(6))
         groups: list[np.ndarray] = []
         names: set[str] = set()
         for index in indexes:
@@ -111,7 +110,6 @@ class PieceSet:
             pieces.append(result.geometries)
             areas.append(result.areas_m2)
             feature_areas.append(index.areas_m2[result.positions])
-            originals.append(index.geometries[result.positions])
             if masks is not None and len(indexes) == 1 and masks[0] is not None:
                 groups.append(masks[0][result.positions])
             district = index.attributes.get("district")
@@ -140,7 +138,6 @@ class PieceSet:
             pieces=cat(pieces, object),
             areas=cat(areas, np.float64),
             feature_areas=cat(feature_areas, np.float64),
-            originals=cat(originals, object),
             attrs={n: cat(v, object) for n, v in attrs.items()},
             districts=cat(districts, object),
             _group=group,
@@ -156,24 +153,11 @@ class PieceSet:
     def _overlap_group(self) -> np.ndarray:
         """Mask of pieces that may overlap another piece; all others overlap nothing.
 
-        Given by the layer's precomputed mask (see `overlaps.py`), else found here the same
-        way over this query's features: GEOS's coverage validation flags the features whose
-        edges lie inside another or do not match a neighbour; flagged features plus
-        whatever intersects them hold every overlapping pair. Pieces overlap only where
-        their features do.
+        From the layer's self-overlap mask (see `overlaps.py`); without one (still being
+        built, or several layers of one kind) every piece may overlap any other.
         """
         if self._group is None:
-            n = len(self)
-            group = np.zeros(n, dtype=bool)
-            if n > 1:
-                edges = shapely.coverage_invalid_edges(self.originals)
-                flagged = ~shapely.is_empty(edges)
-                if flagged.any():
-                    tree = shapely.STRtree(self.pieces)
-                    _, hits = tree.query(self.pieces[flagged], predicate="intersects")
-                    group[flagged] = True
-                    group[hits] = True
-            self._group = group
+            self._group = np.ones(len(self), dtype=bool)
         return self._group
 
     def area_m2(self, mask: np.ndarray | None = None) -> float:
@@ -205,7 +189,9 @@ class PieceSet:
             mask = np.isin(self.attr(attribute).astype(str), sorted(wanted))
         if not mask.any():
             return 0.0
-        heavy = int((mask & self._overlap_group()).sum()) >= DISSOLVE_MIN_PIECES
+        # Only with the layer's mask is "many overlapping pieces" known, not assumed.
+        known = self._group is not None
+        heavy = known and int((mask & self._overlap_group()).sum()) >= DISSOLVE_MIN_PIECES
         if heavy and self.dissolver is not None and self.project is not None:
             layer = self.dissolver(attribute, wanted)
             if layer is not None:
