@@ -95,7 +95,8 @@ def test_detect_list_map_and_a_status_change(rig, held_detection):
     frame.click("#pf-detect-start")
     assert started.wait(10)
     rig.poll(frame, "!document.getElementById('pf-progress').hidden")
-    rig.poll(frame, "document.getElementById('pf-progress-text').textContent.includes('%')")
+    # The widget polls the job: wait until it has seen the held stage, not just the start.
+    rig.poll(frame, "document.getElementById('pf-progress-text').textContent.includes('overlay')")
     text = frame.inner_text("#pf-progress-text")
     assert "检测中" in text and "overlay urban_plan × land_plan" in text
     assert frame.eval_on_selector("#pf-progress-bar", "e => e.value") >= 36
