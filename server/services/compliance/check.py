@@ -106,9 +106,9 @@ def check_inputs(
 def check(
     ctx: PlanFuse,
     project: Any,
-    crs: str | None = None,
-    land_use: str | None = None,
-    project_type: str | None = None,
+    crs: str | None,
+    land_use: str | None,
+    project_type: str | None,
     ruleset: str | None = None,
     *,
     caller: Any = None,
@@ -121,7 +121,7 @@ def check(
 
     project       the red line: GeoJSON geometry/Feature/FeatureCollection (dict or text),
                   WKT, a 界址点 coordinate list, or a shapely (Multi)Polygon — in `crs`
-    crs           its CRS (default: the GeoJSON `crs` member, else EPSG:4490)
+    crs           its CRS; None: the GeoJSON `crs` member, else `default_crs` (EPSG:4490)
     land_use      requested 用地用海 code (2, 4 or 6 digits, e.g. "0701")
     project_type  "urban", "linear", "major" or "other"
     ruleset       ruleset id (default "default", its current version)
