@@ -41,6 +41,8 @@ def _app(ctx):
     return app
 
 
+# One Redis database: both parametrisations run on one worker, one after the other.
+@pytest.mark.xdist_group("redis")
 def test_tiles_are_shared_through_redis_and_keyed_by_layer_version(ctx, tmp_path, shared_redis):
     path = write_geojson(tmp_path / "f.geojson", feature_collection([square(*JIEFANGBEI, 300)]))
     options = ImportOptions(layer_id="basic_farmland", kind="basic_farmland", crs="EPSG:4490")
