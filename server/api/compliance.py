@@ -19,7 +19,6 @@ from planfuse.auth.caller import Caller, apply_locked_params, require_caller
 from planfuse.auth.server_keys import jwks
 from planfuse.errors import ProblemError, bad_request
 from planfuse.services.compliance.check import check, report_bytes
-from planfuse.services.compliance.landuse import classification
 from planfuse.services.compliance.projects import (
     get_project,
     list_projects,
@@ -39,6 +38,7 @@ from planfuse.services.compliance.rulesets import (
     save_ruleset,
 )
 from planfuse.services.compliance.uploads import parse_upload
+from planfuse.services.land_use import classification
 from planfuse.web.json import dumps_bytes
 
 WIDGET = "compliance"

@@ -1,89 +1,35 @@
-"""Classification codes of the three plans, their names, and how the demo maps one onto
-another.
+"""How the demo maps the land-use plan's classes onto the legacy plans, and what it draws.
 
-- 用地用海分类 (国土空间调查、规划、用途管制用地用海分类指南, 2023): the land-use plan.
-- GB 50137-2011 城市用地分类与规划建设用地标准: the legacy urban plan (总规/控规).
-- 土地利用总体规划 (TD/T 1024-2010 规划用途分类): the legacy land plan.
+The classifications themselves (codes and names) are `planfuse.services.land_use`
+(用地用海分类, 2023) and `planfuse.services.land_classes` (GB 50137-2011 urban plan,
+TD/T 1024-2010 land plan); every code here is one of theirs.
 """
 
 from __future__ import annotations
 
-LAND_USE_NAMES: dict[str, str] = {
-    "0101": "水田",
-    "0102": "水浇地",
-    "0103": "旱地",
-    "0201": "果园",
-    "0202": "茶园",
-    "0301": "乔木林地",
-    "0302": "竹林地",
-    "0305": "灌木林地",
-    "0403": "其他草地",
-    "0602": "种植设施建设用地",
-    "0701": "城镇住宅用地",
-    "070101": "一类城镇住宅用地",
-    "070102": "二类城镇住宅用地",
-    "0703": "农村宅基地",
-    "0801": "机关团体用地",
-    "0804": "教育用地",
-    "0805": "体育用地",
-    "0806": "医疗卫生用地",
-    "0901": "商业用地",
-    "1001": "工业用地",
-    "100101": "一类工业用地",
-    "100102": "二类工业用地",
-    "1002": "采矿用地",
-    "1101": "物流仓储用地",
-    "1201": "铁路用地",
-    "1202": "公路用地",
-    "1207": "城镇道路用地",
-    "1301": "供水用地",
-    "1303": "供电用地",
-    "1401": "公园绿地",
-    "1402": "防护绿地",
-    "1403": "广场用地",
-    "16": "留白用地",
-    "1701": "河流水面",
-    "1703": "水库水面",
-    "1704": "坑塘水面",
-}
+from planfuse.services.land_classes import LAND_PLAN_CODES, URBAN_PLAN_CODES
+from planfuse.services.land_use import LAND_USE_CLASSES, is_construction
 
-URBAN_PLAN_NAMES: dict[str, str] = {
-    "R1": "一类居住用地",
-    "R2": "二类居住用地",
-    "A1": "行政办公用地",
-    "A3": "教育科研用地",
-    "A4": "体育用地",
-    "A5": "医疗卫生用地",
-    "B1": "商业用地",
-    "M1": "一类工业用地",
-    "M2": "二类工业用地",
-    "W1": "一类物流仓储用地",
-    "S1": "城市道路用地",
-    "U1": "供应设施用地",
-    "G1": "公园绿地",
-    "G2": "防护绿地",
-    "G3": "广场用地",
-    "H14": "村庄建设用地",
-    "H2": "区域交通设施用地",
-    "H5": "采矿用地",
-    "E1": "水域",
-    "E2": "农林用地",
-    "E9": "其他非建设用地",
-}
 
-LAND_PLAN_NAMES: dict[str, str] = {
-    "1100": "耕地",
-    "1200": "园地",
-    "1300": "林地",
-    "1400": "牧草地",
-    "1500": "其他农用地",
-    "2110": "城镇用地",
-    "2120": "村庄用地",
-    "2130": "采矿用地",
-    "2200": "交通水利用地",
-    "3100": "水域",
-    "3200": "自然保留地",
-}
+def land_use_name(code: str, default: str | None = None) -> str:
+    """The 用地用海 name (中文) of a code; `default` (else KeyError) when it has none."""
+    found = LAND_USE_CLASSES.get(code)
+    if found is None:
+        if default is None:
+            raise KeyError(code)
+        return default
+    return found.name_zh
+
+
+def urban_plan_name(code: str) -> str:
+    """The GB 50137 name (中文) of an urban-plan code."""
+    return URBAN_PLAN_CODES[code]
+
+
+def land_plan_name(code: str) -> str:
+    """The TD/T 1024 name (中文) of a land-plan code."""
+    return LAND_PLAN_CODES[code][0]
+
 
 _TO_URBAN_PLAN = {
     "0701": "R2",
@@ -139,12 +85,7 @@ def land_plan_code(land_use: str) -> str:
     for key in (land_use, land_use[:4], land_use[:2]):
         if key in _TO_LAND_PLAN:
             return _TO_LAND_PLAN[key]
-    return "2110" if "07" <= land_use[:2] <= "16" else "3200"
-
-
-def is_construction(land_use: str) -> bool:
-    """用地用海 construction land (DOMAIN.md default: level-1 codes 07–16)."""
-    return "07" <= land_use[:2] <= "16"
+    return "2110" if is_construction(land_use) else "3200"
 
 
 # Code mixes (code, weight) by setting; the generator draws from these.
@@ -163,7 +104,7 @@ VILLAGE_MIX = (
     ("0602", 4), ("1704", 3), ("1002", 1), ("1001", 2),
 )  # fmt: skip
 MOUNTAIN_MIX = (
-    ("0301", 45), ("0302", 10), ("0305", 15), ("0403", 8), ("0103", 8), ("0202", 5),
+    ("0301", 45), ("0302", 10), ("0303", 15), ("0403", 8), ("0103", 8), ("0202", 5),
     ("0703", 3), ("1002", 2), ("1703", 1), ("1202", 1),
 )  # fmt: skip
 HILL_MIX = (

@@ -43,6 +43,7 @@ from planfuse.demo.ops import (
     subtract,
     voronoi_cells,
 )
+from planfuse.services.land_use import is_construction
 
 # Features per layer at scale 1 (approximate: clipping splits some, filters drop others).
 LAND_USE_PARCELS = 19_000
@@ -359,7 +360,7 @@ def land_use_layer(lu: LandUse, world: World) -> LayerData:
         props.append(
             {
                 "code": code,
-                "name": river or C.LAND_USE_NAMES[code],
+                "name": river or C.land_use_name(code),
                 "parcel_no": f"{d.adcodes[di]}-{counters[di]:06d}",
             }
         )
@@ -392,7 +393,7 @@ def basic_farmland(rng: np.random.Generator, lu: LandUse, world: World) -> Layer
             {
                 "name": "永久基本农田",
                 "tbbh": f"JBNT{d.adcodes[di]}{i + 1:07d}",
-                "dlmc": C.LAND_USE_NAMES.get(code, "耕地") if code.startswith("01") else "耕地",
+                "dlmc": C.land_use_name(code, "耕地") if code.startswith("01") else "耕地",
             }
         )
     return LayerData(parts, props)
@@ -464,7 +465,7 @@ def urban_plan(rng: np.random.Generator, lu: LandUse, world: World, scale: float
     urban = world.in_urban(rx, ry)
     u = world.intensity(rx, ry)
     codes = np.array([C.urban_plan_code(c) for c in lu_codes], dtype=object)
-    non_construction = np.array([not C.is_construction(c) for c in lu_codes], dtype=bool)
+    non_construction = np.array([not is_construction(c) for c in lu_codes], dtype=bool)
     zoned = non_construction & ~urban & (u > 0.15) & (rng.uniform(size=len(codes)) < 0.3)
     codes[zoned] = _pick(rng, (("M1", 2), ("R2", 2), ("W1", 1)), int(zoned.sum()))
     props = []
@@ -474,7 +475,7 @@ def urban_plan(rng: np.random.Generator, lu: LandUse, world: World, scale: float
         props.append(
             {
                 "code": code,
-                "name": C.URBAN_PLAN_NAMES[code],
+                "name": C.urban_plan_name(code),
                 "plan": "控制性详细规划" if inside else "城市总体规划",
                 "dkbh": f"{d.adcodes[di]}-KG-{i + 1:06d}",
             }
@@ -496,14 +497,14 @@ def land_plan(rng: np.random.Generator, lu: LandUse, world: World, scale: float)
     urban = world.in_urban(rx, ry)
     u = world.intensity(rx, ry)
     codes = np.array([C.land_plan_code(c) for c in lu_codes], dtype=object)
-    construction = np.array([C.is_construction(c) for c in lu_codes], dtype=bool)
+    construction = np.array([is_construction(c) for c in lu_codes], dtype=bool)
     roll = rng.uniform(size=len(codes))
     codes[construction & urban & (u < 0.5) & (roll < 0.3)] = "1100"
     codes[~construction & urban & (roll < 0.25)] = "2110"
     props = [
         {
             "code": code,
-            "name": C.LAND_PLAN_NAMES[code],
+            "name": C.land_plan_name(code),
             "plan": "2006-2020年土地利用总体规划",
             "tbbh": f"{d.adcodes[di]}-TG-{i + 1:06d}",
         }

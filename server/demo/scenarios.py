@@ -28,7 +28,7 @@ import shapely
 from shapely import affinity
 from shapely.geometry.base import BaseGeometry
 
-from planfuse.demo.codes import LAND_USE_NAMES
+from planfuse.demo.codes import land_use_name
 from planfuse.demo.geography import Districts, load_districts, lonlat_to_work, to_storage
 from planfuse.demo.layers import DEGREE_DECIMALS, LAYERS_BY_ID, METRE_DECIMALS
 from planfuse.geo.crs import STORAGE_CRS_KEY, resolve_crs, transform_geometry
@@ -180,7 +180,7 @@ class ZoneBuilder:
                             continue
                         n += 1
                         code = codes[(3 * i + 5 * j) % len(codes)]
-                        name = f"背景地块（{LAND_USE_NAMES.get(code, code)}）"
+                        name = f"背景地块（{land_use_name(code, code)}）"
                         self.add("land_use_plan", f"BG{n:03d}", part, code=code, name=name)
 
 
@@ -436,7 +436,7 @@ def scenario_d(zb: ZoneBuilder) -> dict[str, Any]:
 def scenario_e(zb: ZoneBuilder) -> dict[str, Any]:
     zb.add("ecological_redline", "R1", box(-1500, -400, 1500, 412.34), name="生态保护红线（示例）")
     zb.add("land_use_plan", "P1", box(-30, -1500, 30, 1500), code="1202", name="公路用地")
-    zb.fill_land_use([], ["0301", "0302", "0305"])
+    zb.fill_land_use([], ["0301", "0302", "0303"])
     project = box(-18.25, -1300, 18.25, 1300)
     return _compliance_record(
         zb,

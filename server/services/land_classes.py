@@ -1,44 +1,19 @@
-"""Land classification codes the services group and classify by (DOMAIN.md).
+"""The legacy plans' classifications, and the names of every classified attribute of the
+layer kinds (DOMAIN.md).
 
-- 用地用海分类 (《国土空间调查、规划、用途管制用地用海分类指南》): the land-use plan;
-  a longer code belongs to the level-1 class of its first two digits.
 - GB 50137-2011 城市用地分类与规划建设用地标准: the legacy urban plan; the major class is
   the leading letter (R2 → R). Class E (非建设用地) is the only non-construction class.
 - TD/T 1024-2010 土地利用总体规划 规划用途分类: the legacy land plan; codes 2xxx are
   construction land (建设用地).
+- 城镇开发边界 zones, control-line types and sensitive-zone types.
+
+The 用地用海 classification of the land-use plan is `planfuse.services.land_use`;
+`class_name` names its codes by their level-1 class.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-# Level-1 classes of 用地用海分类.
-LAND_USE_LEVEL1: dict[str, tuple[str, str]] = {
-    "01": ("耕地", "Cropland"),
-    "02": ("园地", "Garden land"),
-    "03": ("林地", "Forest land"),
-    "04": ("草地", "Grassland"),
-    "05": ("湿地", "Wetland"),
-    "06": ("农业设施建设用地", "Agricultural facility land"),
-    "07": ("居住用地", "Residential land"),
-    "08": ("公共管理与公共服务用地", "Public administration and service land"),
-    "09": ("商业服务业用地", "Commercial and business land"),
-    "10": ("工矿用地", "Industrial and mining land"),
-    "11": ("仓储用地", "Warehouse land"),
-    "12": ("交通运输用地", "Transport land"),
-    "13": ("公用设施用地", "Public utility land"),
-    "14": ("绿地与开敞空间用地", "Green and open space"),
-    "15": ("特殊用地", "Special-use land"),
-    "16": ("留白用地", "Reserved land"),
-    "17": ("陆地水域", "Inland water"),
-    "18": ("渔业用海", "Fishery sea"),
-    "19": ("工矿通信用海", "Industrial and communication sea"),
-    "20": ("交通运输用海", "Transport sea"),
-    "21": ("游憩用海", "Recreational sea"),
-    "22": ("特殊用海", "Special-use sea"),
-    "23": ("其他土地", "Other land"),
-    "24": ("其他海域", "Other sea"),
-}
+from planfuse.services import land_use
 
 # Major classes of GB 50137-2011 (城市建设用地 and 城乡用地 H, E).
 URBAN_PLAN_MAJOR: dict[str, tuple[str, str]] = {
@@ -141,12 +116,6 @@ def _text(code: str | None) -> str:
     return (code or "").strip()
 
 
-def land_use_level1(code: str | None) -> str:
-    """The 用地用海 level-1 class of a code ("070102" → "07"); "" when there is none."""
-    code = _text(code)
-    return code[:2] if len(code) >= 2 and code[:2].isdigit() else ""
-
-
 def urban_plan_major(code: str | None) -> str:
     """The GB 50137 major class of a code ("R2" → "R"); "" when there is none."""
     code = _text(code).upper()
@@ -164,12 +133,6 @@ def is_land_plan_construction(code: str | None) -> bool:
     return _text(code).startswith("2")
 
 
-def matches_prefix(code: str | None, prefixes: Iterable[str]) -> bool:
-    """True when ``code`` starts with one of ``prefixes`` (a longer code matches by prefix)."""
-    code = _text(code)
-    return bool(code) and any(code.startswith(p) for p in prefixes if p)
-
-
 def class_name(kind: str, code: str | None, locale: str = "zh-CN") -> str | None:
     """A readable name of a code of a layer kind, or None when the code is unknown."""
     code = _text(code)
@@ -177,8 +140,8 @@ def class_name(kind: str, code: str | None, locale: str = "zh-CN") -> str | None
         return None
     en = locale == "en"
     if kind == "land_use_plan":
-        level1 = LAND_USE_LEVEL1.get(land_use_level1(code))
-        return level1[1 if en else 0] if level1 else None
+        level1 = land_use.land_use_class(land_use.level1(code))
+        return (level1.name_en if en else level1.name_zh) if level1 else None
     if kind == "urban_plan":
         if not en and code.upper() in URBAN_PLAN_CODES:
             return URBAN_PLAN_CODES[code.upper()]

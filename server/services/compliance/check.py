@@ -20,7 +20,6 @@ from sqlalchemy import insert
 from planfuse.auth.server_keys import ALGORITHM, fingerprint, sign_claims
 from planfuse.context import PlanFuse
 from planfuse.errors import ProblemError
-from planfuse.services.compliance.landuse import require_land_use
 from planfuse.services.compliance.overlaps import dissolved_layers, overlap_masks
 from planfuse.services.compliance.redline import RedLine, parse_red_line
 from planfuse.services.compliance.rules import (
@@ -36,6 +35,7 @@ from planfuse.services.compliance.rules import (
     overall_verdict,
 )
 from planfuse.services.compliance.rulesets import PROJECT_TYPES, RULE_ORDER, Ruleset, get_ruleset
+from planfuse.services.land_use import require_land_use
 from planfuse.services.layer_data import LayerRef, current_layers, data_versions, layer_index
 from planfuse.storage.models import ComplianceReport
 from planfuse.storage.models.base import utcnow

@@ -17,9 +17,9 @@ from shapely.geometry.base import BaseGeometry
 
 from planfuse.geo.index import LayerIndex
 from planfuse.geo.measure import thinness_m
-from planfuse.services.compliance.landuse import nearest_class
 from planfuse.services.compliance.overlaps import DISSOLVE_MIN_PIECES
 from planfuse.services.compliance.rulesets import TITLES, Ruleset
+from planfuse.services.land_use import nearest_class
 from planfuse.services.layer_data import LayerRef
 
 #: Order of severity for the overall verdict (DOMAIN.md item 7): fail, then the two kinds

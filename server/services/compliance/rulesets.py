@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from planfuse.context import PlanFuse
 from planfuse.errors import ProblemError, not_found
-from planfuse.services.compliance.landuse import LAND_USE_CLASSES
+from planfuse.services.land_use import LAND_USE_CLASSES
 from planfuse.storage.models import ComplianceRuleset
 
 DEFAULT_RULESET_ID = "default"

@@ -47,8 +47,8 @@ from planfuse.services.land_classes import (
     class_name,
     is_land_plan_construction,
     is_urban_plan_construction,
-    matches_prefix,
 )
+from planfuse.services.land_use import matches_prefix
 from planfuse.services.layer_data import LayerRef, layer_index, layers_by_kind
 
 Progress = Callable[[float, str], None]

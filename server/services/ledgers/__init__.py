@@ -48,18 +48,9 @@ from planfuse.services.conflicts.districts import (
     require_districts,
     split_by_district,
 )
-from planfuse.services.land_classes import (
-    CONTROL_LINE_TYPES,
-    LAND_PLAN_CODES,
-    LAND_USE_LEVEL1,
-    SENSITIVE_ZONE_TYPES,
-    URBAN_BOUNDARY_ZONES,
-    URBAN_PLAN_MAJOR,
-    class_name,
-    land_use_level1,
-    matches_prefix,
-    urban_plan_major,
-)
+from planfuse.services.land_classes import class_name, urban_plan_major
+from planfuse.services.land_use import level1 as land_use_level1
+from planfuse.services.land_use import matches_prefix
 from planfuse.services.layer_data import LayerRef, current_layers, layer_index
 from planfuse.services.ledgers.rounding import (
     controlled_round,
@@ -240,7 +231,7 @@ def layer_pieces(
 # --- naming groups --------------------------------------------------------------------
 
 
-def group_name(ledger: str, key: str, locale: str, grouped_by: str) -> str:
+def group_name(ledger: str, key: str, locale: str) -> str:
     en = locale == "en"
     if ledger == "conflicts":
         analysis_name, _, code = key.partition(":")
@@ -260,18 +251,6 @@ def group_name(ledger: str, key: str, locale: str, grouped_by: str) -> str:
         return "(no code)" if en else "（无分类）"
     if key == "all":
         return LEDGERS[ledger].title(locale).removesuffix("台账").removesuffix(" ledger")
-    table = {
-        "land_use_plan": LAND_USE_LEVEL1,
-        "urban_plan": URBAN_PLAN_MAJOR,
-        "land_plan": LAND_PLAN_CODES,
-        "urban_boundary": URBAN_BOUNDARY_ZONES,
-        "control_line": CONTROL_LINE_TYPES,
-        "sensitive_zone": SENSITIVE_ZONE_TYPES,
-    }.get(ledger)
-    if grouped_by == "code":
-        return class_name(ledger, key, locale) or key
-    if table and key in table:
-        return table[key][1 if en else 0]
     return class_name(ledger, key, locale) or key
 
 
@@ -538,7 +517,7 @@ def _render(
     additive: bool,
 ) -> dict[str, Any]:
     locale = req.locale
-    names = {g: group_name(req.name, g, locale, grouped_by) for g in agg.groups}
+    names = {g: group_name(req.name, g, locale) for g in agg.groups}
     district_area = {d: (float(districts.areas_m2[d]) if d >= 0 else None) for d in agg.districts}
     area_of_scope = float(
         sum(a for d, a in district_area.items() if a is not None)

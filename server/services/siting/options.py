@@ -10,8 +10,8 @@ from typing import Any
 from planfuse.context import PlanFuse
 from planfuse.errors import ProblemError
 from planfuse.services.kinds import LAYER_KINDS
+from planfuse.services.land_use import LAND_USE_CLASSES
 from planfuse.services.layer_data import layer_index, layers_by_kind
-from planfuse.services.siting.land_use import LAND_USE_CLASSES
 from planfuse.services.siting.query import (
     CONTROL_FILTERS,
     CONTROL_KINDS,
@@ -79,7 +79,7 @@ def siting_options(ctx: PlanFuse) -> dict[str, Any]:
         parcels = None
     return {
         "districts": districts,
-        "land_use_classes": [c.to_dict() for c in LAND_USE_CLASSES.values()],
+        "land_use_classes": [c.to_dict(parent=True) for c in LAND_USE_CLASSES.values()],
         "controls": controls,
         "road_classes": list(_values(ctx, layers.get("road", []), "class")),
         "facility_types": list(_values(ctx, layers.get("facility", []), "type")),

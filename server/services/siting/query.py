@@ -19,7 +19,7 @@ from typing import Any
 
 from planfuse.errors import ProblemError
 from planfuse.services.kinds import LAYER_KINDS
-from planfuse.services.siting.land_use import CODE_PATTERN
+from planfuse.services.land_use import CODE_PATTERN
 
 #: Layer kinds a parcel may be required to lie inside or outside of (DOMAIN.md layer kinds).
 CONTROL_KINDS = (

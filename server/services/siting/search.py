@@ -33,9 +33,9 @@ from planfuse.errors import ProblemError
 from planfuse.geo import crs as crs_mod
 from planfuse.geo.errors import GeoError
 from planfuse.geo.parse import parse_features, to_storage
+from planfuse.services.land_use import LAND_USE_CLASSES, nearest_class
 from planfuse.services.layer_data import LayerRef, layers_by_kind
 from planfuse.services.siting import scoring
-from planfuse.services.siting.land_use import LAND_USE_CLASSES, land_use_class
 from planfuse.services.siting.query import (
     DEFAULT_LIMIT,
     SENSITIVE_TYPES,
@@ -375,7 +375,7 @@ def run_query(ctx: PlanFuse, query: SitingQuery) -> dict[str, Any]:
     candidates = []
     for rank, (i, pos) in enumerate(zip(top.tolist(), top_positions.tolist(), strict=True), 1):
         code = table.codes[table.code_codes[pos]]
-        cls = land_use_class(code) if code else None
+        cls = nearest_class(code) if code else None
         district = table.districts[table.district_codes[pos]]
         reasons = _reasons(
             plan,

@@ -1,21 +1,41 @@
-"""用地用海分类 (land and sea use classes) of 《国土空间调查、规划、用途管制用地用海分类指南》
-(自然资源部, 2023): level-1, level-2 and the level-3 classes planners use in siting.
+"""The 用地用海 classification: 《国土空间调查、规划、用途管制用地用海分类指南》 issued by
+自然资源部 in 2023 (自然资发〔2023〕234号), levels 1–3 with Chinese names and English
+glosses. The one table compliance, siting, conflicts, ledgers, the demo generator and the
+API read.
 
 Codes are strings of 2, 4 or 6 digits; a longer code belongs to every shorter prefix
-(100101 一类工业用地 is 1001 工业用地 is 10 工矿用地). The siting form lists them and the
-service refuses a `land_use` that is neither here nor a prefix of a code in the data.
+(DOMAIN.md): 100101 一类工业用地 is in 1001 工业用地, which is in 10 工矿用地. Plan data may
+carry codes finer than the table (a local 8-digit subclass, an unlisted level-3 code):
+`nearest_class` names them after the class they fall in.
+
+Where the 2023 edition differs from the 2020 trial edition (自然资办发〔2020〕51号), the 2023
+edition is used: 0204 油料园地 (0205 其他园地), 060102 田间道, 0903 娱乐康体用地, 1311
+水工设施用地 (干渠 folded into 1705 沟渠), 2302 后备耕地 and 2303 田坎.
+
+The legacy classifications (GB 50137 urban plan, 土地利用总体规划 land plan) live in
+`planfuse.services.land_classes`.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from planfuse.errors import ProblemError
+
+#: A syntactically valid code: 2, 4 or 6 digits (level 1, 2 or 3).
 CODE_PATTERN = re.compile(r"^\d{2}(\d{2}(\d{2})?)?$")
+
+#: 建设用地 (construction land) by default: level-1 codes 07–16 (DOMAIN.md).
+CONSTRUCTION_LEVEL1 = tuple(f"{n:02d}" for n in range(7, 17))
 
 
 @dataclass(frozen=True)
 class LandUseClass:
+    """One class of the classification: its code, level (1–3) and names."""
+
     code: str
     name_zh: str
     name_en: str
@@ -25,19 +45,33 @@ class LandUseClass:
         return len(self.code) // 2
 
     @property
+    def level1(self) -> str:
+        return self.code[:2]
+
+    @property
     def parent(self) -> str | None:
+        """The code of the class one level up (None for a level-1 class)."""
         return self.code[:-2] or None
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "name": {"zh-CN": self.name_zh, "en": self.name_en},
-            "level": self.level,
-            "parent": self.parent,
-        }
+    @property
+    def construction(self) -> bool:
+        """Construction land (建设用地) by the default definition, level-1 07–16."""
+        return self.level1 in CONSTRUCTION_LEVEL1
+
+    def name(self) -> dict[str, str]:
+        return {"zh-CN": self.name_zh, "en": self.name_en}
+
+    def to_dict(self, *, parent: bool = False) -> dict[str, object]:
+        """`{code, level, name}`; with `parent=True` also the parent's code (the siting form
+        builds its tree from it)."""
+        out: dict[str, object] = {"code": self.code, "level": self.level, "name": self.name()}
+        if parent:
+            out["parent"] = self.parent
+        return out
 
 
-_TABLE: tuple[tuple[str, str, str], ...] = (
+# (code, 中文, English). Level 1 (2 digits), level 2 (4 digits), level 3 (6 digits).
+_CLASSES: tuple[tuple[str, str, str], ...] = (
     ("01", "耕地", "Cropland"),
     ("0101", "水田", "Paddy field"),
     ("0102", "水浇地", "Irrigated land"),
@@ -209,19 +243,90 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
     ("24", "其他海域", "Other sea area"),
 )
 
-LAND_USE_CLASSES: dict[str, LandUseClass] = {
-    code: LandUseClass(code, zh, en) for code, zh, en in _TABLE
-}
-
-#: 建设用地 (construction land) by default: level-1 codes 07–16 (DOMAIN.md).
-CONSTRUCTION_LEVEL1 = tuple(f"{n:02d}" for n in range(7, 17))
+LAND_USE_CLASSES: dict[str, LandUseClass] = {c: LandUseClass(c, zh, en) for c, zh, en in _CLASSES}
 
 
-def land_use_class(code: str) -> LandUseClass | None:
-    """The class of `code`, or of its longest known prefix (a local 8-digit subclass is
-    named after its 6-digit parent); None when even the level-1 code is unknown."""
-    for length in range(len(code), 1, -2):
-        found = LAND_USE_CLASSES.get(code[:length])
-        if found is not None:
-            return found
+def _text(code: object) -> str:
+    return code.strip() if isinstance(code, str) else ""
+
+
+def classification(max_level: int = 3) -> list[dict]:
+    """The classification as a list (code order), down to `max_level` (1–3)."""
+    return [c.to_dict() for c in LAND_USE_CLASSES.values() if c.level <= max_level]
+
+
+def land_use_class(code: object) -> LandUseClass | None:
+    """The class of exactly `code` (2, 4 or 6 digits), or None if the classification has
+    none."""
+    return LAND_USE_CLASSES.get(_text(code))
+
+
+def nearest_class(code: object) -> LandUseClass | None:
+    """The most specific class `code` falls in by prefix (a plan code such as an unlisted
+    level-3 code or a local 8-digit subclass is named after its parent), or None when even
+    its first two digits are no level-1 class."""
+    text = _text(code)
+    for length in (6, 4, 2):
+        if len(text) >= length:
+            found = LAND_USE_CLASSES.get(text[:length])
+            if found is not None:
+                return found
     return None
+
+
+def level1(code: object) -> str:
+    """The level-1 class of a code ("070102" → "07"); "" when there is none."""
+    text = _text(code)
+    return text[:2] if len(text) >= 2 and text[:2].isdigit() else ""
+
+
+def is_construction(code: object) -> bool:
+    """Construction land (建设用地) by the default definition: level-1 codes 07–16."""
+    return level1(code) in CONSTRUCTION_LEVEL1
+
+
+def matches_prefix(code: object, prefixes: Iterable[str]) -> bool:
+    """True when `code` falls in one of the classes `prefixes` (a longer code matches by
+    prefix); empty prefixes match nothing."""
+    text = _text(code)
+    return bool(text) and any(text.startswith(p) for p in prefixes if p)
+
+
+def require_land_use(code: object, field: str = "land_use") -> LandUseClass:
+    """The class of a requested land-use code, or a 400 problem saying what is valid.
+
+    Codes are digits only: 2 (level 1, e.g. 07), 4 (level 2, e.g. 0701) or 6 (level 3,
+    e.g. 070101); a code must exist in the classification.
+    """
+    if not isinstance(code, str) or not code.strip():
+        raise _unknown(f"`{field}` is required: a 用地用海 code such as 0701 (城镇住宅用地)", field)
+    text = code.strip()
+    found = LAND_USE_CLASSES.get(text)
+    if found is not None:
+        return found
+    if not text.isdigit() or len(text) not in (2, 4, 6):
+        detail = (
+            f"land-use code {text[:20]!r} is not a 用地用海 code: use 2, 4 or 6 digits, "
+            "e.g. 07 (居住用地), 0701 (城镇住宅用地) or 070101"
+        )
+    else:
+        parent = nearest_class(text)
+        close = difflib.get_close_matches(text, LAND_USE_CLASSES.keys(), n=3, cutoff=0.5)
+        hint = ""
+        if parent is not None and parent.code != text:
+            hint = f" (it would fall under {parent.code} {parent.name_zh})"
+        suggestions = ", ".join(f"{c} {LAND_USE_CLASSES[c].name_zh}" for c in close)
+        detail = f"land-use code {text!r} is not in the 用地用海 classification{hint}"
+        if suggestions:
+            detail += f"; did you mean {suggestions}?"
+    raise _unknown(detail, field)
+
+
+def _unknown(detail: str, field: str) -> ProblemError:
+    return ProblemError(
+        400,
+        "unknown_land_use",
+        detail,
+        title="Unknown land-use code",
+        errors=[{"field": field, "message": detail}],
+    )
