@@ -5,22 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import jsonify, request
-
 from planfuse.api import api_bp
 from planfuse.api.auth import require_admin
+from planfuse.api.common import NO_STORE, json_body, json_response
 from planfuse.app import planfuse
 from planfuse.auth import apps as service
 from planfuse.errors import bad_request
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None and not request.data:
-        return {}
-    if not isinstance(body, dict):
-        raise bad_request("send a JSON object")
-    return body
 
 
 def _str_list(body: dict[str, Any], name: str) -> list[str] | None:
@@ -35,35 +25,34 @@ def _str_list(body: dict[str, Any], name: str) -> list[str] | None:
 @api_bp.get("/admin/apps")
 def admin_list_apps():
     require_admin()
-    return jsonify(apps=[a.describe() for a in service.list_host_apps(planfuse())])
+    return json_response({"apps": [a.describe() for a in service.list_host_apps(planfuse())]})
 
 
 @api_bp.post("/admin/apps")
 def admin_create_app():
     require_admin()
-    body = _body()
+    body = json_body(optional=True)
     name = body.get("name")
     if not isinstance(name, str):
         raise bad_request("name is required", field="name")
     record, secret = service.create_host_app(
         planfuse(), name, _str_list(body, "origins") or [], _str_list(body, "widgets") or []
     )
-    response = jsonify(app_id=record.id, secret=secret, app=record.describe())
-    response.status_code = 201
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_response(
+        {"app_id": record.id, "secret": secret, "app": record.describe()}, 201, NO_STORE
+    )
 
 
 @api_bp.get("/admin/apps/<app_id>")
 def admin_get_app(app_id: str):
     require_admin()
-    return jsonify(service.get_host_app(planfuse(), app_id).describe())
+    return json_response(service.get_host_app(planfuse(), app_id).describe())
 
 
 @api_bp.patch("/admin/apps/<app_id>")
 def admin_update_app(app_id: str):
     require_admin()
-    body = _body()
+    body = json_body(optional=True)
     disabled = body.get("disabled")
     if disabled is not None and not isinstance(disabled, bool):
         raise bad_request("disabled must be true or false", field="disabled")
@@ -78,37 +67,35 @@ def admin_update_app(app_id: str):
         widgets=_str_list(body, "widgets"),
         disabled=disabled,
     )
-    return jsonify(record.describe())
+    return json_response(record.describe())
 
 
 @api_bp.post("/admin/apps/<app_id>/rotate")
 def admin_rotate_secret(app_id: str):
     require_admin()
-    grace = _body().get("grace_s")
+    grace = json_body(optional=True).get("grace_s")
     if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
         raise bad_request("grace_s must be a whole number of seconds", field="grace_s")
     kid, secret = service.rotate_secret(planfuse(), app_id, grace)
-    response = jsonify(app_id=app_id, kid=kid, secret=secret)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_response({"app_id": app_id, "kid": kid, "secret": secret}, headers=NO_STORE)
 
 
 @api_bp.post("/admin/apps/<app_id>/disable")
 def admin_disable_app(app_id: str):
     require_admin()
-    return jsonify(service.update_host_app(planfuse(), app_id, disabled=True).describe())
+    return json_response(service.update_host_app(planfuse(), app_id, disabled=True).describe())
 
 
 @api_bp.post("/admin/apps/<app_id>/enable")
 def admin_enable_app(app_id: str):
     require_admin()
-    return jsonify(service.update_host_app(planfuse(), app_id, disabled=False).describe())
+    return json_response(service.update_host_app(planfuse(), app_id, disabled=False).describe())
 
 
 @api_bp.post("/admin/apps/<app_id>/revoke")
 def admin_revoke_tokens(app_id: str):
     require_admin()
-    before = _body().get("before")
+    before = json_body(optional=True).get("before")
     instant = None
     if before is not None:
         try:
@@ -117,19 +104,17 @@ def admin_revoke_tokens(app_id: str):
             raise bad_request("before must be an ISO 8601 time", field="before") from None
         if instant.tzinfo is None:
             raise bad_request("before needs a time zone, e.g. 2026-01-01T00:00:00Z", field="before")
-    return jsonify(revoked_before=service.revoke_tokens(planfuse(), app_id, instant))
+    return json_response({"revoked_before": service.revoke_tokens(planfuse(), app_id, instant)})
 
 
 @api_bp.post("/admin/apps/<app_id>/keys")
 def admin_add_key(app_id: str):
     require_admin()
-    body = _body()
+    body = json_body(optional=True)
     kid = service.add_public_key(
         planfuse(), app_id, body.get("jwk"), body.get("alg"), body.get("kid")
     )
-    response = jsonify(app_id=app_id, kid=kid)
-    response.status_code = 201
-    return response
+    return json_response({"app_id": app_id, "kid": kid}, 201)
 
 
 @api_bp.delete("/admin/apps/<app_id>/keys/<kid>")

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from flask import Response, request
+from flask import request
 
 from planfuse.api import api_bp
 from planfuse.api.auth import require_admin
+from planfuse.api.common import (
+    CSV_TYPE,
+    LOCALES,
+    NO_STORE,
+    XLSX_TYPE,
+    download,
+    int_arg,
+    json_body,
+    json_response,
+    request_locale,
+)
 from planfuse.app import planfuse
 from planfuse.auth.caller import Caller, apply_locked_params, require_caller
 from planfuse.auth.server_keys import jwks
@@ -39,33 +49,13 @@ from planfuse.services.compliance.rulesets import (
 )
 from planfuse.services.compliance.uploads import parse_upload
 from planfuse.services.land_use import classification
-from planfuse.web.json import dumps_bytes
 
 WIDGET = "compliance"
 #: Body members of a check request (anything else is refused: a typo must not be ignored).
 CHECK_FIELDS = {"geometry", "crs", "land_use", "project_type", "ruleset", "repair", "project"}
 #: Parameters of the widget that a host may lock and that steer a check.
 LOCKABLE = ("project", "land_use", "project_type", "ruleset", "crs")
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = data if isinstance(data, bytes) else dumps_bytes(data)
-    response = Response(body, status=status, mimetype="application/json")
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def _body() -> dict[str, Any]:
-    raw = request.get_data(cache=False)
-    try:
-        body = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"the body is not valid JSON: {exc}", field="body") from None
-    if not isinstance(body, dict):
-        raise bad_request("send a JSON object", field="body")
-    return body
+MAX_LEVEL_MESSAGE = "max_level must be 1, 2 or 3"
 
 
 def _flag(value: Any, name: str) -> bool:
@@ -77,11 +67,7 @@ def _flag(value: Any, name: str) -> bool:
 
 
 def _locale() -> str:
-    wanted = request.args.get("locale")
-    if wanted in ("zh-CN", "en"):
-        return wanted
-    best = request.accept_languages.best_match(["zh-CN", "en"])
-    return best or "zh-CN"
+    return request_locale(request.accept_languages.best_match(LOCALES))
 
 
 def check_request(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
@@ -150,11 +136,9 @@ def check_request(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
 def compliance_check():
     """Check a red line (or a registered project); the signed report, 201."""
     caller = require_caller(widget=WIDGET)
-    report = check_request(caller, _body())
-    return _json(
-        report_bytes(report),
-        201,
-        {"Location": f"/api/v1/compliance/reports/{report['id']}", "Cache-Control": "no-store"},
+    report = check_request(caller, json_body())
+    return json_response(
+        report_bytes(report), 201, NO_STORE, location=f"compliance/reports/{report['id']}"
     )
 
 
@@ -162,10 +146,7 @@ def compliance_check():
 def compliance_reports():
     """The caller's app's reports, newest first (`project`, `user`, `limit`)."""
     caller = require_caller(widget=WIDGET)
-    try:
-        limit = int(request.args.get("limit", 50))
-    except ValueError:
-        raise bad_request("limit must be a whole number", field="limit") from None
+    limit = int_arg("limit", 50)
     project = request.args.get("project") or None
     user = request.args.get("user") or None
     if caller.via == "session":
@@ -173,16 +154,14 @@ def compliance_reports():
         user = caller.user
         project = caller.params.get("project", project)
     rows = list_reports(planfuse(), caller.app_id, project_id=project, user=user, limit=limit)
-    return _json({"reports": rows}, headers={"Cache-Control": "no-store"})
+    return json_response({"reports": rows}, headers=NO_STORE)
 
 
 @api_bp.get("/compliance/reports/<report_id>")
 def compliance_report(report_id: str):
     """One report of the caller's app, exactly as the check returned it."""
     caller = require_caller(widget=WIDGET)
-    return _json(
-        report_json(planfuse(), report_id, caller.app_id), headers={"Cache-Control": "no-store"}
-    )
+    return json_response(report_json(planfuse(), report_id, caller.app_id), headers=NO_STORE)
 
 
 @api_bp.get("/compliance/reports/<report_id>/items.csv")
@@ -190,7 +169,7 @@ def compliance_report_csv(report_id: str):
     """The checklist of a report as CSV (UTF-8 with BOM; `locale` zh-CN or en)."""
     caller = require_caller(widget=WIDGET)
     report = get_report(planfuse(), report_id, caller.app_id)
-    return _download(export_csv(report, _locale()), "text/csv; charset=utf-8", report_id, "csv")
+    return download(export_csv(report, _locale()), CSV_TYPE, f"{report_id}.csv")
 
 
 @api_bp.get("/compliance/reports/<report_id>/items.xlsx")
@@ -198,14 +177,7 @@ def compliance_report_xlsx(report_id: str):
     """The checklist of a report as an Excel workbook (`locale` zh-CN or en)."""
     caller = require_caller(widget=WIDGET)
     report = get_report(planfuse(), report_id, caller.app_id)
-    return _download(export_xlsx(report, _locale()), XLSX_TYPE, report_id, "xlsx")
-
-
-def _download(data: bytes, mimetype: str, report_id: str, ext: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{report_id}.{ext}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return download(export_xlsx(report, _locale()), XLSX_TYPE, f"{report_id}.xlsx")
 
 
 @api_bp.post("/compliance/parse")
@@ -230,30 +202,27 @@ def compliance_parse():
         request.form.get("crs") or None,
         repair=repair,
     )
-    return _json(preview, headers={"Cache-Control": "no-store"})
+    return json_response(preview, headers=NO_STORE)
 
 
 @api_bp.get("/compliance/land-use-classes")
 def compliance_land_use_classes():
     """The 用地用海 classification (levels 1–3) with Chinese and English names."""
-    try:
-        level = int(request.args.get("max_level", 3))
-    except ValueError:
-        raise bad_request("max_level must be 1, 2 or 3", field="max_level") from None
+    level = int_arg("max_level", 3, message=MAX_LEVEL_MESSAGE)
     if level not in (1, 2, 3):
-        raise bad_request("max_level must be 1, 2 or 3", field="max_level")
-    response = _json({"classes": classification(level)})
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+        raise bad_request(MAX_LEVEL_MESSAGE, field="max_level")
+    return json_response(
+        {"classes": classification(level)}, headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @api_bp.get("/compliance/jwks.json")
 def compliance_jwks():
     """The public keys that verify report signatures (a JSON Web Key Set)."""
-    response = _json(jwks(planfuse()))
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return json_response(
+        jwks(planfuse()),
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
 
 
 # --- projects ---------------------------------------------------------------------------
@@ -276,22 +245,19 @@ def _host_backend() -> Caller:
 def projects_create():
     """Register a project red line for the calling host app; 201 with its id."""
     caller = _host_backend()
-    project = register_project(planfuse(), caller.app_id, _body())
-    return _json(project, 201, {"Location": f"/api/v1/projects/{project['id']}"})
+    project = register_project(planfuse(), caller.app_id, json_body())
+    return json_response(project, 201, location=f"projects/{project['id']}")
 
 
 @api_bp.get("/projects")
 def projects_list():
     """The calling app's projects (`external_id`, `limit`), newest first."""
     caller = _host_backend()
-    try:
-        limit = int(request.args.get("limit", 50))
-    except ValueError:
-        raise bad_request("limit must be a whole number", field="limit") from None
+    limit = int_arg("limit", 50)
     rows = list_projects(
         planfuse(), caller.app_id, external_id=request.args.get("external_id"), limit=limit
     )
-    return _json({"projects": rows})
+    return json_response({"projects": rows})
 
 
 @api_bp.get("/projects/<project_id>")
@@ -301,7 +267,7 @@ def projects_get(project_id: str):
     caller = require_caller()
     if caller.via == "session" and str(caller.params.get("project")) != project_id:
         raise ProblemError(403, "forbidden", "this widget session is not locked to that project")
-    return _json(get_project(planfuse(), caller.app_id, project_id))
+    return json_response(get_project(planfuse(), caller.app_id, project_id))
 
 
 # --- rulesets (admin) ---------------------------------------------------------------------
@@ -311,36 +277,31 @@ def projects_get(project_id: str):
 def rulesets_list():
     """Every ruleset with its versions (admin)."""
     require_admin()
-    return _json({"rulesets": list_rulesets(planfuse())})
+    return json_response({"rulesets": list_rulesets(planfuse())})
 
 
 @api_bp.post("/compliance/rulesets")
 def rulesets_create():
     """Create a ruleset (version 1) from a document with `id` (admin)."""
     admin = require_admin()
-    body = _body()
+    body = json_body()
     ruleset = save_ruleset(
         planfuse(), body.get("id"), body, created_by=f"admin:{admin.name}", create=True
     )
-    return _json(ruleset.to_dict(), 201, {"Location": f"/api/v1/compliance/rulesets/{ruleset.id}"})
+    return json_response(ruleset.to_dict(), 201, location=f"compliance/rulesets/{ruleset.id}")
 
 
 @api_bp.get("/compliance/rulesets/<ruleset_id>")
 def rulesets_get(ruleset_id: str):
     """A ruleset's current version, or `?version=N` (admin)."""
     require_admin()
-    version = request.args.get("version")
-    if version is not None:
-        try:
-            version = int(version)
-        except ValueError:
-            raise bad_request("version must be a whole number", field="version") from None
-    return _json(get_ruleset_document(planfuse(), ruleset_id, version))
+    version = int_arg("version")
+    return json_response(get_ruleset_document(planfuse(), ruleset_id, version))
 
 
 @api_bp.put("/compliance/rulesets/<ruleset_id>")
 def rulesets_update(ruleset_id: str):
     """Save an edited ruleset as its next version (admin); earlier versions stay."""
     admin = require_admin()
-    ruleset = save_ruleset(planfuse(), ruleset_id, _body(), created_by=f"admin:{admin.name}")
-    return _json(ruleset.to_dict())
+    ruleset = save_ruleset(planfuse(), ruleset_id, json_body(), created_by=f"admin:{admin.name}")
+    return json_response(ruleset.to_dict())

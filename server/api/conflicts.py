@@ -15,12 +15,19 @@ change).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-import orjson
-from flask import Response, request
+from flask import request
 
 from planfuse.api import api_bp
+from planfuse.api.common import (
+    CSV_TYPE,
+    XLSX_TYPE,
+    download,
+    json_body,
+    json_response,
+    request_locale,
+    widened_lock,
+)
 from planfuse.app import planfuse
 from planfuse.auth.caller import Caller, require_caller
 from planfuse.errors import ProblemError, bad_request
@@ -38,48 +45,9 @@ from planfuse.services.conflicts.service import (
 )
 from planfuse.services.ledgers import build_ledger, parse_request
 from planfuse.services.ledgers.export import ledger_csv, ledger_xlsx
-from planfuse.web.json import dumps_bytes
 
 WIDGET = "conflicts"
 DETECT_FIELDS = {"analysis", "districts", "user"}
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    response = Response(dumps_bytes(data), status=status, mimetype="application/json")
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def _body() -> dict[str, Any]:
-    raw = request.get_data(cache=False)
-    try:
-        body = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError as exc:
-        raise bad_request(f"the body is not valid JSON: {exc}", field="body") from None
-    if not isinstance(body, dict):
-        raise bad_request("send a JSON object", field="body")
-    return body
-
-
-def _locale(caller: Caller | None = None) -> str:
-    wanted = request.args.get("locale")
-    if wanted in ("zh-CN", "en"):
-        return wanted
-    if caller is not None and caller.locale in ("zh-CN", "en"):
-        return caller.locale
-    return "zh-CN"
-
-
-def _forbidden(name: str, message: str) -> ProblemError:
-    return ProblemError(
-        403,
-        "forbidden",
-        f"the request widens parameter {name!r} locked by the host: {message}",
-        title="Forbidden",
-        errors=[{"field": name, "message": message}],
-    )
 
 
 def locked_districts(caller: Caller) -> list[str] | None:
@@ -99,7 +67,7 @@ def narrow_districts(caller: Caller, requested: list[str] | None, field: str) ->
         return allowed
     wider = [d for d in requested if d not in allowed]
     if wider:
-        raise _forbidden(
+        raise widened_lock(
             "districts",
             f"district(s) {', '.join(wider[:5])} are outside the locked districts "
             f"{', '.join(allowed)} (field {field})",
@@ -107,12 +75,21 @@ def narrow_districts(caller: Caller, requested: list[str] | None, field: str) ->
     return requested
 
 
+def _narrow_district_arg(caller: Caller, args: dict[str, str]) -> None:
+    """The `district` query argument (comma-separated adcodes) narrowed to the locked
+    districts (all of them when it is empty); 403 when it names another."""
+    requested = [d.strip() for d in args.get("district", "").split(",") if d.strip()]
+    districts = narrow_districts(caller, requested or None, "district")
+    if districts:
+        args["district"] = ",".join(districts)
+
+
 def narrow_analysis(caller: Caller, requested: Any) -> Any:
     locked = (caller.params or {}).get("analysis")
     if locked is None:
         return requested
     if requested not in (None, "") and requested != locked:
-        raise _forbidden("analysis", f"the widget is locked to analysis {locked!r}")
+        raise widened_lock("analysis", f"the widget is locked to analysis {locked!r}")
     return locked
 
 
@@ -160,7 +137,7 @@ def _check_conflict_district(caller: Caller, conflict_id: int) -> None:
         return
     district = conflict_district(planfuse(), conflict_id)
     if district not in allowed:
-        raise _forbidden(
+        raise widened_lock(
             "districts",
             f"conflict {conflict_id} lies in district {district}, outside the locked "
             f"districts {', '.join(allowed)}",
@@ -174,7 +151,7 @@ def _check_conflict_district(caller: Caller, conflict_id: int) -> None:
 def conflicts_detect():
     """Start a detection job: `{"analysis": ..., "districts": [...]}` → 202 `{"job": …}`."""
     caller = require_caller(WIDGET)
-    body = _body()
+    body = json_body()
     unknown = sorted(set(body) - DETECT_FIELDS)
     if unknown:
         raise bad_request(
@@ -195,7 +172,7 @@ def conflicts_detect():
         caller, None if districts is None else [str(d) for d in districts], "districts"
     )
     job = start_detection(planfuse(), analysis, districts, actor_of(caller, body))
-    return _json({"job": job}, 202, {"Location": f"/api/v1/jobs/{job['id']}"})
+    return json_response({"job": job}, 202, location=f"jobs/{job['id']}")
 
 
 # --- conflicts -----------------------------------------------------------------------
@@ -216,7 +193,7 @@ def conflicts_options():
         and (caller.via == "basic" or caller.has_role(role)),
         "locked": dict(caller.params or {}),
     }
-    return _json(body)
+    return json_response(body)
 
 
 @api_bp.get("/conflicts")
@@ -225,15 +202,12 @@ def conflicts_list():
     caller = require_caller(WIDGET)
     args = request.args.to_dict()
     args.pop("locale", None)
-    requested = [d.strip() for d in args.get("district", "").split(",") if d.strip()]
-    districts = narrow_districts(caller, requested or None, "district")
-    if districts:
-        args["district"] = ",".join(districts)
+    _narrow_district_arg(caller, args)
     analysis = narrow_analysis(caller, args.get("analysis"))
     if analysis:
         args["analysis"] = analysis
     ctx = planfuse()
-    return _json(list_conflicts(ctx, parse_query(ctx, args), _locale(caller)))
+    return json_response(list_conflicts(ctx, parse_query(ctx, args), request_locale(caller.locale)))
 
 
 def _conflict_id(raw: str) -> int:
@@ -252,10 +226,10 @@ def conflicts_get(conflict_id: str):
     caller = require_caller(WIDGET)
     cid = _conflict_id(conflict_id)
     _check_conflict_district(caller, cid)
-    conflict = get_conflict(planfuse(), cid, _locale(caller))
+    conflict = get_conflict(planfuse(), cid, request_locale(caller.locale))
     if (caller.params or {}).get("analysis") not in (None, conflict["analysis"]):
-        raise _forbidden("analysis", f"conflict {cid} belongs to another analysis")
-    return _json(conflict)
+        raise widened_lock("analysis", f"conflict {cid} belongs to another analysis")
+    return json_response(conflict)
 
 
 @api_bp.patch("/conflicts/<conflict_id>")
@@ -263,13 +237,14 @@ def conflicts_patch(conflict_id: str):
     """A coordination step (status with note, opinions, effective date) or a note."""
     caller = require_caller(WIDGET)
     cid = _conflict_id(conflict_id)
-    body = _body()
+    body = json_body()
     require_coordinator(caller, "change a conflict's status")
     _check_conflict_district(caller, cid)
     actor = actor_of(caller, body)
     body.pop("user", None)
     change = parse_change(body)
-    return _json(change_status(planfuse(), cid, change, actor, _locale(caller)))
+    locale = request_locale(caller.locale)
+    return json_response(change_status(planfuse(), cid, change, actor, locale))
 
 
 @api_bp.get("/conflicts/<conflict_id>/history")
@@ -278,7 +253,7 @@ def conflicts_history(conflict_id: str):
     caller = require_caller(WIDGET)
     cid = _conflict_id(conflict_id)
     _check_conflict_district(caller, cid)
-    return _json({"id": cid, "history": conflict_history(planfuse(), cid)})
+    return json_response({"id": cid, "history": conflict_history(planfuse(), cid)})
 
 
 # --- ledgers -------------------------------------------------------------------------
@@ -301,29 +276,23 @@ def ledgers_get(name: str):
     args.pop("format", None)
     allowed = locked_districts(caller)
     if allowed is not None and args.get("by") == "city":
-        raise _forbidden(
+        raise widened_lock(
             "districts", f"a city-wide ledger is wider than districts {', '.join(allowed)}"
         )
-    requested = [d.strip() for d in args.get("district", "").split(",") if d.strip()]
-    districts = narrow_districts(caller, requested or None, "district")
-    if districts:
-        args["district"] = ",".join(districts)
+    _narrow_district_arg(caller, args)
     locked_analysis = (caller.params or {}).get("analysis")
     if locked_analysis and name == "conflicts":
         args["analysis"] = narrow_analysis(caller, args.get("analysis"))
-    args.setdefault("locale", _locale(caller))
+    args.setdefault("locale", request_locale(caller.locale))
     req = parse_request(name, args)
     body = build_ledger(planfuse(), req)
     if fmt == "json":
-        return _json(body)
+        return json_response(body)
     data = ledger_csv(body, req.locale) if fmt == "csv" else ledger_xlsx(body, req.locale)
-    mimetype = "text/csv; charset=utf-8" if fmt == "csv" else XLSX_TYPE
-    response = Response(data, mimetype=mimetype)
-    ascii_name = f"ledger-{req.name}-{req.by}.{fmt}"
     scope = {"city": ("全市", "city"), "district": ("分区县", "by-district")}[req.by]
-    title = f"{body['title']}-{scope[1 if req.locale == 'en' else 0]}.{fmt}"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(title)}"
+    return download(
+        data,
+        CSV_TYPE if fmt == "csv" else XLSX_TYPE,
+        f"ledger-{req.name}-{req.by}.{fmt}",
+        title=f"{body['title']}-{scope[1 if req.locale == 'en' else 0]}.{fmt}",
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -7,24 +7,18 @@ a job may cancel it. State lives in the database, so every server process answer
 
 from __future__ import annotations
 
-from flask import Response
-
 from planfuse.api import api_bp
+from planfuse.api.common import json_response
 from planfuse.app import planfuse
 from planfuse.auth.caller import require_caller
 from planfuse.services.jobs import cancel_job, get_job
-from planfuse.web.json import dumps_bytes
-
-
-def _json(data, status: int = 200) -> Response:
-    return Response(dumps_bytes(data), status=status, mimetype="application/json")
 
 
 @api_bp.get("/jobs/<job_id>")
 def jobs_get(job_id: str):
     """A job: state, progress (0–1), stage, summary (when done), error (when failed)."""
     caller = require_caller()
-    return _json(get_job(planfuse(), job_id[:64], app_id=caller.app_id))
+    return json_response(get_job(planfuse(), job_id[:64], app_id=caller.app_id))
 
 
 @api_bp.delete("/jobs/<job_id>")
@@ -33,4 +27,4 @@ def jobs_cancel(job_id: str):
     running job is still stopping (it stops at its next check, within about a second)."""
     caller = require_caller()
     job = cancel_job(planfuse(), job_id[:64], app_id=caller.app_id)
-    return _json(job, 202 if job["state"] == "running" else 200)
+    return json_response(job, 202 if job["state"] == "running" else 200)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import jsonify, request
+from flask import request
 from sqlalchemy import select
 
 from planfuse.api import api_bp
 from planfuse.api.auth import require_admin
+from planfuse.api.common import json_response
 from planfuse.app import planfuse
 from planfuse.errors import ProblemError, bad_request, not_found
 from planfuse.services.layers import ImportOptions, import_layer, layer_entry, list_layers
@@ -19,7 +20,7 @@ from planfuse.storage.models import Layer, LayerVersion
 @api_bp.get("/layers")
 def layers_catalogue():
     """The layer catalogue: every layer with its current version's metadata."""
-    return jsonify(layers=list_layers(planfuse()))
+    return json_response({"layers": list_layers(planfuse())})
 
 
 @api_bp.get("/layers/<layer_id>")
@@ -49,7 +50,7 @@ def layer_detail(layer_id: str):
             }
             for v in versions
         ]
-    return jsonify(entry)
+    return json_response(entry)
 
 
 @api_bp.post("/layers/<layer_id>/versions")
@@ -89,4 +90,4 @@ def import_layer_version(layer_id: str):
         if target.stat().st_size == 0:
             raise ProblemError(400, "empty_file", "the uploaded file is empty")
         summary = import_layer(planfuse(), target, options, display_name=upload.filename)
-    return jsonify(summary.to_dict()), 201
+    return json_response(summary.to_dict(), 201)

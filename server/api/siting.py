@@ -9,36 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response
 
 from planfuse.api import api_bp
+from planfuse.api.common import json_body, json_response, widened_lock
 from planfuse.app import planfuse
 from planfuse.auth.caller import Caller, apply_locked_params, require_caller
-from planfuse.errors import ProblemError, bad_request
 from planfuse.services.siting import plans as siting_plans
 from planfuse.services.siting.options import siting_options
 from planfuse.services.siting.search import parse_request, run_query
 
 WIDGET = "siting"
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise bad_request(
-            'send a JSON object, e.g. {"scope": {"districts": ["500112"]}, "land_use": "1001"}'
-        )
-    return body
-
-
-def _forbidden(name: str, message: str) -> ProblemError:
-    return ProblemError(
-        403,
-        "forbidden",
-        f"the request widens parameter {name!r} locked by the host: {message}",
-        title="Forbidden",
-        errors=[{"field": name, "message": message}],
-    )
+#: Quoted when a request's body is not a JSON object.
+EXAMPLE_BODY = '{"scope": {"districts": ["500112"]}, "land_use": "1001"}'
 
 
 def enforce_locks(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +42,7 @@ def enforce_locks(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         if scope is None:
             body["scope"] = {"districts": sorted(allowed_set)}
         elif isinstance(scope, dict) and scope.get("geometry") is not None:
-            raise _forbidden(
+            raise widened_lock(
                 "districts",
                 f"the search is limited to districts {', '.join(sorted(allowed_set))}; "
                 "search by district instead of a drawn area",
@@ -67,7 +50,7 @@ def enforce_locks(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(scope, dict) and isinstance(scope.get("districts"), list):
             wider = [d for d in scope["districts"] if d not in allowed_set]
             if wider:
-                raise _forbidden(
+                raise widened_lock(
                     "districts",
                     f"district(s) {', '.join(map(str, wider[:5]))} are outside the locked "
                     f"districts {', '.join(sorted(allowed_set))}",
@@ -80,7 +63,7 @@ def enforce_locks(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
         if requested in (None, ""):
             body["land_use"] = lock
         elif not (isinstance(requested, str) and requested.startswith(lock)):
-            raise _forbidden(
+            raise widened_lock(
                 "land_use",
                 f"land use {requested!r} is not within the locked class {lock!r}",
             )
@@ -103,22 +86,22 @@ def siting_search():
     """Ranked candidate parcels for a siting request."""
     caller = require_caller(widget=WIDGET)
     ctx = planfuse()
-    query = parse_request(ctx, enforce_locks(caller, _body()))
-    return jsonify(run_query(ctx, query))
+    query = parse_request(ctx, enforce_locks(caller, json_body(example=EXAMPLE_BODY)))
+    return json_response(run_query(ctx, query))
 
 
 @api_bp.get("/siting/options")
 def siting_options_view():
     """What a siting form offers: districts, land-use classes, layers, classes and types."""
     require_caller(widget=WIDGET)
-    return jsonify(siting_options(planfuse()))
+    return json_response(siting_options(planfuse()))
 
 
 @api_bp.get("/siting/plans")
 def siting_plans_list():
     """The caller's siting plans, newest first."""
     caller = require_caller(widget=WIDGET)
-    return jsonify(plans=siting_plans.list_plans(planfuse(), _owner(caller)))
+    return json_response({"plans": siting_plans.list_plans(planfuse(), _owner(caller))})
 
 
 @api_bp.post("/siting/plans")
@@ -126,18 +109,18 @@ def siting_plans_create():
     """Save a siting plan: `{"name": …, <the search request>}`; runs it and keeps the result."""
     caller = require_caller(widget=WIDGET)
     ctx = planfuse()
-    body = _body()
+    body = json_body(example=EXAMPLE_BODY)
     name = siting_plans.check_name(body.pop("name", None))
     query = parse_request(ctx, enforce_locks(caller, body))
     plan = siting_plans.save_plan(ctx, _owner(caller), name, query)
-    return jsonify(plan), 201
+    return json_response(plan, 201)
 
 
 @api_bp.get("/siting/plans/<int:id>")
 def siting_plans_get(id: int):
     """One of the caller's plans with its result and the last re-run's changes."""
     caller = require_caller(widget=WIDGET)
-    return jsonify(siting_plans.get_plan(planfuse(), _owner(caller), id))
+    return json_response(siting_plans.get_plan(planfuse(), _owner(caller), id))
 
 
 @api_bp.post("/siting/plans/<int:id>/run")
@@ -149,7 +132,7 @@ def siting_plans_run(id: int):
     stored = siting_plans.plan_query(ctx, owner, id)
     # Locks of today's token apply to a plan saved under another token too.
     query = parse_request(ctx, enforce_locks(caller, stored.to_dict()))
-    return jsonify(siting_plans.run_plan(ctx, owner, id, query))
+    return json_response(siting_plans.run_plan(ctx, owner, id, query))
 
 
 @api_bp.delete("/siting/plans/<int:id>")

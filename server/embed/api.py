@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import request
 
 from planfuse.api import api_bp
+from planfuse.api.common import NO_STORE, json_response
 from planfuse.app import planfuse
 from planfuse.auth.apps import get_host_app
 from planfuse.auth.caller import authenticate_basic
@@ -81,7 +82,6 @@ def create_embed_token():
             headers={"WWW-Authenticate": 'Basic realm="planfuse"'},
         )
     caller = authenticate_basic(planfuse(), value)
-    response = jsonify(mint_for_request(request.get_json(silent=True), caller.app_id))
-    response.status_code = 201
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_response(
+        mint_for_request(request.get_json(silent=True), caller.app_id), 201, NO_STORE
+    )
