@@ -3,12 +3,12 @@
 // unit-tested in Node (widgets/common/map-model.test.js); map.js turns these plain style
 // specs into OpenLayers styles.
 
+import { formatNumber, toMu } from './format.js';
+
 /** Highest zoom of PlanFuse's vector tiles (TileJSON `maxzoom`); the map overzooms beyond. */
 export const TILE_MAX_ZOOM = 16;
 /** Deepest zoom the view allows (about 2.4 m across a 1000-pixel map at 30°N). */
 export const VIEW_MAX_ZOOM = 20;
-/** 1 亩 (mu) = 10000/15 m² (市制, 15 亩 to the hectare). */
-export const MU_M2 = 10000 / 15;
 /** Below this a length is shown in metres, from here on in kilometres. */
 const KM_FROM_M = 1000;
 /** Below this an area is shown in m², from here on in km². */
@@ -341,22 +341,13 @@ export function legendModel(layers, { locale = 'zh-CN' } = {}) {
 
 // --- measurement ----------------------------------------------------------------------------
 
-function number(locale, value, digits) {
-  return new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
-}
-
-/** m² → 亩. */
-export function m2ToMu(m2) {
-  return m2 / MU_M2;
-}
-
 /**
  * A length for people: metres (2 decimals) under 1 km, else kilometres (3 decimals).
  * Returns {value_m, text}.
  */
 export function formatLength(meters, locale = 'zh-CN') {
   const m = Math.max(0, Number(meters) || 0);
-  const text = m < KM_FROM_M ? `${number(locale, m, 2)} m` : `${number(locale, m / 1000, 3)} km`;
+  const text = m < KM_FROM_M ? `${formatNumber(locale, m, 2)} m` : `${formatNumber(locale, m / 1000, 3)} km`;
   return { value_m: m, text };
 }
 
@@ -366,9 +357,9 @@ export function formatLength(meters, locale = 'zh-CN') {
  */
 export function formatArea(squareMeters, locale = 'zh-CN') {
   const m2 = Math.max(0, Number(squareMeters) || 0);
-  const mu = m2ToMu(m2);
-  const main = m2 < KM2_FROM_M2 ? `${number(locale, m2, 2)} m²` : `${number(locale, m2 / 1e6, 4)} km²`;
-  const muText = `${number(locale, mu, 2)} ${locale === 'en' ? 'mu' : '亩'}`;
+  const mu = toMu(m2);
+  const main = m2 < KM2_FROM_M2 ? `${formatNumber(locale, m2, 2)} m²` : `${formatNumber(locale, m2 / 1e6, 4)} km²`;
+  const muText = `${formatNumber(locale, mu, 2)} ${locale === 'en' ? 'mu' : '亩'}`;
   const text = locale === 'en' ? `${main} (${muText})` : `${main}（${muText}）`;
   return { value_m2: m2, mu, text };
 }

@@ -6,7 +6,6 @@ import {
   KIND_ORDER,
   LAND_USE_CLASSES,
   MAP_MESSAGES,
-  MU_M2,
   SENSITIVE_ZONE_TYPES,
   basemapTemplate,
   describeAttributes,
@@ -16,12 +15,12 @@ import {
   landUseClass,
   legendItems,
   legendModel,
-  m2ToMu,
   mapTranslator,
   parseMapParams,
   styleSpec,
   unionBbox,
 } from './map-model.js';
+import { M2_PER_MU as MU_M2, toMu as m2ToMu } from './format.js';
 
 const catalogue = [
   { id: 'districts', kind: 'district', name: '行政区划', department: '规划和自然资源局', bbox: [106.5, 29.5, 106.7, 29.6] },

@@ -36,6 +36,7 @@ import XYZ from 'ol/source/XYZ.js';
 import { getArea, getLength } from 'ol/sphere.js';
 import { Circle as CircleStyle, Fill, RegularShape, Stroke, Style, Text } from 'ol/style.js';
 import { createXYZ } from 'ol/tilegrid.js';
+import { el } from './dom.js';
 import {
   DEFAULT_CENTER,
   DEFAULT_ZOOM,
@@ -219,13 +220,6 @@ function overlayStyle(entry) {
 
 // --- helpers ----------------------------------------------------------------------------
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 /** GeoJSON in, OL features out; ids from `id`, else `properties.id`, else the position. */
 function readGeoJSON(data) {
   let doc = data;
@@ -248,6 +242,20 @@ function bboxToExtent(bbox) {
 
 function statusText(status) {
   return status ? `HTTP ${status}` : 'network';
+}
+
+/**
+ * Create a widget's map in `element`: tiles and features through the widget's session
+ * (`ctx.api`), the server's configured basemap (none with `basemap: false`), the widget's
+ * locale; other options as for `createMap`.
+ */
+export function createWidgetMap(ctx, element, { basemap = true, ...options } = {}) {
+  return createMap(element, {
+    fetch: (url) => ctx.api(url, { raw: true }),
+    basemapUrl: basemap ? ctx.config.basemap_url || null : null,
+    locale: ctx.locale,
+    ...options,
+  });
 }
 
 /**

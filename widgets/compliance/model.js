@@ -1,8 +1,6 @@
 // The compliance widget's pure logic (no DOM): units, the result event, the map overlay of
 // an item, the check request body. Unit-tested in model.test.js.
 
-/** 1 亩 = 10000/15 m² (666.67 m²): reviewers think in mu. */
-export const M2_PER_MU = 10000 / 15;
 /** The rule order of the checklist (the server sends items in this order too). */
 export const RULES = ['basic_farmland', 'ecological_redline', 'urban_boundary', 'land_use_plan', 'sensitive_zone', 'control_line'];
 /** Status → the symbol shown beside its text (status is never told by colour alone). */
@@ -25,17 +23,6 @@ export const CRS_OPTIONS = [
   { value: 'EPSG:4326', zh: 'WGS 84 经纬度', en: 'WGS 84 longitude/latitude' },
   { value: 'EPSG:3857', zh: 'Web 墨卡托', en: 'Web Mercator' },
 ];
-
-/** m² → 亩 (mu). */
-export function toMu(m2) {
-  return m2 / M2_PER_MU;
-}
-
-/** The localised text of a {"zh-CN", en} object. */
-export function localized(texts, locale) {
-  if (!texts || typeof texts !== 'object') return String(texts ?? '');
-  return texts[locale] || texts['zh-CN'] || texts.en || '';
-}
 
 /** The `result` event payload: what a host acts on (no geometry). */
 export function resultPayload(report) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CRS_OPTIONS, M2_PER_MU, checkBody, geodesicAreaM2, itemOverlay, localized, resultPayload, toMu } from './model.js';
+import { M2_PER_MU, localized, toMu } from '../common/format.js';
+import { CRS_OPTIONS, checkBody, geodesicAreaM2, itemOverlay, resultPayload } from './model.js';
 
 const report = {
   id: 'cr_1',

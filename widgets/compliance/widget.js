@@ -4,9 +4,12 @@
 // CSV/XLSX export, and the `result` / `item-selected` events for the host.
 import '../common/base.css';
 import './widget.css';
-import { createMap } from '../common/map.js';
-import { formatNumber, startWidget } from '../common/runtime.js';
-import { CRS_OPTIONS, STATUS_ICONS, checkBody, geodesicAreaM2, itemOverlay, localized, resultPayload, toMu } from './model.js';
+import { describe, el, table } from '../common/dom.js';
+import { saveBlob } from '../common/export.js';
+import { formatNumber, localized, percentText, toMu } from '../common/format.js';
+import { createWidgetMap } from '../common/map.js';
+import { startWidget } from '../common/runtime.js';
+import { CRS_OPTIONS, STATUS_ICONS, checkBody, geodesicAreaM2, itemOverlay, resultPayload } from './model.js';
 
 /** Layer kinds drawn under the overlays for context; the busy plan layer starts hidden. */
 const CONTEXT_KINDS = { district: true, basic_farmland: true, ecological_redline: true, urban_boundary: true, control_line: true, sensitive_zone: true, land_use_plan: false };
@@ -130,19 +133,8 @@ const messages = {
   },
 };
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
-
 function fmt(ctx, value, digits = 2) {
   return formatNumber(ctx.locale, value, digits);
-}
-
-function pct(ctx, ratio) {
-  return new Intl.NumberFormat(ctx.locale, { style: 'percent', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(ratio);
 }
 
 function statusBadge(ctx, status, name) {
@@ -187,7 +179,7 @@ function showFormError(ctx, problem) {
   }
   const repairable = (problem.errors || []).some((e) => e.repairable);
   if (repairable) {
-    const button = el('button', 'pf-button pfc-secondary', ctx.t(problem.preview ? 'form.repair_preview' : 'form.repair'));
+    const button = el('button', 'pf-button pf-button-secondary', ctx.t(problem.preview ? 'form.repair_preview' : 'form.repair'));
     button.type = 'button';
     button.id = 'pfc-repair';
     button.addEventListener('click', async () => {
@@ -433,7 +425,7 @@ function renderItems(ctx, report) {
     status.append(statusBadge(ctx, item.status, item.status_name));
     const area = el('td', 'pfc-num', item.status === 'not_checked' ? '—' : fmt(ctx, item.overlap_area_m2));
     const mu = el('td', 'pfc-num', item.status === 'not_checked' ? '—' : fmt(ctx, toMu(item.overlap_area_m2)));
-    const share = el('td', 'pfc-num', item.status === 'not_checked' ? '—' : pct(ctx, item.overlap_ratio));
+    const share = el('td', 'pfc-num', item.status === 'not_checked' ? '—' : percentText(ctx.locale, item.overlap_ratio));
     row.append(head, status, area, mu, share);
     row.addEventListener('click', (event) => {
       if (event.target === row || event.target.tagName === 'TD' || event.target.closest('td')) selectItem(ctx, item.rule);
@@ -518,17 +510,8 @@ function renderDetail(ctx, item) {
   }
   box.append(el('h4', null, ctx.t('detail.features', { shown: item.features.length, total: item.counted_feature_count ?? item.feature_count })));
   if (item.features_truncated) box.append(el('p', null, ctx.t('detail.truncated', { shown: item.features.length })));
-  const table = el('table', 'pfc-features');
-  const head = el('tr');
-  for (const key of ['detail.layer', 'detail.fid', 'detail.attributes', 'detail.area', 'detail.counted']) {
-    const th = el('th', key === 'detail.area' ? 'pfc-num' : null, ctx.t(key));
-    th.scope = 'col';
-    head.append(th);
-  }
-  const thead = el('thead');
-  thead.append(head);
-  const tbody = el('tbody');
-  for (const f of item.features.slice(0, 50)) {
+  const headers = ['detail.layer', 'detail.fid', 'detail.attributes', 'detail.area', 'detail.counted'].map((key) => (key === 'detail.area' ? [ctx.t(key), 'pfc-num'] : ctx.t(key)));
+  const rows = item.features.slice(0, 50).map((f) => {
     const row = el('tr');
     const attrs = Object.entries(f.attributes || {})
       .filter(([, v]) => v !== null && v !== undefined)
@@ -540,10 +523,9 @@ function renderDetail(ctx, item) {
     row.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && map) map.highlight('pieces', `${f.layer}:${f.fid}`, { zoom: true });
     });
-    tbody.append(row);
-  }
-  table.append(thead, tbody);
-  box.append(table);
+    return row;
+  });
+  box.append(table(null, headers, rows, 'pfc-features'));
 }
 
 function renderPrintMeta(ctx, report) {
@@ -561,11 +543,7 @@ function renderPrintMeta(ctx, report) {
     ['print.ruleset', `${report.ruleset.id} v${report.ruleset.version}`],
     ['print.by', [by.name, by.dept, by.user].filter(Boolean).join(' · ') || by.app || '—'],
   ];
-  for (const [key, value] of rows) {
-    const dt = el('dt', null, ctx.t(key));
-    const dd = el('dd', null, value);
-    meta.append(dt, dd);
-  }
+  describe(meta, rows.map(([key, value]) => [ctx.t(key), value]));
   $('pfc-print-signature').textContent = ctx.t('print.signature', {
     kid: report.signature.kid,
     jwks: new URL(report.signature.jwks_url, location.href).href,
@@ -593,15 +571,7 @@ async function download(ctx, ext) {
   if (!report) return;
   try {
     const response = await ctx.api(`compliance/reports/${encodeURIComponent(report.id)}/items.${ext}`, { raw: true, query: { locale: ctx.locale } });
-    const blob = await response.blob();
-    const url = URL.createObjectURL(blob);
-    const a = el('a');
-    a.href = url;
-    a.download = `${report.id}.${ext}`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    saveBlob(await response.blob(), `${report.id}.${ext}`);
   } catch (error) {
     ctx.showStatus(ctx.t('export.failed', { message: error.detail || error.message }), 'error');
   }
@@ -647,13 +617,7 @@ async function setUpMap(ctx) {
     const layers = (catalogue.layers || [])
       .filter((l) => Object.hasOwn(CONTEXT_KINDS, l.kind))
       .map((l) => ({ ...l, visible: CONTEXT_KINDS[l.kind] }));
-    map = createMap(element, {
-      layers,
-      fetch: (url) => ctx.api(url, { raw: true }),
-      basemapUrl: ctx.config.basemap_url || null,
-      locale: ctx.locale,
-      identify: true,
-    });
+    map = createWidgetMap(ctx, element, { layers, identify: true });
     map.on('error', (e) => ctx.emit('error', { code: 'layer_unavailable', message: e.message, layer: e.layer, status: e.status }));
   } catch (error) {
     element.append(el('p', 'pfc-map-failed', ctx.t('map.failed', { message: error.message })));

@@ -7,7 +7,6 @@ export const STATUS_SYMBOLS = { pending: '○', coordinating: '◐', adjusted: '
 export const TRANSITIONS = { pending: ['coordinating'], coordinating: ['adjusted', 'kept'], adjusted: [], kept: [] };
 export const FINAL_JOB_STATES = ['done', 'failed', 'cancelled'];
 /** 1 亩 = 10000/15 m². */
-export const M2_PER_MU = 10000 / 15;
 
 export const FILTER_KEYS = ['analysis', 'type', 'district', 'status', 'min_area', 'sliver'];
 

@@ -5,11 +5,13 @@
 // bar while a detection job runs. Parameters, commands, events and errors: manifest.json.
 import '../common/base.css';
 import './widget.css';
-import { createMap } from '../common/map.js';
-import { formatNumber, startWidget } from '../common/runtime.js';
+import { clearInvalid, describe, el, table } from '../common/dom.js';
+import { saveBlob } from '../common/export.js';
+import { formatNumber, localized, toHa, toMu } from '../common/format.js';
+import { createWidgetMap } from '../common/map.js';
+import { startWidget } from '../common/runtime.js';
 import {
   FINAL_JOB_STATES,
-  M2_PER_MU,
   STATUS_SYMBOLS,
   barLayout,
   changeBody,
@@ -289,21 +291,12 @@ let listRequest = 0;
 
 const $ = (id) => document.getElementById(id);
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
-
 function t(key, vars) {
   return ctx.t(key, vars);
 }
 
 function title(entry) {
-  if (!entry) return '';
-  if (typeof entry === 'string') return entry;
-  return entry[ctx.locale] || entry['zh-CN'] || '';
+  return localized(entry, ctx.locale);
 }
 
 function analysisOf(name) {
@@ -342,7 +335,7 @@ function districtName(code) {
 
 function areaText(m2, full = false) {
   const v = (x, d) => formatNumber(ctx.locale, x, d);
-  return full ? t('area.full', { m2: v(m2, 2), ha: v(m2 / 10000, 4), mu: v(m2 / M2_PER_MU, 2) }) : t('area.m2', { m2: v(m2, 2) });
+  return full ? t('area.full', { m2: v(m2, 2), ha: v(toHa(m2), 4), mu: v(toMu(m2), 2) }) : t('area.m2', { m2: v(m2, 2) });
 }
 
 function locked() {
@@ -366,7 +359,7 @@ function choices() {
 }
 
 function showProblem(error, fieldIds = {}) {
-  for (const node of document.querySelectorAll('[aria-invalid="true"]')) node.removeAttribute('aria-invalid');
+  clearInvalid();
   for (const e of error.errors || []) {
     const input = e.field && $(fieldIds[e.field]);
     if (input) input.setAttribute('aria-invalid', 'true');
@@ -541,7 +534,7 @@ function finished(job) {
     const p = s.patches || {};
     text = t('detect.done', {
       count: (s.conflicts || {}).count ?? 0,
-      area: formatNumber(ctx.locale, ((s.conflicts || {}).area_m2 || 0) / 10000, 2),
+      area: formatNumber(ctx.locale, toHa((s.conflicts || {}).area_m2 || 0), 2),
       slivers: (s.slivers || {}).count ?? 0,
       new: p.new ?? 0,
       updated: p.updated ?? 0,
@@ -778,33 +771,7 @@ async function selectConflict(id, { zoom = false, fromMap = false } = {}) {
 // --- detail ---------------------------------------------------------------------------------
 
 function dl(pairs) {
-  const list = el('dl', 'pf-cf-facts');
-  for (const [term, value] of pairs) {
-    if (value === null || value === undefined || value === '') continue;
-    list.append(el('dt', '', term));
-    const dd = el('dd');
-    if (value instanceof Node) dd.append(value);
-    else dd.textContent = value;
-    list.append(dd);
-  }
-  return list;
-}
-
-function table(caption, headers, rows, className = 'pf-cf-table') {
-  const node = el('table', className);
-  node.append(el('caption', '', caption));
-  const thead = el('thead');
-  const tr = el('tr');
-  for (const h of headers) {
-    const th = el('th', '', h);
-    th.scope = 'col';
-    tr.append(th);
-  }
-  thead.append(tr);
-  const tbody = el('tbody');
-  rows.forEach((row) => tbody.append(row));
-  node.append(thead, tbody);
-  return node;
+  return describe(el('dl', 'pf-cf-facts'), pairs);
 }
 
 function renderDetail(c, history) {
@@ -848,7 +815,7 @@ function renderDetail(c, history) {
     );
     return tr;
   });
-  box.append(table(t('detail.sources'), [t('detail.layer'), t('detail.kind'), t('detail.fid'), t('detail.code'), t('detail.class'), t('detail.version')], sourceRows));
+  box.append(table(t('detail.sources'), [t('detail.layer'), t('detail.kind'), t('detail.fid'), t('detail.code'), t('detail.class'), t('detail.version')], sourceRows, 'pf-cf-table'));
   box.append(renderHistory(history));
   if (canCoordinate()) box.append(renderForm(c));
 }
@@ -972,7 +939,7 @@ async function submitChange(c) {
     reason: value('pf-form-reason'),
   });
   const missing = missingFields(body);
-  for (const node of document.querySelectorAll('#pf-status-form [aria-invalid="true"]')) node.removeAttribute('aria-invalid');
+  clearInvalid($('pf-status-form'));
   if (missing.length) {
     for (const name of missing) $(FORM_FIELDS[name]).setAttribute('aria-invalid', 'true');
     const labels = missing.map((name) => document.querySelector(`label[for="${FORM_FIELDS[name]}"]`).textContent);
@@ -1022,13 +989,7 @@ async function createConflictMap() {
   const kinds = analysisKinds(filters.analysis || locked().analysis || options.analyses[0].name);
   const interesting = new Set(options.analyses.flatMap((a) => a.kinds));
   const layers = catalogue.filter((l) => interesting.has(l.kind)).map((l) => ({ ...l, visible: l.kind === 'district' || kinds.has(l.kind) }));
-  map = createMap($('pf-map'), {
-    layers,
-    fetch: (url) => ctx.api(url, { raw: true }),
-    basemapUrl: ctx.config.basemap_url || null,
-    locale: ctx.locale,
-    identify: false,
-  });
+  map = createWidgetMap(ctx, $('pf-map'), { layers, identify: false });
   map.on('select', (sel) => {
     if (sel && (sel.overlay === 'conflicts' || sel.overlay === 'selected')) selectConflict(Number(sel.id), { fromMap: true }).catch(() => {});
   });
@@ -1231,16 +1192,7 @@ async function exportLedger(format) {
     if (error.status && error.status < 500) showProblem(error);
     throw error;
   }
-  const blob = await response.blob();
-  const file = `ledger-${name}-${by}-${new Date().toISOString().slice(0, 10)}.${format}`;
-  const url = URL.createObjectURL(blob);
-  const a = el('a');
-  a.href = url;
-  a.download = file;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  const file = saveBlob(await response.blob(), `ledger-${name}-${by}-${new Date().toISOString().slice(0, 10)}.${format}`);
   ctx.announce(t('export.done', { file }));
   return file;
 }

@@ -3,7 +3,8 @@
 // Parameters, commands, events and errors: manifest.json beside this file.
 import '../common/base.css';
 import './widget.css';
-import { createMap, legendModel, parseMapParams } from '../common/map.js';
+import { el } from '../common/dom.js';
+import { createWidgetMap, legendModel, parseMapParams } from '../common/map.js';
 import { startWidget } from '../common/runtime.js';
 
 const messages = {
@@ -40,13 +41,6 @@ const messages = {
     'map.identified_none': 'No feature here',
   },
 };
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** A small SVG picture of a legend swatch (fill, stroke, dash; a shape for points). */
 function swatch(spec) {
@@ -179,11 +173,9 @@ startWidget({
     const panel = document.getElementById('pf-layer-panel');
     const mapEl = document.getElementById('pf-map');
     if (ctx.params.legend === false) panel.hidden = true;
-    map = createMap(mapEl, {
+    map = createWidgetMap(ctx, mapEl, {
       layers: catalogue,
-      fetch: (url) => ctx.api(url, { raw: true }),
-      basemapUrl: settings.basemap ? ctx.config.basemap_url : null,
-      locale: ctx.locale,
+      basemap: settings.basemap,
       center: settings.center,
       zoom: settings.zoom,
       tools: true,

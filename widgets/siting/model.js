@@ -1,6 +1,7 @@
 // The siting widget's form model: the request it sends, the form state a request (or a saved
 // plan) restores, and small naming helpers. No DOM here: tested with vitest (model.test.js).
-import { formatNumber } from '../common/i18n.js';
+import { csvText } from '../common/export.js';
+import { formatNumber, localized } from '../common/format.js';
 
 /** Sensitive-zone level names as DOMAIN.md and the demo data use them. */
 export const LEVEL_NAMES = {
@@ -16,7 +17,7 @@ export const LEVEL_NAMES = {
 /** A text of `lookup` ({code, 'zh-CN', en} entries) for `code`, else the code itself. */
 export function nameOf(table, code, locale) {
   const hit = table.find((e) => e.code === code);
-  return hit ? hit[locale] || hit['zh-CN'] : code;
+  return hit ? localized(hit, locale) : code;
 }
 
 /** The level name of a sensitive zone (高 / 一级 / 保护范围 …), else the level itself. */
@@ -106,14 +107,6 @@ export function rangeText(t, locale, min, max) {
 }
 
 
-/** One CSV field: quoted when it holds a comma, quote or line break (RFC 4180). */
-export function csvField(value) {
-  const text = value === null || value === undefined ? '' : String(value);
-  // A leading =, +, - or @ would run as a formula in a spreadsheet: keep it text.
-  const safe = /^[=+\-@]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text) ? `'${text}` : text;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
 /** The candidates as CSV rows (header first): rank, recommended, id, class, district,
  *  area, score, then each condition's measured value under `label(reason)`. */
 export function candidatesCsv(candidates, { headers, label, recommendedText }) {
@@ -132,5 +125,5 @@ export function candidatesCsv(candidates, { headers, label, recommendedText }) {
       ...c.reasons.map((r) => (r.value === null || r.value === undefined ? '' : r.value)),
     ]);
   }
-  return rows.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+  return csvText(rows);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { csvField } from '../common/export.js';
 import * as modelExports from './model.js';
 import { levelName, nameOf, rangeText, requestBody, stateFromRequest, weightSum } from './model.js';
 
@@ -102,7 +103,7 @@ describe('helpers', () => {
 
 describe('candidatesCsv', () => {
   it('quotes fields, defuses formulas and lists each condition', () => {
-    const { candidatesCsv, csvField } = modelExports;
+    const { candidatesCsv } = modelExports;
     expect(csvField('a,b')).toBe('"a,b"');
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
     expect(csvField('=1+1')).toBe("'=1+1");

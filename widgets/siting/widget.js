@@ -6,9 +6,12 @@
 // Parameters, commands, events and errors: manifest.json beside this file.
 import '../common/base.css';
 import './widget.css';
-import { createMap } from '../common/map.js';
+import { clearInvalid, el, table } from '../common/dom.js';
+import { BOM, saveText } from '../common/export.js';
+import { formatNumber, localized, m2Text, mText, percentText, toHa } from '../common/format.js';
+import { createWidgetMap } from '../common/map.js';
 import { FACILITY_TYPES, ROAD_CLASSES, SENSITIVE_ZONE_TYPES } from '../common/map-model.js';
-import { formatNumber, startWidget } from '../common/runtime.js';
+import { startWidget } from '../common/runtime.js';
 import { candidatesCsv, levelName, nameOf, rangeText, requestBody, stateFromRequest, weightSum } from './model.js';
 
 /** Layer kinds drawn under the candidates for context; the busy parcel layer starts hidden. */
@@ -18,7 +21,6 @@ const DEFAULT_CONTROLS = { urban_boundary: 'inside', ecological_redline: 'outsid
 /** Sensitive zones excluded on a fresh form (the compliance review fails these outright). */
 const DEFAULT_EXCLUDE = [['geohazard', 'high'], ['water_source', '1'], ['heritage', 'protection']];
 const DEFAULT_WITHIN_M = 2000;
-const M2_PER_HA = 10000;
 /** The condition symbols: a status is never told by colour alone. */
 const HOLDS = { true: '✔', false: '✖' };
 
@@ -227,13 +229,6 @@ const messages = {
 
 // --- the widget ---------------------------------------------------------------------------
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
-
 const $ = (id) => document.getElementById(id);
 
 let ctx = null;
@@ -257,16 +252,16 @@ function lockedLabel() {
 
 function landUseName(code) {
   const hit = options.land_use_classes.find((c) => c.code === code);
-  return hit ? hit.name[ctx.locale] || hit.name['zh-CN'] : '';
+  return hit ? localized(hit.name, ctx.locale) : '';
 }
 
 function controlName(kind) {
   const hit = options.controls.find((c) => c.kind === kind);
-  return hit ? hit.name[ctx.locale] || hit.name['zh-CN'] : kind;
+  return hit ? localized(hit.name, ctx.locale) : kind;
 }
 
 function areaText(m2) {
-  return t('candidate.area', { m2: formatNumber(ctx.locale, m2, 2), ha: formatNumber(ctx.locale, m2 / M2_PER_HA, 2) });
+  return t('candidate.area', { m2: formatNumber(ctx.locale, m2, 2), ha: formatNumber(ctx.locale, toHa(m2), 2) });
 }
 
 function defaultState() {
@@ -346,7 +341,7 @@ function renderLandUse() {
   if (!locked) select.append(any);
   for (const c of options.land_use_classes) {
     if (locked && !c.code.startsWith(String(locked))) continue;
-    const option = el('option', '', `${'\u3000'.repeat(c.level - 1)}${c.code} ${c.name[ctx.locale] || c.name['zh-CN']}`);
+    const option = el('option', '', `${'\u3000'.repeat(c.level - 1)}${c.code} ${localized(c.name, ctx.locale)}`);
     option.value = c.code;
     select.append(option);
   }
@@ -481,7 +476,7 @@ function renderWeights() {
   box.textContent = '';
   for (const c of options.criteria) {
     const id = `pf-weight-${c.name}`;
-    const label = el('label', 'pf-siting-label', c.label[ctx.locale] || c.label['zh-CN']);
+    const label = el('label', 'pf-siting-label', localized(c.label, ctx.locale));
     label.htmlFor = id;
     const input = el('input');
     input.type = 'number';
@@ -549,7 +544,7 @@ function showDrawnArea() {
   let twice = 0;
   for (let i = 0; i + 1 < ring.length; i += 1) twice += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
   const m2 = Math.abs(twice / 2) * 111320 * 111320 * Math.cos(lat0);
-  status.textContent = t('scope.drawn', { ha: formatNumber(ctx.locale, m2 / M2_PER_HA, 1) });
+  status.textContent = t('scope.drawn', { ha: formatNumber(ctx.locale, toHa(m2), 1) });
 }
 
 async function drawScope() {
@@ -573,10 +568,6 @@ async function drawScope() {
 
 // --- search and results ---------------------------------------------------------------------
 
-function clearFieldErrors() {
-  for (const node of document.querySelectorAll('[aria-invalid="true"]')) node.removeAttribute('aria-invalid');
-}
-
 const FIELD_INPUTS = {
   area_min_m2: 'pf-area-min',
   area_max_m2: 'pf-area-max',
@@ -587,7 +578,7 @@ const FIELD_INPUTS = {
 };
 
 function showProblem(error) {
-  clearFieldErrors();
+  clearInvalid();
   const fields = (error.errors || []).filter((e) => e.field);
   for (const e of fields) {
     const input = $(FIELD_INPUTS[e.field] || FIELD_INPUTS[e.field.split('.')[0]] || '');
@@ -611,7 +602,7 @@ async function runSearch() {
     ctx.showStatus(t('scope.none'), 'error');
     return null;
   }
-  clearFieldErrors();
+  clearInvalid();
   const body = requestBody(state);
   ctx.showStatus(t('search.running'));
   $('pf-search').disabled = true;
@@ -662,7 +653,7 @@ function candidateItem(c) {
   const button = el('button', 'pf-candidate');
   button.type = 'button';
   button.setAttribute('aria-pressed', 'false');
-  const landUse = `${c.land_use || ''} ${c.land_use_name ? c.land_use_name[ctx.locale] || c.land_use_name['zh-CN'] : ''}`.trim();
+  const landUse = `${c.land_use || ''} ${localized(c.land_use_name, ctx.locale)}`.trim();
   const score = formatNumber(ctx.locale, c.score, 3);
   button.setAttribute('aria-label', t('candidate.label', { rank: c.rank, id: c.feature_id, land_use: landUse, area: areaText(c.area_m2), score }));
   const head = el('span', 'pf-candidate-head');
@@ -730,9 +721,9 @@ function selectCandidate(fid, { zoom = false, fromMap = false } = {}) {
 
 function reasonRow(r) {
   const locale = ctx.locale;
-  const pct = (v) => `${formatNumber(locale, v * 100, 2)}%`;
-  const m2 = (v) => `${formatNumber(locale, v, 2)} m²`;
-  const m = (v) => `${formatNumber(locale, v, 2)} m`;
+  const pct = (v) => percentText(locale, v);
+  const m2 = (v) => m2Text(locale, v);
+  const m = (v) => mText(locale, v);
   let label;
   let value;
   let requirement = t('req.any');
@@ -778,23 +769,6 @@ function reasonRow(r) {
   return tr;
 }
 
-function table(caption, headers, rows) {
-  const tableEl = el('table', 'pf-siting-table');
-  tableEl.append(el('caption', '', caption));
-  const thead = el('thead');
-  const tr = el('tr');
-  for (const h of headers) {
-    const th = el('th', '', h);
-    th.scope = 'col';
-    tr.append(th);
-  }
-  thead.append(tr);
-  const tbody = el('tbody');
-  rows.forEach((row) => tbody.append(row));
-  tableEl.append(thead, tbody);
-  return tableEl;
-}
-
 function renderDetail(c) {
   const box = $('pf-candidate-detail');
   box.textContent = '';
@@ -805,17 +779,17 @@ function renderDetail(c) {
   zoom.type = 'button';
   zoom.addEventListener('click', () => map && map.fitTo({ overlay: 'candidates', id: c.feature_id }, { maxZoom: 16, padding: 60 }));
   box.append(heading, zoom);
-  box.append(table(t('detail.reasons'), [t('detail.condition'), t('detail.value'), t('detail.requirement'), t('detail.result')], c.reasons.map(reasonRow)));
-  const labels = Object.fromEntries(options.criteria.map((x) => [x.name, x.label[ctx.locale] || x.label['zh-CN']]));
+  box.append(table(t('detail.reasons'), [t('detail.condition'), t('detail.value'), t('detail.requirement'), t('detail.result')], c.reasons.map(reasonRow), 'pf-siting-table'));
+  const labels = Object.fromEntries(options.criteria.map((x) => [x.name, localized(x.label, ctx.locale)]));
   const rows = Object.entries(c.criteria || {}).map(([name, v]) => {
     const tr = el('tr');
     tr.dataset.criterion = name;
     let value = '—';
     if (v.available === false) value = t('detail.unavailable');
     else if (v.value !== null && v.value !== undefined) {
-      if (v.unit === 'm2') value = `${formatNumber(ctx.locale, v.value, 2)} m²`;
-      else if (v.unit === 'm') value = `${formatNumber(ctx.locale, v.value, 2)} m`;
-      else if (v.unit === 'share') value = `${formatNumber(ctx.locale, v.value * 100, 2)}%`;
+      if (v.unit === 'm2') value = m2Text(ctx.locale, v.value);
+      else if (v.unit === 'm') value = mText(ctx.locale, v.value);
+      else if (v.unit === 'share') value = percentText(ctx.locale, v.value);
       else value = formatNumber(ctx.locale, v.value, 3);
     }
     tr.append(
@@ -827,7 +801,7 @@ function renderDetail(c) {
     );
     return tr;
   });
-  box.append(table(`${t('detail.criteria')}：${formatNumber(ctx.locale, c.score, 3)}`, [t('detail.criterion'), t('detail.value'), t('detail.normalised'), t('detail.weight'), t('detail.contribution')], rows));
+  box.append(table(`${t('detail.criteria')}：${formatNumber(ctx.locale, c.score, 3)}`, [t('detail.criterion'), t('detail.value'), t('detail.normalised'), t('detail.weight'), t('detail.contribution')], rows, 'pf-siting-table'));
 }
 
 function renderDiff(diff) {
@@ -868,14 +842,7 @@ function renderDiff(diff) {
 // --- export ---------------------------------------------------------------------------------
 
 function download(text, type, file) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = el('a');
-  a.href = url;
-  a.download = file;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  saveText(text, type, file);
   ctx.announce(t('export.done', { file }));
 }
 
@@ -889,8 +856,7 @@ function exportCsv() {
   // Each condition's column is headed by its label in the reasons table (its first cell).
   const label = (r) => reasonRow(r).querySelector('th').textContent;
   const csv = candidatesCsv(result.candidates, { headers: t('export.headers').split(','), label, recommendedText: t('candidate.recommended') });
-  // A byte-order mark so spreadsheet programs read the Chinese text as UTF-8.
-  download(`\ufeff${csv}`, 'text/csv;charset=utf-8', exportName('csv'));
+  download(BOM + csv, 'text/csv;charset=utf-8', exportName('csv'));
 }
 
 function exportGeoJSON() {
@@ -1048,13 +1014,7 @@ async function createSitingMap() {
     catalogue = [];
   }
   const layers = catalogue.map((l) => ({ ...l, visible: Boolean(CONTEXT_KINDS[l.kind]) }));
-  map = createMap($('pf-map'), {
-    layers,
-    fetch: (url) => ctx.api(url, { raw: true }),
-    basemapUrl: ctx.config.basemap_url || null,
-    locale: ctx.locale,
-    identify: false,
-  });
+  map = createWidgetMap(ctx, $('pf-map'), { layers, identify: false });
   // Map → list: a click selects the candidate, hovering marks it in the list.
   map.on('select', (sel) => {
     if (sel && sel.overlay === 'candidates') selectCandidate(sel.id, { fromMap: true });

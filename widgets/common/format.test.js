@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { M2_PER_HA, M2_PER_MU, formatNumber, localized, m2Text, mText, percentText, toHa, toMu } from './format.js';
+
+describe('units', () => {
+  it('converts m² to 亩 and hectares', () => {
+    expect(M2_PER_MU).toBeCloseTo(666.6667, 4);
+    expect(toMu(10000)).toBeCloseTo(15, 12);
+    expect(M2_PER_HA).toBe(10000);
+    expect(toHa(12345.67)).toBeCloseTo(1.234567, 12);
+  });
+});
+
+describe('texts', () => {
+  it('formats numbers, areas, lengths and shares the locale way', () => {
+    expect(formatNumber('en', 12345.678, 2)).toBe('12,345.68');
+    expect(m2Text('zh-CN', 12345.678)).toBe('12,345.68 m²');
+    expect(mText('en', 1250)).toBe('1,250.00 m');
+    expect(mText('en', 1250, 0)).toBe('1,250 m');
+    expect(percentText('en', 0.1234)).toBe('12.34%');
+    expect(percentText('zh-CN', 1)).toBe('100.00%');
+    expect(percentText('en', 0.5, 0)).toBe('50%');
+  });
+
+  it('picks the localised text with zh-CN, then en, as the fallback', () => {
+    expect(localized({ 'zh-CN': '通过', en: 'Pass' }, 'en')).toBe('Pass');
+    expect(localized({ 'zh-CN': '通过' }, 'en')).toBe('通过');
+    expect(localized({ en: 'Pass' }, 'zh-CN')).toBe('Pass');
+    expect(localized('text', 'en')).toBe('text');
+    expect(localized(null, 'en')).toBe('');
+    expect(localized(undefined, 'en')).toBe('');
+  });
+});
