@@ -5,16 +5,15 @@ from __future__ import annotations
 from flask import g, request
 
 from planfuse.app import planfuse
+from planfuse.auth.caller import credentials
 from planfuse.errors import ProblemError
-from planfuse.services.admin_tokens import Admin, verify_admin_token
+from planfuse.services.admin_tokens import Admin, require_admin_token
 
 
 def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
+    """The request's `Authorization: Bearer` token, or None."""
+    scheme, token = credentials(request.headers.get("Authorization"))
+    return token if scheme == "bearer" and token else None
 
 
 def require_admin() -> Admin:
@@ -29,10 +28,6 @@ def require_admin() -> Admin:
             title="Authentication required",
             headers={"WWW-Authenticate": 'Bearer realm="planfuse-admin"'},
         )
-    admin = verify_admin_token(planfuse(), token)
-    if admin is None:
-        raise ProblemError(
-            403, "forbidden", "the admin token is unknown or revoked", title="Forbidden"
-        )
+    admin = require_admin_token(planfuse(), token)
     g.admin = admin
     return admin

@@ -53,7 +53,16 @@ class Caller:
         return role in self.roles
 
 
-def _unauthorized(detail: str) -> ProblemError:
+def credentials(authorization: str | None) -> tuple[str, str]:
+    """The scheme (lower case) and the credentials of an `Authorization` header value:
+    ``"Bearer abc"`` → ``("bearer", "abc")``; ``("", "")`` without a header."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    return scheme.lower(), value.strip()
+
+
+def unauthorized(detail: str) -> ProblemError:
+    """The 401 of a request without usable credentials, offering both schemes a function
+    or data service accepts (a session token or HTTP Basic)."""
     return ProblemError(
         401,
         "authentication_required",
@@ -76,20 +85,19 @@ def authenticate_basic(ctx: PlanFuse, header_value: str) -> Caller:
     """A host backend's Basic `app_id:secret` credentials, checked; else 401."""
     creds = _basic_credentials(header_value)
     if creds is None:
-        raise _unauthorized("malformed Basic credentials; send base64(app_id:secret)")
+        raise unauthorized("malformed Basic credentials; send base64(app_id:secret)")
     app = find_host_app(ctx, creds[0])
     # The same answer for unknown app, disabled app and wrong secret: nothing to probe.
     if app is None or app.disabled or not check_app_secret(app, creds[1]):
-        raise _unauthorized("unknown app, disabled app or wrong secret")
+        raise unauthorized("unknown app, disabled app or wrong secret")
     return Caller(app_id=app.id, user=None, via="basic")
 
 
 def authenticate(ctx: PlanFuse, authorization: str | None, widget: str | None = None) -> Caller:
     """The caller behind an `Authorization` header value (no Flask needed; tested directly)."""
-    scheme, _, value = (authorization or "").partition(" ")
-    scheme = scheme.lower()
-    if scheme == "bearer" and value.strip():
-        session = verify_session(ctx, value.strip())
+    scheme, value = credentials(authorization)
+    if scheme == "bearer" and value:
+        session = verify_session(ctx, value)
         if widget is not None and session.widget != widget:
             raise ProblemError(
                 403,
@@ -108,9 +116,9 @@ def authenticate(ctx: PlanFuse, authorization: str | None, widget: str | None = 
             dept=session.dept,
             locale=session.locale,
         )
-    if scheme == "basic" and value.strip():
+    if scheme == "basic" and value:
         return authenticate_basic(ctx, value)
-    raise _unauthorized(
+    raise unauthorized(
         "send a widget session token (Authorization: Bearer …) or the host app's "
         "credentials (HTTP Basic app_id:secret)"
     )

@@ -11,7 +11,7 @@ from planfuse.api import api_bp
 from planfuse.api.common import NO_STORE, json_response
 from planfuse.app import planfuse
 from planfuse.auth.apps import get_host_app
-from planfuse.auth.caller import authenticate_basic
+from planfuse.auth.caller import authenticate_basic, credentials
 from planfuse.auth.tokens import mint_embed_token
 from planfuse.embed.registry import ParamError, check_locked_params, widget_registry
 from planfuse.errors import ProblemError, bad_request
@@ -72,9 +72,8 @@ def mint_for_request(body: Any, app_id: str) -> dict[str, Any]:
 @api_bp.post("/embed-tokens")
 def create_embed_token():
     """Mint an embed token for the calling host app (HTTP Basic app_id:secret)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic":
+    scheme, value = credentials(request.headers.get("Authorization"))
+    if scheme != "basic":
         raise ProblemError(
             401,
             "authentication_required",

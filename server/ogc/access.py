@@ -7,34 +7,18 @@ features, vector tiles, TileJSON) calls, so the rule lives in one place.
 
 from __future__ import annotations
 
-from planfuse.auth.caller import authenticate
+from planfuse.auth.caller import authenticate, credentials, unauthorized
 from planfuse.context import PlanFuse
 from planfuse.errors import ProblemError
 
 
-def _unauthorized(detail: str) -> ProblemError:
-    return ProblemError(
-        401,
-        "authentication_required",
-        detail,
-        title="Authentication required",
-        headers={"WWW-Authenticate": 'Bearer realm="planfuse", Basic realm="planfuse"'},
-    )
-
-
 def _admin(ctx: PlanFuse, authorization: str) -> str | None:
-    from planfuse.services.admin_tokens import TOKEN_PREFIX, verify_admin_token
+    from planfuse.services.admin_tokens import TOKEN_PREFIX, require_admin_token
 
-    scheme, _, value = authorization.partition(" ")
-    token = value.strip()
-    if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX):
+    scheme, token = credentials(authorization)
+    if scheme != "bearer" or not token.startswith(TOKEN_PREFIX):
         return None
-    admin = verify_admin_token(ctx, token)
-    if admin is None:
-        raise ProblemError(
-            403, "forbidden", "the admin token is unknown or revoked", title="Forbidden"
-        )
-    return f"admin:{admin.name}"
+    return f"admin:{require_admin_token(ctx, token).name}"
 
 
 def _embed_caller(ctx: PlanFuse, authorization: str, layer_id: str) -> str:
@@ -69,7 +53,7 @@ def layer_caller(ctx: PlanFuse, layer_id: str, restricted: bool, authorization: 
         return "public"
     header = (authorization or "").strip()
     if not header:
-        raise _unauthorized(
+        raise unauthorized(
             f"layer {layer_id!r} is restricted: send an admin token or a widget session token "
             "(Authorization: Bearer …) or the host app's credentials (HTTP Basic "
             "app_id:secret)"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from planfuse.context import PlanFuse
+from planfuse.errors import ProblemError
 from planfuse.storage.models import AdminToken
 from planfuse.storage.models.base import utcnow
 
@@ -49,6 +50,16 @@ def verify_admin_token(ctx: PlanFuse, token: str) -> Admin | None:
             update(AdminToken).where(AdminToken.id == row.id).values(last_used_at=utcnow())
         )
         return Admin(id=row.id, name=row.name)
+
+
+def require_admin_token(ctx: PlanFuse, token: str) -> Admin:
+    """The admin a token belongs to; a 403 problem when it is unknown or revoked."""
+    admin = verify_admin_token(ctx, token)
+    if admin is None:
+        raise ProblemError(
+            403, "forbidden", "the admin token is unknown or revoked", title="Forbidden"
+        )
+    return admin
 
 
 def revoke_admin_token(ctx: PlanFuse, token_id: str) -> bool:

@@ -340,6 +340,15 @@ def test_apply_locked_params_compares_query_text():
         apply_locked_params(caller, {"flag": "1"})
 
 
+def test_credentials_of_an_authorization_header():
+    from planfuse.auth.caller import credentials
+
+    assert credentials("Bearer abc") == ("bearer", "abc")
+    assert credentials(" basic  YTpi ") == ("basic", "YTpi")
+    assert credentials("Bearer") == ("bearer", "")
+    assert credentials(None) == ("", "") and credentials("") == ("", "")
+
+
 # --- POST /api/v1/embed-tokens -----------------------------------------------------------
 
 
