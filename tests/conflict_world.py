@@ -38,11 +38,13 @@ Land-use plan against the control lines:
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import shapely
 
+import planfuse.services.conflicts.service as conflict_service
 from planfuse.geo.measure import work_projection
 from planfuse.services.layers import ImportOptions, import_layer
 from tests.layer_files import JIEFANGBEI, feature_collection, write_geojson
@@ -185,3 +187,22 @@ def build_world(ctx, tmp_path: Path) -> None:
 def label_of(layer_items, fid: int) -> str:
     """The name (U1, L2, …) of feature ``fid`` (1-based position) of a layer's items."""
     return layer_items[fid - 1][0]
+
+
+def hold_detection(monkeypatch, stage: str, fraction: float = 0.05):
+    """Make conflict detection wait until the test releases it: it reports progress
+    `fraction` at `stage`, then checks for cancellation every 20 ms. Returns the events
+    (started, release); the fixture using it sets `release` when the test ends."""
+    release = threading.Event()
+    started = threading.Event()
+    real = conflict_service.detect
+
+    def held(ctx, analysis, districts=None, *, progress, check, **kw):
+        started.set()
+        progress(fraction, stage)
+        while not release.wait(0.02):
+            check()
+        return real(ctx, analysis, districts, progress=progress, check=check, **kw)
+
+    monkeypatch.setattr(conflict_service, "detect", held)
+    return started, release

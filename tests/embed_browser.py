@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask, Response, jsonify, request, send_from_directory
 from werkzeug.serving import make_server
 
@@ -38,6 +39,20 @@ CHROMIUM_ARGS = [
 ]
 _build_lock = threading.Lock()
 _built = False
+
+
+def browser_marks(group: str) -> list:
+    """The `pytestmark` of a browser test module: the browser mark, its xdist group (the
+    tests of a group share one worker, and so their module's rig and its state), skipped
+    where Debian Chromium or npm is missing."""
+    return [
+        pytest.mark.browser,
+        pytest.mark.xdist_group(group),
+        pytest.mark.skipif(
+            not Path(CHROMIUM).exists() or shutil.which("npm") is None,
+            reason="needs Debian chromium and npm",
+        ),
+    ]
 
 
 def build_frontend() -> None:
@@ -189,6 +204,28 @@ class EmbedRig:
         if body is not None:
             query["body"] = body
         return self.open(f"{origin or self.host}/t/page?{urlencode(query)}")
+
+    def open_widget(
+        self,
+        widget: str,
+        claims: dict[str, Any] | None = None,
+        *,
+        locale: str = "zh-CN",
+        events: tuple[str, ...] | list[str] = (),
+        timeout_ms: int = 30000,
+    ):
+        """Mount `widget` on a host page through the SDK, with embed tokens of `claims`; the
+        page records the widget's `events` besides the rig's own. Returns (page, widget
+        frame) once the widget is ready."""
+        config = {
+            "widget": widget,
+            "claims": {"widget": widget, **(claims or {})},
+            "locale": locale,
+            "events": list(events),
+        }
+        page = self.rig_page(config)
+        self.wait_for_event(page, "ready", timeout_ms)
+        return page, self.widget_frame(page)
 
     def widget_frame(self, page, timeout_s: float = 10):
         deadline = time.time() + timeout_s

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import time
 from pathlib import Path
@@ -63,6 +64,46 @@ def sign_hs256(claims: dict[str, Any], secret: str, header: dict | None = None) 
     return jwt.encode(
         {"alg": "HS256", **(header or {})}, claims, OctKey.import_key(secret.encode())
     )
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Request headers sending `token` as `Authorization: Bearer`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def basic(app: Any, secret: str | None = None) -> dict[str, str]:
+    """Request headers with HTTP Basic `app_id:secret` credentials: `basic(host)` for a
+    HostAppFixture, or `basic(app_id, secret)`."""
+    if secret is None:
+        app, secret = app.id, app.secret
+    raw = base64.b64encode(f"{app}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def exchange_session(client, host, widget: str = "probe", **claims: Any) -> dict[str, Any]:
+    """POST /embed/session with a fresh embed token of `host` for `widget`: the answer."""
+    r = client.post("/embed/session", json={"token": host.token(widget, **claims)})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def session_headers(client, host, widget: str, **claims: Any) -> dict[str, str]:
+    """Request headers of a widget session of `host` (the embed token's `claims`)."""
+    return bearer(exchange_session(client, host, widget, **claims)["session_token"])
+
+
+def csp(response) -> dict[str, str]:
+    """A response's Content-Security-Policy as {directive: value}."""
+    policy = response.headers["Content-Security-Policy"]
+    return {d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else "" for d in policy.split("; ")}
+
+
+def page_config(response) -> dict[str, Any]:
+    """The JSON configuration a widget page carries for its script."""
+    match = re.search(
+        rb'<script type="application/json" id="planfuse-config">(.*?)</script>', response.data
+    )
+    return json.loads(match.group(1))
 
 
 class HostAppFixture:

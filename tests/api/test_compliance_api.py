@@ -14,6 +14,7 @@ import zipfile
 import pytest
 import shapely
 from compliance_world import build_world, project, storage_box
+from embed_support import basic, session_headers
 from joserfc import jws, jwt
 from joserfc.jwk import KeySet
 from layer_files import write_zipped_shapefile
@@ -25,15 +26,8 @@ CHECK = "/api/v1/compliance/check"
 BODY = {"land_use": "0701", "project_type": "urban", "crs": "EPSG:4490"}
 
 
-def basic(host) -> dict:
-    raw = base64.b64encode(f"{host.id}:{host.secret}".encode()).decode()
-    return {"Authorization": f"Basic {raw}"}
-
-
 def session(client, host, **claims) -> dict:
-    r = client.post("/embed/session", json={"token": host.token("compliance", **claims)})
-    assert r.status_code == 200, r.get_json()
-    return {"Authorization": "Bearer " + r.get_json()["session_token"]}
+    return session_headers(client, host, "compliance", **claims)
 
 
 def count(pf, model=ComplianceReport) -> int:

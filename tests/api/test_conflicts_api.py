@@ -6,11 +6,9 @@ and XLSX, and every bad input → a 4xx problem."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import math
-import threading
 import time
 from datetime import timedelta
 
@@ -23,12 +21,13 @@ from conflict_world import (
     TWO_PLAN_SLIVERS,
     URBAN_PLAN,
     build_world,
+    hold_detection,
     import_districts,
     import_two_plans,
 )
+from embed_support import basic, session_headers
 from sqlalchemy import select, update
 
-import planfuse.services.conflicts.service as conflict_service
 from planfuse.storage.models import Job
 from planfuse.storage.models.base import utcnow
 
@@ -37,16 +36,8 @@ LIST = "/api/v1/conflicts"
 FINAL = ("done", "failed", "cancelled")
 
 
-def basic(host) -> dict:
-    raw = base64.b64encode(f"{host.id}:{host.secret}".encode()).decode()
-    return {"Authorization": f"Basic {raw}"}
-
-
 def session(client, host, roles=("coordinator",), **claims) -> dict:
-    token = host.token("conflicts", roles=list(roles), **claims)
-    r = client.post("/embed/session", json={"token": token})
-    assert r.status_code == 200, r.get_json()
-    return {"Authorization": "Bearer " + r.get_json()["session_token"]}
+    return session_headers(client, host, "conflicts", roles=list(roles), **claims)
 
 
 def wait_job(client, headers, job_id: str, timeout_s: float = 60.0) -> dict:
@@ -263,18 +254,7 @@ def test_paging_past_the_end_names_the_total(client, world, coordinator):
 @pytest.fixture
 def held_detection(monkeypatch):
     """Detection that waits, checking for cancellation, until released."""
-    release = threading.Event()
-    started = threading.Event()
-    real = conflict_service.detect
-
-    def slow(ctx, analysis, districts=None, *, progress, check, **kw):
-        started.set()
-        progress(0.05, "held by the test")
-        while not release.wait(0.02):
-            check()
-        return real(ctx, analysis, districts, progress=progress, check=check, **kw)
-
-    monkeypatch.setattr(conflict_service, "detect", slow)
+    started, release = hold_detection(monkeypatch, "held by the test")
     yield started, release
     release.set()
 

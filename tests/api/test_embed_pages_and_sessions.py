@@ -1,13 +1,11 @@
 """Widget pages (headers, config, errors), the session exchange, caller auth and locked
 params, the manifest, the SDK file and the embed-tokens API."""
 
-import base64
-import json
 import re
 import time
 
 import pytest
-from embed_support import HOST_ORIGIN
+from embed_support import HOST_ORIGIN, basic, bearer, csp, exchange_session, page_config
 from flask import Blueprint, jsonify, request
 
 from planfuse.auth.apps import update_host_app
@@ -15,33 +13,6 @@ from planfuse.auth.caller import apply_locked_params, require_caller
 from planfuse.auth.sessions import verify_session
 from planfuse.auth.tokens import TokenError
 from planfuse.errors import ProblemError
-
-
-def csp(response) -> dict[str, str]:
-    policy = response.headers["Content-Security-Policy"]
-    return {d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else "" for d in policy.split("; ")}
-
-
-def page_config(response) -> dict:
-    match = re.search(
-        rb'<script type="application/json" id="planfuse-config">(.*?)</script>', response.data
-    )
-    return json.loads(match.group(1))
-
-
-def session_for(client, host, **claims) -> dict:
-    r = client.post("/embed/session", json={"token": host.token(**claims)})
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def basic(app_id: str, secret: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{app_id}:{secret}".encode()).decode()}
-
 
 # --- the widget page ------------------------------------------------------------------
 
@@ -227,7 +198,7 @@ def service_client(embed_app):
 
 
 def test_session_token_identifies_the_caller(service_client, host):
-    session = session_for(service_client, host, params={"project": "P-7"})
+    session = exchange_session(service_client, host, params={"project": "P-7"})
     r = service_client.get("/api/v1/_test/whoami", headers=bearer(session["session_token"]))
     assert r.get_json() == {
         "app_id": host.id,
@@ -240,7 +211,7 @@ def test_session_token_identifies_the_caller(service_client, host):
 
 
 def test_session_of_another_widget_is_forbidden(service_client, host):
-    session = session_for(service_client, host)
+    session = exchange_session(service_client, host)
     r = service_client.get(
         "/api/v1/_test/whoami?widget=compliance", headers=bearer(session["session_token"])
     )
@@ -269,7 +240,7 @@ def test_an_embed_token_is_not_a_session_token(service_client, host):
 
 
 def test_locked_params_cannot_be_widened(service_client, host):
-    token = session_for(service_client, host, params={"project": "P-7"})["session_token"]
+    token = exchange_session(service_client, host, params={"project": "P-7"})["session_token"]
     ok = service_client.post(
         "/api/v1/_test/records", json={"note": "a", "project": "P-7"}, headers=bearer(token)
     )
@@ -286,22 +257,22 @@ def test_locked_params_cannot_be_widened(service_client, host):
 
 
 def test_app_a_never_sees_app_b_data(service_client, host, other_host):
-    a = session_for(service_client, host)["session_token"]
-    b = session_for(service_client, other_host)["session_token"]
+    a = exchange_session(service_client, host)["session_token"]
+    b = exchange_session(service_client, other_host)["session_token"]
     service_client.post("/api/v1/_test/records", json={"secret": "of A"}, headers=bearer(a))
     assert service_client.get("/api/v1/_test/records", headers=bearer(b)).get_json() == []
     assert len(service_client.get("/api/v1/_test/records", headers=bearer(a)).get_json()) == 1
 
 
 def test_expired_session(pf, service_client, host):
-    token = session_for(service_client, host)["session_token"]
+    token = exchange_session(service_client, host)["session_token"]
     with pytest.raises(TokenError) as info:
         verify_session(pf, token, now=time.time() + pf.settings.session_lifetime_s + 1)
     assert info.value.code == "token_expired"
 
 
 def test_disabling_the_app_ends_running_sessions(pf, service_client, host):
-    token = session_for(service_client, host)["session_token"]
+    token = exchange_session(service_client, host)["session_token"]
     update_host_app(pf, host.id, disabled=True)
     assert service_client.get("/api/v1/_test/whoami", headers=bearer(token)).status_code == 401
 
@@ -311,7 +282,7 @@ def test_revoking_ends_running_sessions(pf, service_client, host):
 
     from planfuse.auth.apps import revoke_tokens
 
-    token = session_for(service_client, host)["session_token"]
+    token = exchange_session(service_client, host)["session_token"]
     revoke_tokens(pf, host.id, datetime.now(UTC) + timedelta(seconds=1))
     assert service_client.get("/api/v1/_test/whoami", headers=bearer(token)).status_code == 401
 

@@ -2,12 +2,10 @@
 with and without a basemap) and the `layers` lock that limits which restricted layers a
 session may read through the data services."""
 
-import json
 import math
-import re
 
 import pytest
-from embed_support import HOST_ORIGIN
+from embed_support import HOST_ORIGIN, csp, exchange_session, page_config
 from map_support import SENSITIVE_RESTRICTED, load_map_dataset
 
 from planfuse.embed.registry import BUILD_WIDGETS_DIR
@@ -29,18 +27,6 @@ def _map_bundle():
         build_frontend()
 
 
-def csp(response) -> dict[str, str]:
-    policy = response.headers["Content-Security-Policy"]
-    return {d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else "" for d in policy.split("; ")}
-
-
-def page_config(response) -> dict:
-    match = re.search(
-        rb'<script type="application/json" id="planfuse-config">(.*?)</script>', response.data
-    )
-    return json.loads(match.group(1))
-
-
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
     n = 2**z
     x = int((lon + 180) / 360 * n)
@@ -49,9 +35,7 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
 
 
 def session_token(client, host, **claims) -> str:
-    r = client.post("/embed/session", json={"token": host.token("map", **claims)})
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()["session_token"]
+    return exchange_session(client, host, "map", **claims)["session_token"]
 
 
 # --- the page -------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ bad input as a 4xx problem."""
 
 from __future__ import annotations
 
-import base64
 import copy
 
 import orjson
 import pytest
+from embed_support import basic, session_headers
 from sqlalchemy import select
 
 from planfuse.storage.models import SitingPlan
@@ -37,22 +37,9 @@ def api(world_app):
     return world_app.test_client()
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def basic(app_id: str, secret: str) -> dict:
-    raw = base64.b64encode(f"{app_id}:{secret}".encode()).decode()
-    return {"Authorization": f"Basic {raw}"}
-
-
 def session(client, host, *, sub="user-1", widget="siting", params=None) -> dict:
-    claims = {"sub": sub}
-    if params is not None:
-        claims["params"] = params
-    r = client.post("/embed/session", json={"token": host.token(widget, **claims)})
-    assert r.status_code == 200, r.get_json()
-    return bearer(r.get_json()["session_token"])
+    claims = {"sub": sub} if params is None else {"sub": sub, "params": params}
+    return session_headers(client, host, widget, **claims)
 
 
 def assert_problem(r, status: int):

@@ -18,12 +18,15 @@ var/demo/ and imported into its own database (/tmp/planfuse-bench-demo-SCALE.db 
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
 import numpy as np
+from flask import Flask
 from sqlalchemy import create_engine, select, text
 
+from planfuse.app import create_app
 from planfuse.context import PlanFuse, build_context
 from planfuse.geo.crs import resolve_crs
 from planfuse.geo.measure import work_projection
@@ -38,6 +41,38 @@ CODES = ("0701", "0801", "0901", "1001", "1101", "0103")
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 PG_BENCH_DB = "planfuse_bench"
 PG_TABLE = "bench_mvt"
+#: psycopg connection string of the benchmark database (the PostGIS peers' queries).
+PG_BENCH_DSN = f"host=127.0.0.1 user=postgres dbname={PG_BENCH_DB}"
+#: The benchmark servers' secret key (what is measured never depends on it).
+BENCH_SECRET_KEY = "bench-" + "x" * 40
+
+
+def add_layer_arguments(parser: argparse.ArgumentParser) -> None:
+    """--features, --postgres, --sqlite, --fresh: which benchmark layer, in which database."""
+    parser.add_argument("--features", type=int, default=1_000_000)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--sqlite", type=Path, default=Path("/tmp/planfuse-bench.db"))
+    parser.add_argument("--fresh", action="store_true", help="re-import the layer")
+
+
+def prepare_layer(args: argparse.Namespace) -> tuple[str, tuple[float, float, float, float]]:
+    """The benchmark layer in the database `args` name (and on PostgreSQL the same polygons
+    in the PostGIS peer table), built on first use. Returns (database URL, layer bbox)."""
+    if args.postgres:
+        ensure_pg_database()
+    url = database_url(args.postgres, args.sqlite)
+    ctx = context(url)
+    ensure_layer(ctx, args.features, fresh=args.fresh)
+    bbox = layer_bbox(ctx)
+    if args.postgres:
+        ensure_postgis_table(ctx)
+    ctx.close()
+    return url, bbox
+
+
+def bench_app(url: str) -> Flask:
+    """The PlanFuse server app on database `url`."""
+    return create_app({"database_url": url, "secret_key": BENCH_SECRET_KEY})
 
 
 def database_url(postgres: bool, sqlite_path: Path) -> str:

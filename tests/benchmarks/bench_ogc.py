@@ -24,16 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from planfuse.app import create_app
 from tests.benchmarks.bench_layer import (
     LAYER_ID,
+    PG_BENCH_DSN,
     PG_TABLE,
-    context,
-    database_url,
-    ensure_layer,
-    ensure_pg_database,
-    ensure_postgis_table,
-    layer_bbox,
+    add_layer_arguments,
+    bench_app,
+    prepare_layer,
     random_boxes,
     summary_line,
 )
@@ -83,24 +80,12 @@ def run_postgis(conn, boxes, limit, offset):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--features", type=int, default=1_000_000)
+    add_layer_arguments(parser)
     parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--sqlite", type=Path, default=Path("/tmp/planfuse-bench.db"))
-    parser.add_argument("--fresh", action="store_true")
     args = parser.parse_args()
+    url, bbox = prepare_layer(args)
 
-    if args.postgres:
-        ensure_pg_database()
-    url = database_url(args.postgres, args.sqlite)
-    ctx = context(url)
-    ensure_layer(ctx, args.features, fresh=args.fresh)
-    bbox = layer_bbox(ctx)
-    if args.postgres:
-        ensure_postgis_table(ctx)
-    ctx.close()
-
-    app = create_app({"database_url": url, "secret_key": "bench-" + "x" * 40})
+    app = bench_app(url)
     client = app.test_client()
     print(f"\ndatabase: {app.extensions['planfuse'].db.dialect}; layer {LAYER_ID}")
     items = f"/ogc/collections/{LAYER_ID}/items"
@@ -110,7 +95,7 @@ def main() -> None:
     if args.postgres:
         import psycopg
 
-        conn = psycopg.connect("host=127.0.0.1 user=postgres dbname=planfuse_bench")
+        conn = psycopg.connect(PG_BENCH_DSN)
 
     for label, size in BOX_SIZES_DEG.items():
         boxes = random_boxes(bbox, size, args.queries, seed=int(size * 1000))

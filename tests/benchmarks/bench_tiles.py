@@ -37,21 +37,19 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from planfuse.app import create_app
 from planfuse.ogc import tiles
 from tests.benchmarks.bench_layer import (
     LAYER_ID,
+    PG_BENCH_DSN,
     PG_TABLE,
+    add_layer_arguments,
+    bench_app,
     context,
-    database_url,
     demo_database_url,
     ensure_demo,
-    ensure_layer,
-    ensure_pg_database,
     ensure_pg_demo_database,
-    ensure_postgis_table,
-    layer_bbox,
     pct_ms,
+    prepare_layer,
 )
 
 ZOOMS = (8, 12, 16)
@@ -152,27 +150,15 @@ def run_postgis(conn, coords, rule: bool):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--features", type=int, default=1_000_000)
+    add_layer_arguments(parser)
     parser.add_argument("--tiles", type=int, default=100, help="tiles per zoom (sampled)")
-    parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--sqlite", type=Path, default=Path("/tmp/planfuse-bench.db"))
-    parser.add_argument("--fresh", action="store_true", help="re-import the layer")
     parser.add_argument("--demo", type=float, default=None, metavar="SCALE")
     args = parser.parse_args()
     if args.demo is not None:
         return demo_main(args)
+    url, bbox = prepare_layer(args)
 
-    if args.postgres:
-        ensure_pg_database()
-    url = database_url(args.postgres, args.sqlite)
-    ctx = context(url)
-    ensure_layer(ctx, args.features, fresh=args.fresh)
-    bbox = layer_bbox(ctx)
-    if args.postgres:
-        ensure_postgis_table(ctx)
-    ctx.close()
-
-    app = create_app({"database_url": url, "secret_key": "bench-" + "x" * 40})
+    app = bench_app(url)
     client = app.test_client()
     cache = app.extensions["planfuse_cache"]
     pf = app.extensions["planfuse"]
@@ -199,7 +185,7 @@ def main() -> None:
         if args.postgres:
             import psycopg
 
-            with psycopg.connect("host=127.0.0.1 user=postgres dbname=planfuse_bench") as conn:
+            with psycopg.connect(PG_BENCH_DSN) as conn:
                 for rule in (False, True):
                     subset = coords if z > 8 or rule else coords[: max(1, min(len(coords), 4))]
                     times, sizes = run_postgis(conn, subset, rule)
@@ -222,7 +208,7 @@ def demo_main(args) -> None:
 
     ctx.close()
     layers = [layer for layer, _ in counts]
-    app = create_app({"database_url": url, "secret_key": "bench-" + "x" * 40})
+    app = bench_app(url)
     client = app.test_client()
     cache = app.extensions["planfuse_cache"]
     pf = app.extensions["planfuse"]

@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from compliance_world import build_world, geometry_in, project, storage_box
-from embed_browser import CHROMIUM, EmbedRig
+from embed_browser import EmbedRig, browser_marks
 
 from planfuse.services.compliance.projects import register_project
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("embed-browser"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() or shutil.which("npm") is None,
-        reason="needs Debian chromium and npm",
-    ),
-]
+pytestmark = browser_marks("embed-browser")
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +41,8 @@ def locked_project(rig):
 
 
 def open_widget(rig, params: dict | None = None, locale: str = "zh-CN"):
-    claims = {"widget": "compliance"}
-    if params:
-        claims["params"] = params
-    page = rig.rig_page({"widget": "compliance", "claims": claims, "locale": locale})
-    rig.wait_for_event(page, "ready", 30000)
-    frame = rig.widget_frame(page)
-    page.evaluate(
-        "window.handle.on('item-selected', "
-        "(p) => window.events.push({name: 'item-selected', payload: p}))"
-    )
-    return page, frame
+    claims = {"params": params} if params else {}
+    return rig.open_widget("compliance", claims, locale=locale, events=["item-selected"])
 
 
 def test_locked_project_is_checked_and_the_result_reaches_the_host(rig, locked_project):

@@ -8,25 +8,15 @@ with its table, chart and CSV export, keyboard use, a reader without the role, E
 
 from __future__ import annotations
 
-import json
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from embed_browser import CHROMIUM, EmbedRig
+from embed_browser import EmbedRig, browser_marks
 
 import planfuse.services.conflicts.service as conflict_service
-from tests.conflict_world import DISTRICT_B, build_world
+from tests.conflict_world import DISTRICT_B, build_world, hold_detection
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("embed-browser"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() or shutil.which("npm") is None,
-        reason="needs Debian chromium and npm",
-    ),
-]
+pytestmark = browser_marks("embed-browser")
 
 HOST_EVENTS = ("conflict-selected", "conflict-updated", "detection-finished")
 
@@ -43,35 +33,16 @@ def rig(tmp_path_factory, browser):
 @pytest.fixture
 def held_detection(monkeypatch):
     """A detection that waits (checking for cancellation) until the test releases it."""
-    release = threading.Event()
-    started = threading.Event()
-    real = conflict_service.detect
-
-    def slow(ctx, analysis, districts=None, *, progress, check, **kw):
-        started.set()
-        progress(0.4, "overlay urban_plan × land_plan")
-        while not release.wait(0.02):
-            check()
-        return real(ctx, analysis, districts, progress=progress, check=check, **kw)
-
-    monkeypatch.setattr(conflict_service, "detect", slow)
+    started, release = hold_detection(monkeypatch, "overlay urban_plan × land_plan", 0.4)
     yield started, release
     release.set()
 
 
 def open_widget(rig, *, roles=("coordinator",), params=None, locale="zh-CN", sub="user-1"):
-    claims = {"widget": "conflicts", "sub": sub, "roles": list(roles), "name": "王协调"}
+    claims = {"sub": sub, "roles": list(roles), "name": "王协调"}
     if params:
         claims["params"] = params
-    page = rig.rig_page({"widget": "conflicts", "claims": claims, "locale": locale})
-    rig.wait_for_event(page, "ready", 30000)
-    frame = rig.widget_frame(page)
-    for name in HOST_EVENTS:
-        page.evaluate(
-            f"window.handle.on({json.dumps(name)}, "
-            f"(p) => window.events.push({{name: {json.dumps(name)}, payload: p}}))"
-        )
-    return page, frame
+    return rig.open_widget("conflicts", claims, locale=locale, events=HOST_EVENTS)
 
 
 def items(frame) -> list:

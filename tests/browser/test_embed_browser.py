@@ -9,23 +9,14 @@ cookies changes nothing, look-alike origins are ignored, and a plain iframe work
 """
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
-from embed_browser import CHROMIUM, CHROMIUM_ARGS, EmbedRig
+from embed_browser import CHROMIUM, CHROMIUM_ARGS, EmbedRig, browser_marks
 from flask import Blueprint, jsonify
 
 from planfuse.auth.caller import require_caller
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("embed-browser"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() or shutil.which("npm") is None,
-        reason="needs Debian chromium and npm",
-    ),
-]
+pytestmark = browser_marks("embed-browser")
 
 #: The widget session lasts 8 s, so a refresh happens about 6.4 s after the exchange.
 SESSION_LIFETIME_S = 8

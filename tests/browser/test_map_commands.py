@@ -6,21 +6,13 @@ measured, layer-toggled). Nothing is mocked."""
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
-from embed_browser import CHROMIUM, EmbedRig
+from embed_browser import EmbedRig, browser_marks
 from map_support import LAND_USE_RESIDENTIAL, load_map_dataset
 from shapely.geometry import mapping
 
-pytestmark = [
-    pytest.mark.xdist_group("map-browser"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() or shutil.which("npm") is None,
-        reason="needs Debian chromium and npm",
-    ),
-]
+pytestmark = browser_marks("map-browser")
 
 PROJECT_CENTER = (106.5925, 29.585)  # an empty stretch between the districts
 

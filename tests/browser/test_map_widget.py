@@ -24,6 +24,7 @@ from map_support import (
     FARMLAND,
     HOSTILE_NAME,
     LAND_USE_RESIDENTIAL,
+    LAYER_IDS,
     Viewport,
     load_map_dataset,
 )
@@ -36,15 +37,7 @@ pytestmark = pytest.mark.xdist_group("map-browser")
 
 CENTER = (106.585, 29.560)
 ZOOM = 13
-EVERY_LAYER = [
-    "districts",
-    "basic_farmland",
-    "land_use_plan",
-    "control_lines",
-    "sensitive_zones",
-    "roads",
-    "facilities",
-]
+EVERY_LAYER = list(LAYER_IDS)
 #: Between the two districts and north of the road: no feature within 40 pixels at z13.
 EMPTY = (106.5925, 29.585)
 #: Inside district A only (its pale fill, nothing else).

@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
-from embed_browser import CHROMIUM, EmbedRig
+from embed_browser import EmbedRig, browser_marks
 from pyproj import Transformer
 
 from tests.siting_world import DISTRICT_A, EXAMPLE, PARCELS, build_world, parcel_geoms
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("embed-browser"),
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() or shutil.which("npm") is None,
-        reason="needs Debian chromium and npm",
-    ),
-]
+pytestmark = browser_marks("embed-browser")
 
 #: The issue's example without its scope: the scope is the district locked in the token.
 CONDITIONS = {k: v for k, v in copy.deepcopy(EXAMPLE).items() if k != "scope"}
@@ -44,18 +36,8 @@ def rig(tmp_path_factory, browser):
 
 
 def open_widget(rig, params: dict | None = None, locale: str = "zh-CN", sub: str = "user-1"):
-    claims = {"widget": "siting", "sub": sub}
-    if params:
-        claims["params"] = params
-    page = rig.rig_page({"widget": "siting", "claims": claims, "locale": locale})
-    rig.wait_for_event(page, "ready", 30000)
-    frame = rig.widget_frame(page)
-    for name in HOST_EVENTS:
-        page.evaluate(
-            f"window.handle.on({json.dumps(name)}, "
-            f"(p) => window.events.push({{name: {json.dumps(name)}, payload: p}}))"
-        )
-    return page, frame
+    claims = {"sub": sub, "params": params} if params else {"sub": sub}
+    return rig.open_widget("siting", claims, locale=locale, events=HOST_EVENTS)
 
 
 def fid(name: str) -> int:
