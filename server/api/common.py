@@ -1,6 +1,7 @@
 """What the route modules of the JSON API share: JSON responses (with `Location` for what
 a request created), JSON object bodies, file downloads, the locale of a request, whole-number
-query arguments, and the 403 for a request that widens a locked parameter."""
+query arguments and form checkboxes, and the 403 for a request that widens a locked
+parameter."""
 
 from __future__ import annotations
 
@@ -91,6 +92,11 @@ def int_arg(name: str, default: int | None = None, *, message: str | None = None
         return int(raw)
     except ValueError:
         raise bad_request(message or f"{name} must be a whole number", field=name) from None
+
+
+def form_flag(name: str) -> bool:
+    """Multipart form field `name` as a checkbox: 1, true, yes or on (any case) is true."""
+    return request.form.get(name, "").lower() in {"1", "true", "yes", "on"}
 
 
 def widened_lock(name: str, message: str) -> ProblemError:

@@ -19,6 +19,7 @@ from planfuse.api.common import (
     NO_STORE,
     XLSX_TYPE,
     download,
+    form_flag,
     int_arg,
     json_body,
     json_response,
@@ -194,7 +195,7 @@ def compliance_parse():
             "shapefile, or a 界址点 coordinate list)",
             field="file",
         )
-    repair = request.form.get("repair", "false").lower() in ("1", "true", "yes", "on")
+    repair = form_flag("repair")
     _, preview = parse_upload(
         planfuse(),
         upload.read(),

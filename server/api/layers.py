@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from planfuse.api import api_bp
 from planfuse.api.auth import require_admin
-from planfuse.api.common import json_response
+from planfuse.api.common import form_flag, json_response
 from planfuse.app import planfuse
 from planfuse.errors import ProblemError, bad_request, not_found
 from planfuse.services.layers import ImportOptions, import_layer, layer_entry, list_layers
@@ -80,8 +80,8 @@ def import_layer_version(layer_id: str):
         name=form.get("name") or None,
         department=form.get("department", ""),
         field_map=field_map,
-        repair=form.get("repair", "").lower() in {"1", "true", "on", "yes"},
-        restricted=form.get("restricted", "").lower() in {"1", "true", "on", "yes"},
+        repair=form_flag("repair"),
+        restricted=form_flag("restricted"),
         created_by=f"admin:{admin.name}",
     )
     with tempfile.TemporaryDirectory(prefix="planfuse-upload-") as tmp:

@@ -7,6 +7,7 @@ import pytest
 
 from planfuse.api.common import (
     download,
+    form_flag,
     int_arg,
     json_body,
     json_response,
@@ -85,3 +86,15 @@ def test_widened_lock_is_a_403_naming_the_parameter():
     assert problem.status == 403 and problem.errors == [
         {"field": "districts", "message": "500112 is outside"}
     ]
+
+
+def test_form_flags():
+    form = {"a": "ON", "b": "1", "c": "no", "d": ""}
+    with app.test_request_context(method="POST", data=form):
+        assert [form_flag(name) for name in ("a", "b", "c", "d", "missing")] == [
+            True,
+            True,
+            False,
+            False,
+            False,
+        ]
