@@ -19,12 +19,12 @@ from planfuse.context import PlanFuse
 from planfuse.errors import ProblemError, not_found
 from planfuse.services.compliance.check import check_inputs
 from planfuse.services.compliance.redline import parse_red_line
+from planfuse.services.compliance.reports import check_list_limit
 from planfuse.storage.models import ComplianceProject
 
 PROJECT_ID_MAX = 40
 NAME_MAX = 300
 EXTERNAL_ID_MAX = 200
-LIST_LIMIT_MAX = 200
 
 
 def _text(value: Any, field: str, limit: int, required: bool) -> str | None:
@@ -153,13 +153,7 @@ def list_projects(
     ctx: PlanFuse, app_id: str, *, external_id: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The app's projects, newest first, without geometry."""
-    if not 1 <= limit <= LIST_LIMIT_MAX:
-        raise ProblemError(
-            400,
-            "invalid_request",
-            f"limit must be between 1 and {LIST_LIMIT_MAX}",
-            errors=[{"field": "limit", "message": f"1–{LIST_LIMIT_MAX}"}],
-        )
+    check_list_limit(limit)
     query = (
         select(ComplianceProject)
         .where(ComplianceProject.app_id == app_id)

@@ -41,6 +41,17 @@ def report_json(ctx: PlanFuse, report_id: str, app_id: str | None) -> bytes:
     return bytes(_row(ctx, report_id, app_id).result)
 
 
+def check_list_limit(limit: int) -> None:
+    """A 400 problem unless `limit` (rows of a list of reports or projects) is 1–200."""
+    if not 1 <= limit <= LIST_LIMIT_MAX:
+        raise ProblemError(
+            400,
+            "invalid_request",
+            f"limit must be between 1 and {LIST_LIMIT_MAX}",
+            errors=[{"field": "limit", "message": f"1–{LIST_LIMIT_MAX}"}],
+        )
+
+
 def get_report(ctx: PlanFuse, report_id: str, app_id: str | None) -> dict[str, Any]:
     """The stored report as a dict."""
     return orjson.loads(report_json(ctx, report_id, app_id))
@@ -55,13 +66,7 @@ def list_reports(
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """The app's reports, newest first (summaries, no geometry)."""
-    if not 1 <= limit <= LIST_LIMIT_MAX:
-        raise ProblemError(
-            400,
-            "invalid_request",
-            f"limit must be between 1 and {LIST_LIMIT_MAX}",
-            errors=[{"field": "limit", "message": f"1–{LIST_LIMIT_MAX}"}],
-        )
+    check_list_limit(limit)
     query = (
         select(
             ComplianceReport.id,

@@ -299,18 +299,21 @@ OverlayStep = tuple[str, Callable[..., None]]
 def _overlay_steps(
     ctx: PlanFuse, analysis: Analysis, inputs: dict[str, LayerInput]
 ) -> list[OverlayStep]:
+    def overlay(left: LayerInput, right: LayerInput, report, check, workers):
+        return intersect_pairs(
+            left.geoms,
+            right.geoms,
+            right_tree=right.tree,
+            workers=workers,
+            progress=report,
+            check=check,
+        )
+
     def pairwise(code: str, a_kind: str, b_kind: str, a: LayerInput | None = None):
         def run(pieces: Pieces, report, check, workers) -> None:
             left = a if a is not None else inputs[a_kind]
             right = inputs[b_kind]
-            result = intersect_pairs(
-                left.geoms,
-                right.geoms,
-                right_tree=right.tree,
-                workers=workers,
-                progress=report,
-                check=check,
-            )
+            result = overlay(left, right, report, check, workers)
             pieces.add(np.full(len(result), code, dtype=object), result, left, right)
 
         return (f"overlay {a_kind} × {b_kind}", run)
@@ -319,14 +322,7 @@ def _overlay_steps(
 
         def two_plans(pieces: Pieces, report, check, workers) -> None:
             urban, land = inputs["urban_plan"], inputs["land_plan"]
-            result = intersect_pairs(
-                urban.geoms,
-                land.geoms,
-                right_tree=land.tree,
-                workers=workers,
-                progress=report,
-                check=check,
-            )
+            result = overlay(urban, land, report, check, workers)
             cg = np.fromiter(
                 (is_urban_plan_construction(c) for c in urban.codes[result.left]),
                 dtype=bool,
