@@ -1,5 +1,6 @@
 // The conflict viewer's pure half: filters ↔ query strings, status symbols and transitions,
 // job progress texts, ledger tables and chart geometry. No DOM; unit-tested with vitest.
+import { invalidPayload } from '../common/commands.js';
 
 /** Statuses with a symbol each: a status is never told by colour alone. */
 export const STATUS_SYMBOLS = { pending: '○', coordinating: '◐', adjusted: '✔', kept: '■' };
@@ -21,40 +22,36 @@ export function emptyFilters() {
  * `choices`: {analyses: {name: [type codes]}, statuses: [...], districts: [...]}.
  */
 export function parseFilters(payload, choices) {
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw invalid('the filter payload must be an object');
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw invalidPayload('the filter payload must be an object');
   const unknown = Object.keys(payload).filter((k) => !FILTER_KEYS.includes(k));
-  if (unknown.length) throw invalid(`unknown filter ${unknown.join(', ')}; expected ${FILTER_KEYS.join(', ')}`);
+  if (unknown.length) throw invalidPayload(`unknown filter ${unknown.join(', ')}; expected ${FILTER_KEYS.join(', ')}`);
   const out = emptyFilters();
   const text = (name) => {
     const v = payload[name];
     if (v === undefined || v === null || v === '') return '';
-    if (typeof v !== 'string') throw invalid(`${name} must be a string`);
+    if (typeof v !== 'string') throw invalidPayload(`${name} must be a string`);
     return v;
   };
   out.analysis = text('analysis');
-  if (out.analysis && !(out.analysis in choices.analyses)) throw invalid(`unknown analysis ${out.analysis}`);
+  if (out.analysis && !(out.analysis in choices.analyses)) throw invalidPayload(`unknown analysis ${out.analysis}`);
   out.type = text('type');
   if (out.type) {
     const types = out.analysis ? choices.analyses[out.analysis] : Object.values(choices.analyses).flat();
-    if (!types.includes(out.type)) throw invalid(`unknown conflict type ${out.type}`);
+    if (!types.includes(out.type)) throw invalidPayload(`unknown conflict type ${out.type}`);
   }
   out.district = text('district');
-  if (out.district && choices.districts && !choices.districts.includes(out.district)) throw invalid(`unknown district ${out.district}`);
+  if (out.district && choices.districts && !choices.districts.includes(out.district)) throw invalidPayload(`unknown district ${out.district}`);
   out.status = text('status');
-  if (out.status && !choices.statuses.includes(out.status)) throw invalid(`unknown status ${out.status}`);
+  if (out.status && !choices.statuses.includes(out.status)) throw invalidPayload(`unknown status ${out.status}`);
   const area = payload.min_area;
   if (area !== undefined && area !== null && area !== '') {
     const n = Number(area);
-    if (!Number.isFinite(n) || n < 0) throw invalid('min_area must be a number ≥ 0 (m²)');
+    if (!Number.isFinite(n) || n < 0) throw invalidPayload('min_area must be a number ≥ 0 (m²)');
     out.min_area = String(n);
   }
-  if (payload.sliver !== undefined && typeof payload.sliver !== 'boolean') throw invalid('sliver must be true or false');
+  if (payload.sliver !== undefined && typeof payload.sliver !== 'boolean') throw invalidPayload('sliver must be true or false');
   out.sliver = Boolean(payload.sliver);
   return out;
-}
-
-function invalid(message) {
-  return Object.assign(new Error(message), { code: 'invalid_payload' });
 }
 
 /** The `GET /conflicts` query for filters and a page (empty filters left out). */

@@ -5,6 +5,7 @@
 // bar while a detection job runs. Parameters, commands, events and errors: manifest.json.
 import '../common/base.css';
 import './widget.css';
+import { positiveInteger } from '../common/commands.js';
 import { clearInvalid, describe, el, table } from '../common/dom.js';
 import { saveBlob } from '../common/export.js';
 import { formatNumber, localized, toHa, toMu } from '../common/format.js';
@@ -1199,12 +1200,6 @@ async function exportLedger(format) {
 
 // --- start ----------------------------------------------------------------------------------
 
-function requireId(value) {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw Object.assign(new Error('id must be a positive integer'), { code: 'invalid_payload' });
-  return n;
-}
-
 startWidget({
   name: 'conflicts',
   messages,
@@ -1243,7 +1238,7 @@ startWidget({
       return { total: body.total };
     },
     async select({ id } = {}) {
-      const conflict = await selectConflict(requireId(id), { zoom: true });
+      const conflict = await selectConflict(positiveInteger(id), { zoom: true });
       return { id: conflict.id, status: conflict.status };
     },
   },

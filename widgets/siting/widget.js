@@ -6,6 +6,7 @@
 // Parameters, commands, events and errors: manifest.json beside this file.
 import '../common/base.css';
 import './widget.css';
+import { invalidPayload, positiveInteger } from '../common/commands.js';
 import { clearInvalid, el, table } from '../common/dom.js';
 import { BOM, saveText } from '../common/export.js';
 import { formatNumber, localized, m2Text, mText, percentText, toHa } from '../common/format.js';
@@ -1042,12 +1043,6 @@ async function createSitingMap() {
 
 // --- start ----------------------------------------------------------------------------------
 
-function requireNumber(value, name) {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw Object.assign(new Error(`${name} must be a positive integer`), { code: 'invalid_payload' });
-  return n;
-}
-
 startWidget({
   name: 'siting',
   messages,
@@ -1086,7 +1081,7 @@ startWidget({
   },
   commands: {
     async search({ conditions = {} } = {}) {
-      if (typeof conditions !== 'object' || conditions === null) throw Object.assign(new Error('conditions must be an object'), { code: 'invalid_payload' });
+      if (typeof conditions !== 'object' || conditions === null) throw invalidPayload('conditions must be an object');
       state = stateFromRequest(conditions, state);
       renderForm();
       if (!ctx.lockedParams.land_use) $('pf-land-use').value = state.landUse || '';
@@ -1095,7 +1090,7 @@ startWidget({
       return { total: found.total, recommended: found.candidates.length ? found.candidates[0].feature_id : null };
     },
     async 'open-plan'({ id } = {}) {
-      const plan = await openPlan(requireNumber(id, 'id'));
+      const plan = await openPlan(positiveInteger(id));
       return { id: plan.id, name: plan.name, total: plan.total };
     },
   },

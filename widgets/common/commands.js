@@ -1,0 +1,15 @@
+// Checking a host command's payload: a widget's command throws these, and the runtime
+// answers the host with the error's `code` (protocol error `invalid_payload`).
+
+/** An Error for a command payload the widget cannot act on. */
+export function invalidPayload(message) {
+  return Object.assign(new Error(message), { code: 'invalid_payload' });
+}
+
+/** `value` as a whole number ≥ 1 (an id a host sends, as number or text); else
+ *  `invalidPayload`. */
+export function positiveInteger(value, name = 'id') {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw invalidPayload(`${name} must be a positive integer`);
+  return n;
+}
