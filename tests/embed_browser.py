@@ -41,13 +41,12 @@ _build_lock = threading.Lock()
 _built = False
 
 
-def browser_marks(group: str) -> list:
-    """The `pytestmark` of a browser test module: the browser mark, its xdist group (the
-    tests of a group share one worker, and so their module's rig and its state), skipped
-    where Debian Chromium or npm is missing."""
+def browser_marks() -> list:
+    """The `pytestmark` of a browser test module: the browser mark, skipped where Debian
+    Chromium or npm is missing. (The suite runs with `--dist loadfile`, so a module's tests
+    share one worker and their module-scoped rig.)"""
     return [
         pytest.mark.browser,
-        pytest.mark.xdist_group(group),
         pytest.mark.skipif(
             not Path(CHROMIUM).exists() or shutil.which("npm") is None,
             reason="needs Debian chromium and npm",

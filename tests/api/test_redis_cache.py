@@ -10,7 +10,7 @@ from planfuse.services.layers import ImportOptions, import_layer
 from tests.conftest import TEST_SECRET
 from tests.layer_files import JIEFANGBEI, feature_collection, square, write_geojson
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_BASE = "redis://127.0.0.1:6379/"
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
@@ -21,36 +21,42 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def shared_redis():
-    client = redis.Redis.from_url(REDIS_URL)
+def redis_url(ctx) -> str:
+    """A Redis database of its own per parametrisation, so parallel workers never meet."""
+    return REDIS_BASE + ("13" if ctx.db.dialect == "sqlite" else "14")
+
+
+@pytest.fixture
+def shared_redis(redis_url):
+    client = redis.Redis.from_url(redis_url)
     client.flushdb()
     yield client
     client.flushdb()
     client.close()
 
 
-def _app(ctx):
+def _app(ctx, redis_url):
     app = create_app(
         {
             "database_url": ctx.settings.database_url,
             "secret_key": TEST_SECRET,
-            "redis_url": REDIS_URL,
+            "redis_url": redis_url,
         }
     )
     app.testing = True
     return app
 
 
-# One Redis database: both parametrisations run on one worker, one after the other.
-@pytest.mark.xdist_group("redis")
-def test_tiles_are_shared_through_redis_and_keyed_by_layer_version(ctx, tmp_path, shared_redis):
+def test_tiles_are_shared_through_redis_and_keyed_by_layer_version(
+    ctx, tmp_path, shared_redis, redis_url
+):
     path = write_geojson(tmp_path / "f.geojson", feature_collection([square(*JIEFANGBEI, 300)]))
     options = ImportOptions(layer_id="basic_farmland", kind="basic_farmland", crs="EPSG:4490")
     import_layer(ctx, path, options)
     z, x, y = tile_of(*JIEFANGBEI, 14)
     url = f"/tiles/basic_farmland/{z}/{x}/{y}.mvt"
 
-    first, second = _app(ctx), _app(ctx)  # two server processes, one Redis
+    first, second = _app(ctx, redis_url), _app(ctx, redis_url)  # two server processes, one Redis
     try:
         rendered = first.test_client().get(url)
         assert rendered.status_code == 200 and rendered.data

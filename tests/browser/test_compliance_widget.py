@@ -16,7 +16,7 @@ from embed_browser import EmbedRig, browser_marks
 
 from planfuse.services.compliance.projects import register_project
 
-pytestmark = browser_marks("embed-browser")
+pytestmark = browser_marks()
 
 
 @pytest.fixture(scope="module")

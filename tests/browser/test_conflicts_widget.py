@@ -16,7 +16,7 @@ from embed_browser import EmbedRig, browser_marks
 import planfuse.services.conflicts.service as conflict_service
 from tests.conflict_world import DISTRICT_B, build_world, hold_detection
 
-pytestmark = browser_marks("embed-browser")
+pytestmark = browser_marks()
 
 HOST_EVENTS = ("conflict-selected", "conflict-updated", "detection-finished")
 
@@ -218,7 +218,17 @@ def test_a_reader_sees_no_controls_and_english(rig):
     page.context.close()
 
 
+def ensure_detected(ctx) -> None:
+    """Stored two-plan conflicts, whatever ran before (tests may run in any order)."""
+    from planfuse.services.conflicts.detect import detect
+    from planfuse.services.conflicts.service import Actor, save_detection
+
+    detection = detect(ctx, "two_plans", None, progress=lambda f, stage: None, check=lambda: None)
+    save_detection(ctx, detection, job_id=None, actor=Actor(app_id="", user="setup"))
+
+
 def test_locked_district_and_read_only(rig):
+    ensure_detected(rig.pf)
     page, frame = open_widget(rig, params={"districts": [DISTRICT_B], "readonly": True})
     frame.wait_for_selector("#pf-count")
     assert "已由宿主系统锁定" in frame.inner_text("#pf-detect")

@@ -16,7 +16,7 @@ from flask import Blueprint, jsonify
 
 from planfuse.auth.caller import require_caller
 
-pytestmark = browser_marks("embed-browser")
+pytestmark = browser_marks()
 
 #: The widget session lasts 8 s, so a refresh happens about 6.4 s after the exchange.
 SESSION_LIFETIME_S = 8

@@ -12,7 +12,7 @@ from embed_browser import EmbedRig, browser_marks
 from map_support import LAND_USE_RESIDENTIAL, load_map_dataset
 from shapely.geometry import mapping
 
-pytestmark = browser_marks("map-browser")
+pytestmark = browser_marks()
 
 PROJECT_CENTER = (106.5925, 29.585)  # an empty stretch between the districts
 

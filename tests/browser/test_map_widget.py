@@ -33,7 +33,7 @@ from pyproj import Geod
 from planfuse.auth.apps import create_host_app
 from planfuse.embed.registry import BUILD_WIDGETS_DIR
 
-pytestmark = pytest.mark.xdist_group("map-browser")
+pytestmark = pytest.mark.browser
 
 CENTER = (106.585, 29.560)
 ZOOM = 13

@@ -19,7 +19,7 @@ from pyproj import Transformer
 
 from tests.siting_world import DISTRICT_A, EXAMPLE, PARCELS, build_world, parcel_geoms
 
-pytestmark = browser_marks("embed-browser")
+pytestmark = browser_marks()
 
 #: The issue's example without its scope: the scope is the district locked in the token.
 CONDITIONS = {k: v for k, v in copy.deepcopy(EXAMPLE).items() if k != "scope"}
