@@ -177,7 +177,8 @@ def test_plans_save_rerun_open_and_delete(rig):
     frame.click("#pf-plan-list .pf-plan button[data-action=run]")
     rig.poll(frame, "!document.getElementById('pf-plan-diff').hidden")
     assert "结果与上次计算完全一致" in frame.inner_text("#pf-plan-diff")
-    assert "已计算 2 次" in frame.inner_text("#pf-plan-list")
+    # The list reloads after the diff is shown.
+    rig.poll(frame, "document.getElementById('pf-plan-list').innerText.includes('已计算 2 次')")
 
     # The host opens it by command in a fresh widget.
     page2, frame2 = open_widget(rig, {"districts": [DISTRICT_A]}, sub="planner-7")
