@@ -29,11 +29,21 @@ async function connected(handle) {
   const widgetPort = ports[0];
   const received = [];
   widgetPort.onmessage = (e) => received.push(e.data);
-  await new Promise((r) => setTimeout(r, 0));
+  // The token always follows the connect; anything queued before the handshake precedes it.
+  await until(() => received.some((m) => m.type === 'token'));
   return { widgetPort, received };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
+
+/** Wait until `predicate()` holds: a MessagePort delivers in its own time, more so on a busy machine. */
+async function until(predicate, timeoutMs = 2000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${predicate}`);
+    await tick();
+  }
+}
 
 afterEach(() => {
   document.body.innerHTML = '';
@@ -86,12 +96,15 @@ describe('mount', () => {
     const domEvents = [];
     el.addEventListener('planfuse:result', (e) => domEvents.push(e.detail));
     widgetPort.postMessage({ planfuse: 1, type: 'event', name: 'resize', payload: { height: 640 } });
-    await tick();
-    expect(handle.iframe.style.height).toBe('640px');
+    await until(() => handle.iframe.style.height === '640px');
     widgetPort.postMessage({ planfuse: 1, type: 'event', name: 'resize', payload: { height: 120 } });
     widgetPort.postMessage({ planfuse: 1, type: 'event', name: 'result', payload: { verdict: 'fail' } });
     widgetPort.postMessage({ planfuse: 2, type: 'event', name: 'result', payload: { verdict: 'other version' } });
-    await tick();
+    // A sentinel sent last: once it is through, so is everything before it.
+    let sentinel = false;
+    handle.on('sentinel', () => (sentinel = true));
+    widgetPort.postMessage({ planfuse: 1, type: 'event', name: 'sentinel', payload: {} });
+    await until(() => sentinel);
     expect(handle.iframe.style.height).toBe('120px');
     expect(seen).toEqual([{ verdict: 'fail' }]);
     expect(domEvents).toEqual([{ verdict: 'fail' }]);
@@ -101,13 +114,13 @@ describe('mount', () => {
     const { handle } = setup();
     const { widgetPort, received } = await connected(handle);
     const done = handle.send('highlight', { item: 'basic_farmland' });
-    await tick();
+    await until(() => received.some((m) => m.type === 'command'));
     const cmd = received.find((m) => m.type === 'command');
     expect(cmd).toMatchObject({ name: 'highlight', payload: { item: 'basic_farmland' } });
     widgetPort.postMessage({ planfuse: 1, type: 'command-result', id: cmd.id, ok: true, result: { shown: 1 } });
     await expect(done).resolves.toEqual({ shown: 1 });
     const failing = handle.send('nope');
-    await tick();
+    await until(() => received.filter((m) => m.type === 'command').length === 2);
     const cmd2 = received.filter((m) => m.type === 'command')[1];
     widgetPort.postMessage({ planfuse: 1, type: 'command-result', id: cmd2.id, ok: false, error: { code: 'unknown_command', message: 'unknown command: nope' } });
     await expect(failing).rejects.toMatchObject({ code: 'unknown_command' });
@@ -125,9 +138,8 @@ describe('mount', () => {
     const token = vi.fn(async () => `t${++n}`);
     const { handle } = setup({ token });
     const { widgetPort, received } = await connected(handle);
-    await tick();
     widgetPort.postMessage({ planfuse: 1, type: 'token-request', reason: 'refresh' });
-    await tick();
+    await until(() => received.filter((m) => m.type === 'token').length === 2);
     expect(received.filter((m) => m.type === 'token').map((m) => m.token)).toEqual(['t1', 't2']);
   });
 
@@ -137,10 +149,10 @@ describe('mount', () => {
     const errors = [];
     handle.on('error', (e) => errors.push(e.code));
     widgetPort.postMessage({ planfuse: 1, type: 'token-request', reason: 'refresh' });
-    await tick();
+    await until(() => errors.length > 0);
     expect(errors).toEqual(['token_expired']);
     handle.setToken('fresh');
-    await tick();
+    await until(() => received.at(-1).token === 'fresh');
     expect(received.at(-1)).toEqual({ planfuse: 1, type: 'token', token: 'fresh' });
   });
 
