@@ -178,6 +178,14 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "data_cors_origins",
+        ["*"],
+        "Comma-separated origins (scheme://host[:port]) whose web pages may read the data "
+        "services (/ogc, /tiles) from the browser (CORS); `*` for any, empty for none. They "
+        "use no cookies: restricted layers still need a token the page sends itself.",
+        _str_list,
+    ),
+    Setting(
         "basemap_url",
         "",
         "Optional XYZ basemap tile URL template for the map (e.g. "

@@ -9,6 +9,7 @@ from planfuse.context import PlanFuse
 
 def register_web(app: Flask, context: PlanFuse) -> None:
     from planfuse.web.cache import init_cache
+    from planfuse.web.cors import register_data_service_cors
     from planfuse.web.errors import register_error_handlers
     from planfuse.web.json import OrjsonProvider
     from planfuse.web.requests import register_request_hooks
@@ -17,6 +18,7 @@ def register_web(app: Flask, context: PlanFuse) -> None:
     init_cache(app, context.settings)
     register_error_handlers(app)
     register_request_hooks(app)
+    register_data_service_cors(app, context.settings.data_cors_origins)
 
     # One blueprint per area.
     from planfuse.admin.views import admin_bp
