@@ -393,7 +393,7 @@ def scenario_c(zb: ZoneBuilder) -> dict[str, Any]:
     h = zb.zone.half_m
     zb.add("urban_boundary", "UB1", box(-h, -h, h, h), zone="01", name="集中建设区")
     zb.add("land_use_plan", "P1", box(-400, -300, 400, 300), code="0701", name="居住用地")
-    zb.add("land_use_plan", "P2", box(-400, -420, 400, -300), code="1207", name="城镇道路用地")
+    zb.add("land_use_plan", "P2", box(-400, -420, 400, -300), code="1207", name="城镇村道路用地")
     zb.fill_land_use(["0901", "1401", "0804", "070102", "0701", "0806"], ["0103"])
     zb.add(
         "roads",

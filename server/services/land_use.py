@@ -172,7 +172,7 @@ _CLASSES: tuple[tuple[str, str, str], ...] = (
     ("1204", "港口码头用地", "Port and wharf land"),
     ("1205", "管道运输用地", "Pipeline transport land"),
     ("1206", "城市轨道交通用地", "Urban rail transit land"),
-    ("1207", "城镇道路用地", "Urban road land"),
+    ("1207", "城镇村道路用地", "Urban and village road land"),
     ("1208", "交通场站用地", "Transport station land"),
     ("120801", "对外交通场站用地", "Intercity transport station land"),
     ("120802", "公共交通场站用地", "Public transport station land"),
