@@ -192,6 +192,20 @@ SETTINGS: tuple[Setting, ...] = (
         "天地图 with its key). Empty: no basemap, only PlanFuse's own layers.",
         str,
     ),
+    # --- service metrics (服务监控) -----------------------------------------------
+    Setting(
+        "service_metrics_flush_s",
+        10.0,
+        "Each server process adds its request counts to the `service_metrics` table at most "
+        "this often, in seconds (the admin service catalogue lags by up to this much).",
+        float,
+    ),
+    Setting(
+        "service_metrics_retention_days",
+        7.0,
+        "Per-minute service metrics older than this many days are deleted.",
+        float,
+    ),
     # --- background jobs --------------------------------------------------------
     Setting(
         "job_workers",

@@ -15,6 +15,7 @@ from planfuse.storage.models.conflicts import Conflict, ConflictEvent
 from planfuse.storage.models.embed import EmbedTokenUse, HostApp, HostAppKey, ServerSecret
 from planfuse.storage.models.jobs import Job
 from planfuse.storage.models.layers import Feature, Layer, LayerVersion
+from planfuse.storage.models.metrics import ServiceMetric
 from planfuse.storage.models.siting import SitingPlan
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "Layer",
     "LayerVersion",
     "ServerSecret",
+    "ServiceMetric",
     "SitingPlan",
 ]
