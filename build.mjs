@@ -1,7 +1,8 @@
 // Builds the front end into static/build/ (git-ignored):
 //   static/build/embed.js              the host-side SDK (IIFE, global `PlanFuse`), ≤ 6 KB gzipped
 //   static/build/widgets/<name>.js     one bundle per widgets/<name>/widget.js (+ .css when it imports CSS)
-//   static/build/admin.js              the admin console's embed page
+//   static/build/admin.js              the admin console's embed page (+ admin.css, every page)
+//   static/build/admin-layers.js       the admin console's layer page (+ admin-layers.css)
 // `node build.mjs --test-widgets` builds tests/fixtures/widgets/*/widget.js into
 // tests/fixtures/build/widgets/ instead (widgets that exist only for the test suite).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -82,6 +83,12 @@ if (testOnly) {
     ...common,
     entryPoints: [join(ROOT, 'server/admin/assets/console.js')],
     outfile: join(out, 'admin.js'),
+    format: 'iife',
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(ROOT, 'server/admin/assets/layers.js')],
+    outfile: join(out, 'admin-layers.js'),
     format: 'iife',
   });
   const names = await buildWidgets(join(ROOT, 'widgets'), join(out, 'widgets'));

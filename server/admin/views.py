@@ -207,3 +207,7 @@ def preview_token():
         app_id,
     )
     return jsonify(token=minted["token"], expires_at=minted["expires_at"])
+
+
+# Other pages of the console register themselves on `admin_bp` when imported.
+from planfuse.admin import layers  # noqa: E402, F401

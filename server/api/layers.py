@@ -6,15 +6,19 @@ import tempfile
 from pathlib import Path
 
 from flask import request
-from sqlalchemy import select
 
 from planfuse.api import api_bp
 from planfuse.api.auth import require_admin
 from planfuse.api.common import form_flag, json_response
 from planfuse.app import planfuse
 from planfuse.errors import ProblemError, bad_request, not_found
-from planfuse.services.layers import ImportOptions, import_layer, layer_entry, list_layers
-from planfuse.storage.models import Layer, LayerVersion
+from planfuse.services.layers import (
+    ImportOptions,
+    ImportSummary,
+    import_layer,
+    layer_detail,
+    list_layers,
+)
 
 
 @api_bp.get("/layers")
@@ -24,32 +28,11 @@ def layers_catalogue():
 
 
 @api_bp.get("/layers/<layer_id>")
-def layer_detail(layer_id: str):
+def layer_detail_view(layer_id: str):
     """One layer with all its versions."""
-    ctx = planfuse()
-    with ctx.db.session() as session:
-        layer = session.get(Layer, layer_id)
-        if layer is None:
-            raise not_found("layer", layer_id)
-        versions = session.scalars(
-            select(LayerVersion)
-            .where(LayerVersion.layer_id == layer_id)
-            .order_by(LayerVersion.version.desc())
-        ).all()
-        current = next(v for v in versions if v.version == layer.current_version)
-        entry = layer_entry(layer, current)
-        entry["versions"] = [
-            {
-                "version": v.version,
-                "crs": v.source_crs,
-                "source_name": v.source_name,
-                "feature_count": v.feature_count,
-                "bbox": v.bbox,
-                "created_by": v.created_by,
-                "created": v.created_at.isoformat(),
-            }
-            for v in versions
-        ]
+    entry = layer_detail(planfuse(), layer_id)
+    if entry is None:
+        raise not_found("layer", layer_id)
     return json_response(entry)
 
 
@@ -61,6 +44,14 @@ def import_layer_version(layer_id: str):
     `FIELD=attr`), `repair`, `restricted`.
     """
     admin = require_admin()
+    summary = import_upload(layer_id, created_by=f"admin:{admin.name}")
+    return json_response(summary.to_dict(), 201)
+
+
+def import_upload(layer_id: str, *, created_by: str) -> ImportSummary:
+    """Import the request's multipart upload (see `import_layer_version` for its fields)
+    with `planfuse.services.layers.import_layer`; the admin console's form posts the same
+    fields."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise bad_request("send the layer file as multipart form field `file`", field="file")
@@ -82,12 +73,11 @@ def import_layer_version(layer_id: str):
         field_map=field_map,
         repair=form_flag("repair"),
         restricted=form_flag("restricted"),
-        created_by=f"admin:{admin.name}",
+        created_by=created_by,
     )
     with tempfile.TemporaryDirectory(prefix="planfuse-upload-") as tmp:
         target = Path(tmp) / "upload"
         upload.save(target)
         if target.stat().st_size == 0:
             raise ProblemError(400, "empty_file", "the uploaded file is empty")
-        summary = import_layer(planfuse(), target, options, display_name=upload.filename)
-    return json_response(summary.to_dict(), 201)
+        return import_layer(planfuse(), target, options, display_name=upload.filename)

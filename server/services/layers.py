@@ -566,6 +566,39 @@ def list_layers(ctx: PlanFuse) -> list[dict[str, Any]]:
     return [layer_entry(layer, version) for layer, version in rows]
 
 
+def layer_detail(ctx: PlanFuse, layer_id: str) -> dict[str, Any] | None:
+    """One layer's catalogue entry with all its versions, newest first (None if unknown).
+
+    Older versions stay readable: each keeps its source CRS and file name, feature count,
+    bbox, who loaded it and when.
+    """
+    with ctx.db.session() as session:
+        layer = session.get(Layer, layer_id)
+        if layer is None:
+            return None
+        versions = session.scalars(
+            select(LayerVersion)
+            .where(LayerVersion.layer_id == layer_id)
+            .order_by(LayerVersion.version.desc())
+        ).all()
+        current = next(v for v in versions if v.version == layer.current_version)
+        entry = layer_entry(layer, current)
+        entry["versions"] = [
+            {
+                "version": v.version,
+                "crs": v.source_crs,
+                "source_name": v.source_name,
+                "feature_count": v.feature_count,
+                "total_area_m2": round(v.total_area_m2, 2),
+                "bbox": v.bbox,
+                "created_by": v.created_by,
+                "created": v.created_at.isoformat(),
+            }
+            for v in versions
+        ]
+    return entry
+
+
 def layer_entry(layer: Layer, version: LayerVersion) -> dict[str, Any]:
     return {
         "id": layer.id,
@@ -588,6 +621,7 @@ __all__ = [
     "ImportOptions",
     "ImportSummary",
     "import_layer",
+    "layer_detail",
     "layer_entry",
     "list_layers",
     "store_features",
