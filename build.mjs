@@ -3,6 +3,7 @@
 //   static/build/widgets/<name>.js     one bundle per widgets/<name>/widget.js (+ .css when it imports CSS)
 //   static/build/admin.js              the admin console's embed page (+ admin.css, every page)
 //   static/build/admin-layers.js       the admin console's layer page (+ admin-layers.css)
+//   static/build/admin-services.js     the admin console's service page (+ admin-services.css)
 // `node build.mjs --test-widgets` builds tests/fixtures/widgets/*/widget.js into
 // tests/fixtures/build/widgets/ instead (widgets that exist only for the test suite).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -83,6 +84,12 @@ if (testOnly) {
     ...common,
     entryPoints: [join(ROOT, 'server/admin/assets/console.js')],
     outfile: join(out, 'admin.js'),
+    format: 'iife',
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(ROOT, 'server/admin/assets/services.js')],
+    outfile: join(out, 'admin-services.js'),
     format: 'iife',
   });
   await esbuild.build({

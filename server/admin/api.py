@@ -11,6 +11,7 @@ from planfuse.api.common import NO_STORE, json_body, json_response
 from planfuse.app import planfuse
 from planfuse.auth import apps as service
 from planfuse.errors import bad_request
+from planfuse.web.metrics import current_service_report
 
 
 def _str_list(body: dict[str, Any], name: str) -> list[str] | None:
@@ -122,3 +123,9 @@ def admin_remove_key(app_id: str, kid: str):
     require_admin()
     service.remove_key(planfuse(), app_id, kid)
     return "", 204
+
+
+@api_bp.get("/admin/services")
+def admin_services():
+    require_admin()
+    return json_response(current_service_report(), headers=NO_STORE)

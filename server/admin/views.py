@@ -210,4 +210,4 @@ def preview_token():
 
 
 # Other pages of the console register themselves on `admin_bp` when imported.
-from planfuse.admin import layers  # noqa: E402, F401
+from planfuse.admin import layers, service_monitor  # noqa: E402, F401

@@ -36,6 +36,11 @@ def register_web(app: Flask, context: PlanFuse) -> None:
     app.register_blueprint(ogc_bp)
     app.register_blueprint(tiles_bp)
 
+    # Per-service request metrics; resolves each registered endpoint's service once.
+    from planfuse.web.metrics import register_service_metrics
+
+    register_service_metrics(app, context)
+
     # Load the widgets now, so a broken widget definition stops the start, not a request.
     from planfuse.embed.registry import widget_registry
 
