@@ -6,11 +6,18 @@ import json
 import re
 
 import pytest
+import shapely
 from sqlalchemy import func, select
 
 from planfuse.services.admin_tokens import create_admin_token
 from planfuse.storage.models import Feature, LayerVersion
-from tests.layer_files import JIEFANGBEI, SHAPINGBA, feature_collection, square
+from tests.layer_files import (
+    JIEFANGBEI,
+    SHAPINGBA,
+    feature_collection,
+    square,
+    write_zipped_shapefile,
+)
 
 GOOD = {
     "type": "Polygon",
@@ -241,3 +248,25 @@ def test_page_offers_kinds_and_chongqing_crs_first_and_links_the_pages(client, c
         assert f'href="{current}" aria-current="page"' in html
     assert client.get("/admin/").headers["Location"].endswith("/admin/embed")
     assert client.get("/admin/layers/nope/versions").status_code == 404
+
+
+def test_a_zipped_shapefile_takes_its_crs_from_the_prj(client, csrf, tmp_path):
+    path = write_zipped_shapefile(
+        tmp_path / "roads.zip",
+        [shapely.LineString(square(*JIEFANGBEI, 30).exterior.coords)],
+        [{"DJ": "主干路"}],
+        crs="EPSG:4545",
+    )
+    r = upload(
+        client,
+        csrf,
+        path.read_bytes(),
+        "roads.zip",
+        layer="road",
+        kind="road",
+        crs="",
+        map="DJ=class",
+    )
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["source_crs"] == "EPSG:4545"
+    assert r.get_json()["total_length_m"] == pytest.approx(4 * 60, rel=1e-3)

@@ -101,6 +101,7 @@ async function reloadLayers(highlightId) {
 // --- the form ------------------------------------------------------------------------------
 
 function fillSelects() {
+  $('kind').appendChild(el('option', '— 请选择 · Choose a kind —')).value = '';
   for (const k of config.kinds) {
     const o = el('option', `${k.title_zh} · ${k.title_en} (${k.name})`);
     o.value = k.name;
@@ -120,7 +121,10 @@ function fillSelects() {
 
 function describeKind() {
   const k = kinds[$('kind').value];
-  if (!k) return;
+  if (!k) {
+    $('kind-hint').textContent = '';
+    return;
+  }
   const geometry = { polygon: '面 · polygons', line: '线 · lines', point: '点 · points' }[k.geometry];
   let text = `几何 · Geometry: ${geometry}.`;
   if (k.required.length) {
@@ -287,6 +291,9 @@ async function submit(event) {
   const missing = [];
   if (!$('file').files.length) missing.push(['file', '请选择文件 · Choose a file']);
   if (!$('layer').value.trim()) missing.push(['layer', '请填写图层 ID · Enter a layer id']);
+  if (!$('kind').value) missing.push(['kind', '请选择类型 · Choose a kind']);
+  for (const id of ['file', 'layer', 'kind']) $(id).removeAttribute('aria-invalid');
+  for (const [id] of missing) $(id).setAttribute('aria-invalid', 'true');
   if (missing.length) {
     showResult(false, '✗ 表单未填完 · The form is incomplete', missing.map((m) => m[1]).join('; '));
     $(missing[0][0]).focus();

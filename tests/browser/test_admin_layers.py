@@ -1,0 +1,106 @@
+"""The admin console's layer page in headless Chromium: sign in, import a file, see the new
+row; import a bad file, see every bad feature listed."""
+
+import json
+
+import pytest
+
+from tests.layer_files import JIEFANGBEI, SHAPINGBA, feature_collection, square, write_geojson
+
+GOOD = {
+    "type": "Polygon",
+    "coordinates": [
+        [[106.5, 29.5], [106.501, 29.5], [106.501, 29.501], [106.5, 29.501], [106.5, 29.5]]
+    ],
+}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[106.5, 29.5], [106.51, 29.51], [106.51, 29.5], [106.5, 29.51], [106.5, 29.5]]
+    ],
+}
+UNCLOSED = {
+    "type": "Polygon",
+    "coordinates": [[[106.6, 29.5], [106.61, 29.5], [106.61, 29.51], [106.6, 29.51]]],
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _frontend():
+    from embed_browser import build_frontend
+
+    build_frontend()
+
+
+def test_import_a_layer_and_see_its_row_then_a_bad_file_listed(
+    sqlite_app, live_server, new_page, tmp_path
+):
+    from planfuse.services.admin_tokens import create_admin_token
+
+    app = sqlite_app()
+    server = live_server(app)
+    token = create_admin_token(app.extensions["planfuse"], "browser admin")[1]
+    good = write_geojson(
+        tmp_path / "farmland.geojson",
+        feature_collection(
+            [square(*JIEFANGBEI, 50), square(*SHAPINGBA, 50)], [{}, {}], crs="EPSG:4523"
+        ),
+    )
+    bad = tmp_path / "bad.geojson"
+    features = [
+        {"type": "Feature", "properties": {}, "geometry": g} for g in (GOOD, BOWTIE, UNCLOSED)
+    ]
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+
+    page = new_page()
+    page.goto(server.url + "/admin/login")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#embed-form")
+    page.click("nav a:has-text('图层管理')")
+    page.wait_for_selector("#upload-form")
+    assert page.get_attribute("nav a[aria-current=page]", "href") == "/admin/layers"
+    assert "还没有图层" in page.inner_text("#layers-body")
+
+    page.set_input_files("#file", str(good))
+    page.fill("#layer", "farmland")
+    page.select_option("#kind", "basic_farmland")
+    page.select_option("#crs", "EPSG:4523")
+    page.fill("#name", "<b>永久基本农田</b>")
+    page.fill("#department", "规划和自然资源局")
+    page.click("#upload-button")
+    page.wait_for_selector("#result-h:has-text('导入成功')")
+    assert page.get_attribute("#result", "data-outcome") == "ok"
+    assert "farmland v1" in page.inner_text("#result-h")
+    row = page.wait_for_selector("tr[data-layer=farmland]")
+    cells = [c.inner_text() for c in row.query_selector_all("th, td")]
+    assert cells[0].startswith("farmland")
+    assert cells[1] == "<b>永久基本农田</b>"  # markup stays text
+    assert row.query_selector("b") is None
+    assert cells[2].startswith("永久基本农田 · Permanent basic farmland")
+    assert cells[4:7] == ["EPSG:4523", "v1", "2"]
+    assert "m²" in cells[7]
+
+    # The same id again with a file holding two bad features: nothing stored, both listed.
+    page.set_input_files("#file", str(bad))
+    page.fill("#layer", "farmland")
+    page.select_option("#crs", "EPSG:4490")
+    page.click("#upload-button")
+    page.wait_for_selector("#result-h:has-text('导入失败')")
+    assert page.get_attribute("#result", "data-outcome") == "failed"
+    problems = [
+        [c.inner_text() for c in tr.query_selector_all("td")]
+        for tr in page.query_selector_all("#problems-body tr")
+    ]
+    assert [p[:4] for p in problems] == [["1", "—", "0", "0"], ["2", "—", "0", "3"]]
+    assert "Self-intersection" in problems[0][5] and "not closed" in problems[1][5]
+    assert page.inner_text("tr[data-layer=farmland] td:nth-of-type(5)") == "v1"
+
+    # The version link opens the layer's version list.
+    page.click("tr[data-layer=farmland] th a")
+    page.wait_for_selector("#versions-table")
+    assert "admin:browser admin" in page.inner_text("#versions-table")
+    # Chromium logs the refused import's 400 response; nothing else may show up.
+    errors = [e for e in page.pf_log.console_errors if "status of 400" not in e]
+    assert errors == [] and page.pf_log.page_errors == []
+    assert page.pf_log.foreign_requests() == []
