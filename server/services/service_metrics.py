@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func
 
 from planfuse.context import PlanFuse
+from planfuse.logs import redact
 from planfuse.storage.models.metrics import (
     COUNTER_COLUMNS,
     LATENCY_BOUNDS_MS,
@@ -91,7 +92,7 @@ class MetricsRecorder:
         """Count one finished request. True when a flush is due (call `flush` once the
         response is on its way)."""
         now = self._clock()
-        key = (int(now // 60), service)
+        key = (int(now) // 60, service)
         bucket = _FIRST_BUCKET + bisect_left(LATENCY_BOUNDS_MS, duration_ms)
         with self._lock:
             row = self._pending.get(key)
@@ -126,8 +127,15 @@ class MetricsRecorder:
                 rows, self._pending = self._pending, {}
             try:
                 self._write(rows, now)
-            except Exception:
-                log.exception("service metrics could not be written; kept for the next flush")
+            except Exception as exc:
+                # One line, not a traceback with the SQL: this repeats every flush while the
+                # database is down.
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""]
+                log.error(
+                    "service metrics could not be written (%s: %s); kept for the next flush",
+                    type(exc).__name__,
+                    redact(reason[0][:300]),
+                )
                 self._restore(rows)
                 return False
             return True

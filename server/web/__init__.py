@@ -17,7 +17,9 @@ def register_web(app: Flask, context: PlanFuse) -> None:
     app.json = OrjsonProvider(app)
     init_cache(app, context.settings)
     register_error_handlers(app)
-    register_request_hooks(app)
+    from planfuse.web.metrics import RequestMetrics
+
+    register_request_hooks(app, RequestMetrics(context))
     register_data_service_cors(app, context.settings.data_cors_origins)
 
     # One blueprint per area.
@@ -35,11 +37,6 @@ def register_web(app: Flask, context: PlanFuse) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(ogc_bp)
     app.register_blueprint(tiles_bp)
-
-    # Per-service request metrics; resolves each registered endpoint's service once.
-    from planfuse.web.metrics import register_service_metrics
-
-    register_service_metrics(app, context)
 
     # Load the widgets now, so a broken widget definition stops the start, not a request.
     from planfuse.embed.registry import widget_registry

@@ -1,15 +1,15 @@
 """Counts every request for the service catalogue (planfuse.services.service_metrics).
 
-The service of each Flask endpoint is resolved once, when the app is built, from its route;
-requests no route matches are attributed by their path. Only the service id, the status
-and the latency reach the recorder: no path, query string or header.
+The request hook (`planfuse.web.requests`) hands each finished request to
+`RequestMetrics`, which attributes it to a catalogue service by its Flask endpoint (the
+endpoint's route is matched once, then remembered); requests no route matches are
+attributed by their path. Only the service id, the status and the latency reach the
+recorder: no path, query string or header.
 """
 
 from __future__ import annotations
 
-import time
-
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, request
 
 from planfuse.app import planfuse
 from planfuse.context import PlanFuse
@@ -23,25 +23,27 @@ def endpoint_services(app: Flask) -> dict[str, str]:
     return {rule.endpoint: service_for_path(rule.rule) for rule in app.url_map.iter_rules()}
 
 
-def register_service_metrics(app: Flask, context: PlanFuse) -> None:
-    """Record each request; call after every blueprint is registered."""
-    recorder = metrics_recorder(context)
-    services = endpoint_services(app)
+class RequestMetrics:
+    """Called once per request with its response, endpoint and duration."""
 
-    @app.after_request
-    def _record(response):
-        started = g.get("request_started")
-        if started is None:
-            return response
-        duration_ms = (time.perf_counter() - started) * 1000
-        endpoint = request.endpoint
-        service = services.get(endpoint) if endpoint else None
+    def __init__(self, context: PlanFuse):
+        self.recorder = metrics_recorder(context)
+        self.services: dict[str, str] = {}
+
+    def __call__(self, response: Response, endpoint: str | None, duration_ms: float) -> None:
+        service = self.services.get(endpoint) if endpoint else None
         if service is None:
-            service = service_for_path(request.path)
-        if recorder.record(service, response.status_code, duration_ms):
+            service = self._attribute(endpoint)
+        if self.recorder.record(service, response.status_code, duration_ms):
             # Written once the response is sent; a failure is logged, never raised.
-            response.call_on_close(recorder.flush)
-        return response
+            response.call_on_close(self.recorder.flush)
+
+    def _attribute(self, endpoint: str | None) -> str:
+        rule = request.url_rule
+        if endpoint and rule is not None:
+            service = self.services[endpoint] = service_for_path(rule.rule)
+            return service
+        return service_for_path(request.path)
 
 
 def current_service_report() -> dict:

@@ -1,12 +1,14 @@
-"""Per-request hooks: request ids, access logs without secrets, default security headers."""
+"""Per-request hooks: request ids, access logs without secrets, default security headers,
+and the service metrics (`planfuse.web.metrics`)."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 import time
+from collections.abc import Callable
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from planfuse.logs import redact
@@ -14,7 +16,11 @@ from planfuse.logs import redact
 access_log = logging.getLogger("planfuse.access")
 
 
-def register_request_hooks(app: Flask) -> None:
+def register_request_hooks(
+    app: Flask, record: Callable[[Response, str | None, float], None] | None = None
+) -> None:
+    """`record(response, endpoint, duration_ms)` is called for every timed request."""
+
     @app.before_request
     def _start() -> None:
         g.request_started = time.perf_counter()
@@ -32,6 +38,7 @@ def register_request_hooks(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         started = g.get("request_started")
         duration_ms = (time.perf_counter() - started) * 1000 if started else None
+        endpoint = request.endpoint
         # The query string is not logged: it may carry a token a client put there by
         # mistake. Paths are redacted too.
         access_log.info(
@@ -43,7 +50,9 @@ def register_request_hooks(app: Flask) -> None:
                 "status": response.status_code,
                 "duration_ms": round(duration_ms, 2) if duration_ms is not None else None,
                 "request_id": g.get("request_id"),
-                "endpoint": request.endpoint,
+                "endpoint": endpoint,
             },
         )
+        if record is not None and duration_ms is not None:
+            record(response, endpoint, duration_ms)
         return response
