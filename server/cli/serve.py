@@ -27,12 +27,23 @@ def run_gunicorn(host: str, port: int, workers: int, threads: int = 4) -> None:
             # Access logs come from PlanFuse itself, redacted; gunicorn's would carry the
             # query string.
             self.cfg.set("accesslog", None)
+            self.cfg.set("worker_exit", _write_service_metrics)
 
         def load(self):
             configure_logging(os.environ.get("PLANFUSE_LOG_LEVEL", "INFO"))
             return create_app()
 
     PlanFuseServer().run()
+
+
+def _write_service_metrics(_server, worker) -> None:
+    """A stopping worker writes its last service metrics (planfuse.services.service_metrics)."""
+    app = getattr(worker, "wsgi", None)
+    extensions = getattr(app, "extensions", {})
+    if "planfuse" in extensions:
+        from planfuse.services.service_metrics import metrics_recorder
+
+        metrics_recorder(extensions["planfuse"]).flush()
 
 
 @click.command()

@@ -84,3 +84,18 @@ def test_production_mode_refuses_a_missing_secret(tmp_path):
     )
     assert result.returncode != 0
     assert "PLANFUSE_SECRET_KEY" in result.stderr
+
+
+def test_stopping_workers_write_their_service_metrics(server, tmp_path):
+    import sqlite3
+
+    url, proc = server
+    wait_for(url + "/readyz")
+    for _ in range(3):
+        wait_for(url + "/api/v1/layers")
+    # Well within service_metrics_flush_s (10 s): only the workers' exit writes these.
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=15)
+    with sqlite3.connect(tmp_path / "serve.db") as db:
+        rows = dict(db.execute("SELECT service, SUM(requests) FROM service_metrics GROUP BY 1"))
+    assert rows["layer_catalogue"] == 3
