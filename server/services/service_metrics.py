@@ -89,8 +89,8 @@ class MetricsRecorder:
         self._next_prune = 0.0
 
     def record(self, service: str, status: int, duration_ms: float) -> bool:
-        """Count one finished request. True when a flush is due (call `flush` once the
-        response is on its way)."""
+        """Count one finished request. True when a flush is due (call `flush_if_due` once
+        the response is on its way)."""
         now = self._clock()
         key = (int(now) // 60, service)
         bucket = _FIRST_BUCKET + bisect_left(LATENCY_BOUNDS_MS, duration_ms)
@@ -106,6 +106,11 @@ class MetricsRecorder:
             row[bucket] += 1
             row[_LAST] = now
         return now >= self._next_flush
+
+    def flush_if_due(self) -> None:
+        """`flush` unless another request's flush already ran since this one was due."""
+        if self._clock() >= self._next_flush:
+            self.flush()
 
     def pending(self) -> dict[tuple[int, str], list[float]]:
         """A copy of the unflushed rows (for tests and diagnostics)."""

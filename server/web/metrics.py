@@ -36,7 +36,7 @@ class RequestMetrics:
             service = self._attribute(endpoint)
         if self.recorder.record(service, response.status_code, duration_ms):
             # Written once the response is sent; a failure is logged, never raised.
-            response.call_on_close(self.recorder.flush)
+            response.call_on_close(self.recorder.flush_if_due)
 
     def _attribute(self, endpoint: str | None) -> str:
         rule = request.url_rule

@@ -41,11 +41,12 @@ def by_id(body: dict) -> dict:
     return {s["id"]: s for s in body["services"]}
 
 
-def second_app(ctx):
+def second_app(ctx, **overrides):
     """Another server process over the same database (a second gunicorn worker)."""
     application = create_app(
         {"database_url": ctx.settings.database_url, "secret_key": TEST_SECRET}
         | {k: v for k, v in ctx.settings.items() if k not in {"database_url", "secret_key"}}
+        | overrides
     )
     application.testing = True
     return application
@@ -118,6 +119,21 @@ def test_two_server_processes_add_up(app, ctx, admin_token):
         assert (ogc["requests"], ogc["client_errors"]) == (7, 1)
     finally:
         other.extensions["planfuse"].close()
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "ready"), [("redis://127.0.0.1:6379/12", True), ("redis://127.0.0.1:1/0", False)]
+)
+def test_the_redis_cache_is_checked(ctx, admin_token, redis_url, ready):
+    other = second_app(ctx, redis_url=redis_url)
+    try:
+        body = report(other.test_client(), admin_token)
+    finally:
+        other.extensions["planfuse"].close()
+    cache = {d["name"]: d for d in body["dependencies"]}["cache"]
+    assert (cache["backend"], cache["ready"]) == ("redis", ready)
+    assert (cache["detail"] is None) == ready  # the error's class when it is down
+    assert body["metrics_error"] is None
 
 
 def test_the_report_needs_an_admin(client, admin_token):

@@ -123,3 +123,48 @@ def test_a_failed_flush_is_logged_and_its_counts_kept(caplog):
     assert not rest and key == (int(now[0] // 60), "ogc_features")
     assert row[:3] == [3, 1, 1]  # requests, 4xx, 5xx
     assert sum(row[3:-1]) == 3 and row[-1] == now[0]
+
+
+def test_threads_recording_at_once_lose_nothing():
+    import threading
+
+    recorder = MetricsRecorder(fake_ctx(flush_s=1e9))
+
+    def work():
+        for i in range(5000):
+            recorder.record("vector_tiles", 200 if i % 10 else 500, float(i % 50))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows = recorder.pending().values()
+    assert sum(row[0] for row in rows) == 40_000
+    assert sum(row[2] for row in rows) == 4_000
+    assert sum(sum(row[3:-1]) for row in rows) == 40_000
+
+
+def test_the_report_survives_an_unreachable_database():
+    from sqlalchemy.exc import OperationalError
+
+    from planfuse.services.service_status import service_report
+
+    def fail(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    db = SimpleNamespace(ping=fail, engine=SimpleNamespace(connect=fail), dialect="postgresql")
+    ctx = SimpleNamespace(db=db, settings=SimpleNamespace(redis_url=""))
+    body = service_report(ctx, cache=None, now=1_800_000_000.0)
+    assert body["dependencies"] == [
+        {
+            "name": "database",
+            "label": {"zh-CN": "数据库", "en": "Database"},
+            "backend": "postgresql",
+            "ready": False,
+            "detail": "OperationalError",
+        }
+    ]
+    assert "OperationalError" in body["metrics_error"] and body["layers"] is None
+    assert {s["status"] for s in body["services"]} == {"idle"}
+    assert body["generated_at"] == "2027-01-15T08:00:00+00:00"
