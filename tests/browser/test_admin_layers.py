@@ -79,7 +79,8 @@ def test_import_a_layer_and_see_its_row_then_a_bad_file_listed(
     assert row.query_selector("b") is None
     assert cells[2].startswith("永久基本农田 · Permanent basic farmland")
     assert cells[4:7] == ["EPSG:4523", "v1", "2"]
-    assert "m²" in cells[7]
+    assert cells[7].endswith(" ha")
+    assert row.query_selector_all("td")[6].get_attribute("title").endswith(" m²")
 
     # The same id again with a file holding two bad features: nothing stored, both listed.
     page.set_input_files("#file", str(bad))

@@ -23,10 +23,13 @@ function kindLabel(name) {
   return k ? `${k.title_zh} · ${k.title_en}` : name;
 }
 
-function area(layer) {
+/** A layer's total area in hectares (公顷, how planners compare layers); exact m² on hover. */
+function areaCell(layer) {
   const k = kinds[layer.kind];
-  if (!k || k.geometry !== 'polygon') return '—';
-  return `${number(layer.total_area_m2, 2)} m² (${number(layer.total_area_m2 / 10000, 2)} ha)`;
+  if (!k || k.geometry !== 'polygon') return el('td', '—', 'pf-num');
+  const cell = el('td', `${number(layer.total_area_m2 / 10000, 2)} ha`, 'pf-num');
+  cell.title = `${number(layer.total_area_m2, 2)} m²`;
+  return cell;
 }
 
 const bboxText = (bbox) => (bbox ? bbox.map((v) => v.toFixed(5)).join(', ') : '—');
@@ -61,7 +64,7 @@ function layerRow(layer, highlight) {
     el('td', layer.crs),
     versions,
     el('td', number(layer.feature_count), 'pf-num'),
-    el('td', area(layer), 'pf-num'),
+    areaCell(layer),
     el('td', bboxText(layer.bbox), 'pf-bbox'),
     updated,
     el('td', layer.restricted ? '是 · yes' : '否 · no'),
