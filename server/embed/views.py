@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, jsonify, render_template, request, send_from_directory
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from planfuse.app import ROOT, planfuse
 from planfuse.auth.sessions import exchange_embed_token
@@ -15,6 +15,7 @@ from planfuse.auth.tokens import MAX_TOKEN_BYTES, TokenError, validate_embed_tok
 from planfuse.embed.page import build_widget_page, content_security_policy
 from planfuse.embed.registry import widget_registry
 from planfuse.errors import ProblemError, bad_request, not_found
+from planfuse.web.assets import send_asset
 
 embed_bp = Blueprint("embed", __name__)
 log = logging.getLogger("planfuse.embed")
@@ -125,7 +126,7 @@ def embed_js():
             "sdk_not_built",
             "embed.js is not built; run `npm ci && npm run build` in the PlanFuse folder",
         )
-    response = send_from_directory(EMBED_JS.parent, EMBED_JS.name, max_age=EMBED_JS_MAX_AGE_S)
+    response = send_asset(EMBED_JS.parent, EMBED_JS.name, max_age=EMBED_JS_MAX_AGE_S)
     response.headers["Content-Type"] = "text/javascript; charset=utf-8"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -150,9 +151,7 @@ def widget_asset(name: str, filename: str):
     if widget is None:
         raise not_found("widget", name)
     versioned = "v" in request.args
-    response = send_from_directory(
-        widget.assets_dir, filename, max_age=ASSET_MAX_AGE_S if versioned else 60
-    )
+    response = send_asset(widget.assets_dir, filename, max_age=ASSET_MAX_AGE_S if versioned else 60)
     if versioned:
         response.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE_S}, immutable"
     return response
