@@ -33,6 +33,7 @@ def _register() -> None:
     for module in (
         "planfuse.cli.admin",
         "planfuse.cli.apps",
+        "planfuse.cli.keys",
         "planfuse.cli.token",
         "planfuse.cli.demo_data",
     ):

@@ -16,6 +16,7 @@ import shapely
 from compliance_world import build_world, project, storage_box
 from embed_support import basic, session_headers
 from joserfc import jws, jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from layer_files import write_zipped_shapefile
 from sqlalchemy import func, select
@@ -106,6 +107,80 @@ def test_the_signing_key_is_made_once_and_kept(client, pf, host, world):
     pf.extras.pop("server_signing_key", None)  # as a new process would start
     second = client.get("/api/v1/compliance/jwks.json").get_json()
     assert first == second and len(first["keys"]) == 1
+
+
+def signed_report(client, host) -> dict:
+    r = client.post(
+        CHECK, json={**BODY, "geometry": project(-100, 50, 100, 150)}, headers=basic(host)
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    return r.get_json()
+
+
+def verifies(client, report: dict) -> bool:
+    key_set = KeySet.import_key_set(client.get("/api/v1/compliance/jwks.json").get_json())
+    try:
+        jws.deserialize_compact(report["signature"]["jws"], key_set, algorithms=["ES256"])
+    except (JoseError, ValueError):
+        return False
+    return True
+
+
+def test_rotation_signs_with_a_new_key_and_old_reports_still_verify(client, pf, host, world):
+    from planfuse.auth.server_keys import rotate_signing_key, signing_keys
+
+    before = signed_report(client, host)
+    new_kid = rotate_signing_key(pf)
+    after = signed_report(client, host)
+    assert before["signature"]["kid"] != new_kid == after["signature"]["kid"]
+    published = [k["kid"] for k in client.get("/api/v1/compliance/jwks.json").get_json()["keys"]]
+    assert published == [new_kid, before["signature"]["kid"]]  # newest first
+    assert verifies(client, before) and verifies(client, after)
+    listed = signing_keys(pf)
+    assert [(k["kid"], k["current"], k["can_sign"]) for k in listed] == [
+        (new_kid, True, True),
+        (before["signature"]["kid"], False, True),
+    ]
+
+
+def test_a_rotation_by_another_process_is_picked_up_without_a_restart(client, pf, host, world):
+    from planfuse.auth import server_keys
+    from planfuse.context import build_context
+
+    first = signed_report(client, host)["signature"]["kid"]
+    other = build_context(pf.settings)  # e.g. `planfuse keys rotate` run beside the server
+    try:
+        new_kid = server_keys.rotate_signing_key(other)
+    finally:
+        other.close()
+    # Until the recheck interval has passed this process keeps its key…
+    assert signed_report(client, host)["signature"]["kid"] == first
+    key, loaded_at = pf.extras["server_signing_key"]
+    pf.extras["server_signing_key"] = (key, loaded_at - server_keys.RECHECK_S - 1)
+    # …then signs with the newest one.
+    assert signed_report(client, host)["signature"]["kid"] == new_kid
+
+
+def test_a_retired_key_leaves_the_jwks_and_the_current_key_cannot_be_retired(
+    client, pf, host, world
+):
+    from planfuse.auth.server_keys import retire_signing_key, rotate_signing_key
+    from planfuse.errors import ProblemError
+
+    old = signed_report(client, host)
+    old_kid = old["signature"]["kid"]
+    with pytest.raises(ProblemError) as refused:
+        retire_signing_key(pf, old_kid)
+    assert refused.value.status == 409 and "rotate" in refused.value.detail
+    new_kid = rotate_signing_key(pf)
+    retire_signing_key(pf, old_kid)
+    published = [k["kid"] for k in client.get("/api/v1/compliance/jwks.json").get_json()["keys"]]
+    assert published == [new_kid]
+    assert not verifies(client, old)
+    assert verifies(client, signed_report(client, host))
+    with pytest.raises(ProblemError) as unknown:
+        retire_signing_key(pf, "no-such-kid")
+    assert unknown.value.status == 404
 
 
 def test_reports_are_isolated_between_apps(client, pf, host, other_host, world):

@@ -95,3 +95,23 @@ def test_bad_map_option_is_a_usage_error(run):
 def test_settings_lists_every_variable(run):
     out = run("settings").output
     assert "PLANFUSE_DATABASE_URL" in out and "PLANFUSE_AREA_CRS" in out
+
+
+def test_keys_rotate_list_and_retire(run):
+    first = run("keys", "list")
+    assert first.exit_code == 0, first.output
+    (original,) = [line.split()[0] for line in first.output.splitlines()]
+    assert "current" in first.output
+    rotated = run("keys", "rotate")
+    assert rotated.exit_code == 0 and rotated.output.startswith("new signing key: ")
+    new_kid = rotated.output.splitlines()[0].split(": ", 1)[1]
+    lines = run("keys", "list").output.splitlines()
+    assert [line.split()[0] for line in lines] == [new_kid, original]
+    assert "current" in lines[0] and "published" in lines[1]
+    # The current key is refused with a way out; an older one is retired.
+    refused = run("keys", "retire", new_kid)
+    assert refused.exit_code == 2 and "planfuse keys rotate" in refused.output
+    assert run("keys", "retire", original).exit_code == 0
+    assert "retired" in run("keys", "list").output.splitlines()[1]
+    # No private key material is ever printed.
+    assert '"d"' not in run("keys", "list").output
