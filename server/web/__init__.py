@@ -9,6 +9,7 @@ from planfuse.context import PlanFuse
 
 def register_web(app: Flask, context: PlanFuse) -> None:
     from planfuse.web.cache import init_cache
+    from planfuse.web.compression import register_compression
     from planfuse.web.cors import register_data_service_cors
     from planfuse.web.errors import register_error_handlers
     from planfuse.web.json import OrjsonProvider
@@ -21,6 +22,7 @@ def register_web(app: Flask, context: PlanFuse) -> None:
 
     register_request_hooks(app, RequestMetrics(context))
     register_data_service_cors(app, context.settings.data_cors_origins)
+    register_compression(app)
 
     # One blueprint per area.
     from planfuse.admin.views import admin_bp
