@@ -4,6 +4,7 @@
 //   static/build/admin.js              the admin console's embed page (+ admin.css, every page)
 //   static/build/admin-layers.js       the admin console's layer page (+ admin-layers.css)
 //   static/build/admin-services.js     the admin console's service page (+ admin-services.css)
+//   static/build/admin-apps.js         the admin console's host-app page (+ admin-apps.css)
 // `node build.mjs --test-widgets` builds tests/fixtures/widgets/*/widget.js into
 // tests/fixtures/build/widgets/ instead (widgets that exist only for the test suite).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -96,6 +97,12 @@ if (testOnly) {
     ...common,
     entryPoints: [join(ROOT, 'server/admin/assets/layers.js')],
     outfile: join(out, 'admin-layers.js'),
+    format: 'iife',
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(ROOT, 'server/admin/assets/apps.js')],
+    outfile: join(out, 'admin-apps.js'),
     format: 'iife',
   });
   const names = await buildWidgets(join(ROOT, 'widgets'), join(out, 'widgets'));

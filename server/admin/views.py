@@ -210,4 +210,5 @@ def preview_token():
 
 
 # Other pages of the console register themselves on `admin_bp` when imported.
+from planfuse.admin import apps as _apps_page  # noqa: E402, F401
 from planfuse.admin import layers, service_monitor  # noqa: E402, F401

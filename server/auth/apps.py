@@ -28,6 +28,8 @@ from planfuse.storage.models.base import utcnow
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_ORIGINS = 50
+#: Longest a rotated-out secret may keep working: a longer overlap defeats the rotation.
+MAX_ROTATION_GRACE_S = 30 * 86400
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,10 @@ def rotate_secret(ctx: PlanFuse, app_id: str, grace_s: int | None = None) -> tup
     grace = ctx.settings.key_rotation_grace_s if grace_s is None else grace_s
     if grace < 0:
         raise bad_request("the grace period cannot be negative", field="grace_s")
+    if grace > MAX_ROTATION_GRACE_S:
+        raise bad_request(
+            f"the grace period is at most {MAX_ROTATION_GRACE_S} s (30 days)", field="grace_s"
+        )
     now = utcnow()
     secret = generate_secret()
     kid = new_kid("hs")

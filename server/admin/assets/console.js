@@ -21,6 +21,9 @@ function widgetTitle(w) {
 
 function fillSelects() {
   for (const app of config.apps) option($('app'), app.app_id, `${app.name} (${app.app_id})${app.disabled ? ' — disabled' : ''}`);
+  // /admin/embed?app=ID (linked from the host-app page) starts with that app chosen.
+  const wanted = new URLSearchParams(location.search).get('app');
+  if (config.apps.some((a) => a.app_id === wanted)) $('app').value = wanted;
   for (const w of Object.values(manifest.widgets)) option($('widget'), w.name, widgetTitle(w));
   for (const l of config.locales) option($('locale'), l, l);
   if (!config.apps.length) $('app-hint').textContent = '还没有宿主应用：planfuse apps create NAME --origin https://host:port · No host app yet.';
