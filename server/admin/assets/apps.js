@@ -113,8 +113,8 @@ function announce(text) {
 
 // --- the table -----------------------------------------------------------------------------
 
-function listCell(items, empty) {
-  const td = el('td');
+function listCell(items, empty, className) {
+  const td = el('td', null, className);
   if (!items.length) {
     td.textContent = empty;
     return td;
@@ -129,17 +129,17 @@ function keyItem(app, key) {
   const li = el('li');
   if (key.type === 'shared_secret') {
     if (!key.expires_at) {
-      li.textContent = `🔑 共享密钥 · Shared secret (HS256) · ${key.kid}`;
+      li.textContent = `● 共享密钥 · Shared secret (HS256) · ${key.kid}`;
       li.title = `指纹 · Fingerprint ${key.fingerprint}`;
     } else if (inFuture(key.expires_at)) {
-      li.append(`⏳ 旧密钥宽限至 · Previous secret in grace until `, timeNode(key.expires_at), ` · ${key.kid}`);
+      li.append(`◐ 旧密钥宽限至 · Previous secret in grace until `, timeNode(key.expires_at), ` · ${key.kid}`);
     } else {
-      li.append(`✗ 旧密钥已失效 · Previous secret expired `, timeNode(key.expires_at), ` · ${key.kid}`);
+      li.append(`○ 旧密钥已失效 · Previous secret expired `, timeNode(key.expires_at), ` · ${key.kid}`);
       li.className = 'pf-muted';
     }
     return li;
   }
-  li.textContent = `🔐 公钥 · Public key ${key.alg} · kid ${key.kid} `;
+  li.textContent = `◆ 公钥 · Public key ${key.alg} · kid ${key.kid} `;
   const remove = el('button', '移除 · Remove', 'pf-small pf-secondary');
   remove.type = 'button';
   remove.dataset.action = 'remove-key';
@@ -150,7 +150,7 @@ function keyItem(app, key) {
 }
 
 function keysCell(app) {
-  const td = el('td');
+  const td = el('td', null, 'pf-keys');
   if (!app.keys.length) {
     td.textContent = '无密钥 · No key';
     return td;
@@ -170,7 +170,7 @@ function statusCell(app) {
   const active = app.keys.some((k) => !k.expires_at || inFuture(k.expires_at));
   if (!active) ul.appendChild(el('li', '⚠ 无有效密钥，无法签发令牌 · No active key: no token can be signed', 'pf-state-warn'));
   if (app.revoked_before) {
-    const li = el('li', '⛔ 已吊销此前签发的令牌 · Tokens issued before ');
+    const li = el('li', '⊗ 已吊销此前签发的令牌 · Tokens issued before ');
     li.append(timeNode(app.revoked_before), ' 已吊销 · revoked');
     ul.appendChild(li);
   }
@@ -217,7 +217,7 @@ function appRow(app, highlight) {
   tr.append(
     id,
     el('td', app.name),
-    listCell(app.origins, '—'),
+    listCell(app.origins, '—', 'pf-origins'),
     listCell(app.widgets.map(widgetLabel), '全部组件 · All widgets'),
     keysCell(app),
     statusCell(app),
