@@ -490,7 +490,11 @@ $('rotate-form').addEventListener('submit', rotate);
 $('key-form').addEventListener('submit', addKey);
 $('confirm-form').addEventListener('submit', confirmed);
 $('secret-copy').addEventListener('click', copySecret);
-$('secret-close').addEventListener('click', () => $('secret-dialog').close());
+$('secret-close').addEventListener('click', () => {
+  forgetSecret(); // now, not when the dialog's close event comes round
+  $('secret-dialog').close();
+});
+$('secret-dialog').addEventListener('cancel', forgetSecret); // Esc
 $('secret-dialog').addEventListener('close', forgetSecret);
 $('confirm-dialog').addEventListener('close', () => {
   pending = null;
