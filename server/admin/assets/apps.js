@@ -24,6 +24,9 @@ const lines = (text) => text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
 const appUrl = (id, action) => `${config.app_url.replace('APP_ID', encodeURIComponent(id))}/${action}`;
 const find = (id) => apps.find((a) => a.app_id === id);
 
+/** Words for screen readers only: which app a row's button acts on. */
+const hidden = (text) => el('span', text, 'pf-visually-hidden');
+
 function timeNode(iso) {
   const node = el('time', timeText(iso));
   if (iso) node.dateTime = iso;
@@ -144,7 +147,7 @@ function keyItem(app, key) {
   remove.type = 'button';
   remove.dataset.action = 'remove-key';
   remove.dataset.kid = key.kid;
-  remove.setAttribute('aria-label', `移除公钥 ${key.kid} · Remove public key ${key.kid} of ${app.name}`);
+  remove.appendChild(hidden(` ${key.kid} (${app.name})`));
   li.appendChild(remove);
   return li;
 }
@@ -182,7 +185,7 @@ function actionButton(app, action, zh, en) {
   const b = el('button', `${zh} · ${en}`, 'pf-small pf-secondary');
   b.type = 'button';
   b.dataset.action = action;
-  b.setAttribute('aria-label', `${zh}：${app.name} · ${en}: ${app.name}`);
+  b.appendChild(hidden(` (${app.name})`));
   return b;
 }
 
@@ -198,7 +201,7 @@ function actionsCell(app) {
   );
   const link = el('a', '嵌入代码 · Embed');
   link.href = `${config.embed_url}?app=${encodeURIComponent(app.app_id)}`;
-  link.setAttribute('aria-label', `为 ${app.name} 生成嵌入代码 · Embed code for ${app.name}`);
+  link.appendChild(hidden(` (${app.name})`));
   wrap.appendChild(link);
   td.appendChild(wrap);
   return td;
