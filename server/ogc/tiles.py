@@ -297,7 +297,13 @@ def tile_geometries(
     """Clip, grid and simplify the geometries of `rows`; returns (the rows kept, their
     geometries in tile grid coordinates, y down, ready to encode)."""
     bounds = tile_bounds(z, x, y)
-    clipped = shapely.clip_by_rect(index.geometries[rows], *buffered(bounds))
+    box = buffered(bounds)
+    clipped = index.geometries[rows]  # a copy (fancy indexing)
+    # Most features of a dense tile lie wholly inside it: only those crossing its edge are clipped.
+    b = shapely.bounds(clipped)
+    crossing = (b[:, 0] < box[0]) | (b[:, 1] < box[1]) | (b[:, 2] > box[2]) | (b[:, 3] > box[3])
+    if crossing.any():
+        clipped[crossing] = shapely.clip_by_rect(clipped[crossing], *box)
     # Douglas–Peucker without topology preservation: faster, and the rare ring it makes
     # invalid is repaired below with the ones rounding breaks.
     geoms = shapely.simplify(_to_grid(clipped, bounds), SIMPLIFY_UNITS, preserve_topology=False)

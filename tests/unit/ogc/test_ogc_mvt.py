@@ -93,3 +93,49 @@ def test_pipeline_output(seed):
     properties = {"fid": fids}
     properties.update({k: v[rows].tolist() for k, v in index.attributes.items()})
     assert decoded(ours) == decoded(reference("layer", grid, fids, properties))
+
+
+def test_wide_integers_text_and_empty_columns():
+    """Multi-byte varints (ids past 2^35, negative and large attribute values), UTF-8
+    text, a column that is all None and coordinates far outside the tile."""
+    polygon = shapely.orient_polygons(
+        shapely.Polygon([(-300, -300), (-300, 4400), (4400, 4400), (4400, -300)]),
+        exterior_cw=False,
+    )
+    geoms = [polygon, shapely.Point(4095, 0), shapely.LineString([(-5000, 7), (9000, 4096)])]
+    ids = [1, 2**35 + 17, 2**62]
+    properties = {
+        "fid": ids,
+        "name": ["永久基本农田", "生态保护红线 · red line", ""],
+        "level": [-1, 2**40, -(2**50)],
+        "empty": [None, None, None],
+        "ratio": [float("1e-300"), -0.0, 3.5],
+    }
+    assert_same(geoms, ids, properties)
+
+
+def test_a_collapsed_ring_leaves_its_feature_out_and_keeps_the_others():
+    sliver = shapely.Polygon([(0, 0), (0, 0), (0, 0), (0, 0)])  # no command survives
+    square = shapely.orient_polygons(shapely.box(10, 10, 20, 20), exterior_cw=False)
+    geoms = np.asarray([sliver, square], dtype=object)
+    ours = decoded(mvt.encode_layer("layer", geoms, [5, 6], {"fid": [5, 6], "k": ["a", "b"]}))
+    assert [(f["id"], f["properties"]) for f in ours["layer"]["features"]] == [
+        (6, {"fid": 6, "k": "b"})
+    ]
+
+
+def test_an_empty_layer_is_a_valid_tile():
+    content = mvt.encode_layer("layer", np.asarray([], dtype=object), [], {"fid": []})
+    assert decoded(content) == {
+        "layer": {"extent": 4096, "version": 2, "features": [], "type": "FeatureCollection"}
+    }
+
+
+def test_many_features_with_unique_ids_as_values():
+    rng = np.random.default_rng(4)
+    corners = rng.integers(-200, 4000, size=(3000, 2))
+    geoms = shapely.box(corners[:, 0], corners[:, 1], corners[:, 0] + 50, corners[:, 1] + 30)
+    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
+    ids = (np.arange(3000) * 7919 + 1).tolist()
+    codes = [["0701", "0801", None, "1001"][i % 4] for i in range(3000)]
+    assert_same(geoms, ids, {"fid": ids, "code": codes})
