@@ -91,7 +91,11 @@ def _serve(wsgi) -> tuple[Any, int]:
 
 class EmbedRig:
     def __init__(
-        self, database_url: str, settings: dict[str, Any] | None = None, browser: Any = None
+        self,
+        database_url: str,
+        settings: dict[str, Any] | None = None,
+        browser: Any = None,
+        chromium: Any = None,
     ):
         from embed_support import probe_widget
 
@@ -122,8 +126,14 @@ class EmbedRig:
         dispatch.app = host_app
 
         # Only one Playwright per thread: inside tests/browser, pass the session's `browser`
-        # fixture and the rig launches its own Chromium (with the resolver rules) from it.
+        # fixture and the rig launches its own Chromium (with the resolver rules) from it, or
+        # pass `chromium` (one launched with `CHROMIUM_ARGS`) for several rigs to share.
         self._pw = None
+        self._own_browser = chromium is None
+        if chromium is not None:
+            self.browser_type = chromium.browser_type
+            self.browser = chromium
+            return
         if browser is None:
             from playwright.sync_api import sync_playwright
 
@@ -259,7 +269,8 @@ class EmbedRig:
         ]
 
     def close(self) -> None:
-        self.browser.close()
+        if self._own_browser:
+            self.browser.close()
         if self._pw is not None:
             self._pw.stop()
         self._server.shutdown()

@@ -64,7 +64,7 @@ const messages = {
     'list.count_slivers': '共 {total} 个碎图斑，显示第 {from}–{to} 个（不计入数量和面积）。',
     'list.empty': '没有符合条件的差异图斑。',
     'list.loading': '正在加载……',
-    'list.label': '图斑 {id}，{type}，{area}，{district}，{status}',
+    'list.patch': '图斑',
     'list.prev': '上一页',
     'list.next': '下一页',
     'list.sliver': '碎图斑',
@@ -185,7 +185,7 @@ const messages = {
     'list.count_slivers': '{total} slivers; showing {from}–{to} (not counted in numbers and areas).',
     'list.empty': 'No conflict patch matches.',
     'list.loading': 'Loading…',
-    'list.label': 'Patch {id}, {type}, {area}, {district}, {status}',
+    'list.patch': 'Patch',
     'list.prev': 'Previous page',
     'list.next': 'Next page',
     'list.sliver': 'Sliver',
@@ -722,9 +722,11 @@ function listItem(c) {
   button.type = 'button';
   button.setAttribute('aria-pressed', selected && selected.id === c.id ? 'true' : 'false');
   const typeText = typeTitle(c.analysis, c.type);
-  button.setAttribute('aria-label', t('list.label', { id: c.id, type: typeText, area: areaText(c.area_m2), district: districtName(c.district), status: statusText(c.status) }));
+  // The button is named by what it shows (a screen reader reads what a sighted user sees).
   const head = el('span', 'pf-cf-item-head');
-  head.append(el('span', 'pf-cf-id', `#${c.id}`), el('span', 'pf-cf-type', typeText));
+  const idEl = el('span', 'pf-cf-id');
+  idEl.append(el('span', 'pf-visually-hidden', `${t('list.patch')} `), `#${c.id}`);
+  head.append(idEl, el('span', 'pf-cf-type', typeText));
   const badge = el('span', 'pf-cf-status', statusText(c.status));
   badge.dataset.status = c.status;
   head.append(badge);

@@ -57,7 +57,7 @@ const messages = {
     'candidate.recommended': '★ 推荐',
     'candidate.area': '{m2} m²（{ha} 公顷）',
     'candidate.score': '评分 {score}',
-    'candidate.label': '第 {rank} 名，地块 {id}，{land_use}，{area}，评分 {score}',
+    'candidate.parcel': '地块',
     'candidate.selected': '已选择地块 {id}（第 {rank} 名）',
     'detail.heading': '地块 {id} · 第 {rank} 名',
     'detail.reasons': '逐项条件（实测值）',
@@ -157,7 +157,7 @@ const messages = {
     'candidate.recommended': '★ Recommended',
     'candidate.area': '{m2} m² ({ha} ha)',
     'candidate.score': 'Score {score}',
-    'candidate.label': 'Rank {rank}, parcel {id}, {land_use}, {area}, score {score}',
+    'candidate.parcel': 'Parcel',
     'candidate.selected': 'Parcel {id} selected (rank {rank})',
     'detail.heading': 'Parcel {id} · rank {rank}',
     'detail.reasons': 'Conditions (measured values)',
@@ -656,11 +656,13 @@ function candidateItem(c) {
   button.setAttribute('aria-pressed', 'false');
   const landUse = `${c.land_use || ''} ${localized(c.land_use_name, ctx.locale)}`.trim();
   const score = formatNumber(ctx.locale, c.score, 3);
-  button.setAttribute('aria-label', t('candidate.label', { rank: c.rank, id: c.feature_id, land_use: landUse, area: areaText(c.area_m2), score }));
+  // The button is named by what it shows (a screen reader reads what a sighted user sees).
   const head = el('span', 'pf-candidate-head');
   head.append(el('span', 'pf-rank', t('candidate.rank', { rank: c.rank })));
   if (c.recommended) head.append(el('span', 'pf-recommended', t('candidate.recommended')));
-  head.append(el('span', 'pf-candidate-id', `#${c.feature_id}`));
+  const idEl = el('span', 'pf-candidate-id');
+  idEl.append(el('span', 'pf-visually-hidden', `${t('candidate.parcel')} `), `#${c.feature_id}`);
+  head.append(idEl);
   const body = el('span', 'pf-candidate-body');
   body.append(el('span', '', landUse), el('span', '', areaText(c.area_m2)));
   if (c.district_name || c.district) body.append(el('span', '', c.district_name || c.district));

@@ -51,7 +51,8 @@ function layerRow(layer, highlight) {
   const versions = el('td');
   const vlink = el('a', `v${layer.version}`);
   vlink.href = link.href;
-  vlink.setAttribute('aria-label', `${layer.id} 第 ${layer.version} 版，查看全部版本 · version ${layer.version}, all versions`);
+  // The name starts with the visible text (what a voice-control user says), then the context.
+  vlink.setAttribute('aria-label', `v${layer.version}：${layer.id} 第 ${layer.version} 版，查看全部版本 · version ${layer.version} of ${layer.id}, all versions`);
   versions.appendChild(vlink);
   const updated = el('td');
   const time = el('time', timeText(layer.updated));
