@@ -1,18 +1,19 @@
 """Automated accessibility audit (axe-core, WCAG 2.1 A and AA) of every page people use, in
 headless Debian Chromium: the four widgets embedded by a host page on a second origin
 (tests/embed_browser.py) in a realistic state — a check result, a search result, a detection
-with conflicts, layers shown and a feature identified — in zh-CN and in English; the home
-page; the sample host app; the admin console's sign-in, embed, layer, layer version and
-service pages. A violation of impact "serious" or "critical" fails the test, listed with its
-rule, help text and the elements it was found on.
+with conflicts and the ledgers, layers shown and a feature identified — in zh-CN and in
+English; the home page; the sample host app; the admin console's sign-in, embed, layer,
+layer version, host app and service pages. A violation of impact "serious" or "critical"
+fails the test, listed with its rule, help text and the elements it was found on.
 
 axe's source goes in with `evaluate()`, which runs as the debugger does and so is not subject
 to the pages' CSP (script-src 'self', no eval): the pages are audited under their real CSP,
 where an inline <script> tag would be refused.
 
-Beyond axe, the compliance widget is walked with the Tab key: the upload and CRS controls,
-the check button, the checklist rows (Enter selects and zooms), the export and print buttons
-are all reached in order, each with a visible focus outline."""
+Beyond axe, the keyboard: on every widget and admin page, each stop of the Tab key shows a
+focus indicator (a computed outline or box-shadow); the compliance widget is walked from the
+host page in order — the upload and CRS controls, the check button, then print and export and
+the checklist rows, where Enter selects an item and moves the map onto it."""
 
 from __future__ import annotations
 
@@ -423,6 +424,7 @@ def test_sample_host_page(compliance_rig, audit):
 @pytest.fixture(scope="module")
 def admin_site(tmp_path_factory, chromium):
     from planfuse.app import create_app
+    from planfuse.auth.apps import create_host_app
     from planfuse.services.admin_tokens import create_admin_token
     from tests.browser.conftest import TEST_SECRET, LiveServer
 
@@ -431,6 +433,7 @@ def admin_site(tmp_path_factory, chromium):
     ctx = app.extensions["planfuse"]
     ctx.db.upgrade()
     build_compliance_world(ctx, ["basic_farmland", "ecological_redline"])
+    create_host_app(ctx, "工程建设项目审批系统", ["https://portal.example.gov.cn"])
     server = LiveServer(app)
     token = create_admin_token(ctx, "browser admin")[1]
     context = chromium.new_context()
@@ -472,6 +475,10 @@ def test_admin_console(admin_site, audit):
     page.wait_for_selector("#versions-table")
     audit(page, "admin layer versions page")
     assert_focus_visible(page, page, "admin layer versions page")
+    page.goto(server.url + "/admin/apps")
+    page.wait_for_selector("#apps-body tr")
+    audit(page, "admin host apps page")
+    assert_focus_visible(page, page, "admin host apps page")
     page.goto(server.url + "/admin/services")
     page.wait_for_selector("tr[data-service]")
     audit(page, "admin services page")
