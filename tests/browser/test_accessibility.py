@@ -195,6 +195,10 @@ def test_compliance_widget(compliance_rig, locale, tmp_path, audit):
     # The input form as a person meets it, then the result of an uploaded red line.
     page, frame = rig.open_widget("compliance", locale=locale, events=["item-selected"])
     audit(frame, f"compliance {locale}: input form", (MAP_CANVAS,))
+    # Checking without a red line: the form says what is missing.
+    frame.click("#pfc-check")
+    frame.wait_for_selector("#pfc-form-error:not([hidden])")
+    audit(frame, f"compliance {locale}: form error", (MAP_CANVAS,))
     upload_red_line(rig, frame, tmp_path)
     frame.select_option("#pfc-land-use", "0701")
     frame.click("#pfc-check")
@@ -308,6 +312,19 @@ def test_compliance_widget_by_keyboard(compliance_rig, tmp_path):
     )
     rig.poll(frame, f"({MAP_PICTURE})() !== {json.dumps(before)}", 5000)
     page.context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_widget_error_page(compliance_rig, locale, audit):
+    """A widget opened with a token it refuses shows the error in words."""
+    rig = compliance_rig
+    context = rig.browser.new_context()
+    page = context.new_page()
+    page.goto(f"{rig.server}/embed/compliance?app={rig.app_id}&locale={locale}#token=not.a.token")
+    page.wait_for_selector("#planfuse-status[data-kind=error]")
+    audit(page, f"widget error page {locale}")
+    context.close()
+    audit.check()
 
 
 # --- siting --------------------------------------------------------------------------------
@@ -449,6 +466,9 @@ def test_home_page(admin_site, audit):
     page.goto(server.url + "/")
     audit(page, "home page")
     assert_focus_visible(page, page, "home page")
+    page.goto(server.url + "/no-such-page")
+    assert page.inner_text("h1").startswith("404")
+    audit(page, "error page (404)")
     page.close()
     audit.check()
 
