@@ -385,6 +385,13 @@ def test_conflicts_widget(conflicts_rig, locale, audit):
     rig.poll(frame, "document.querySelector('#pf-status-form') !== null")
     audit(frame, f"conflicts {locale}: list, a patch selected", (MAP_CANVAS,))
     assert_focus_visible(page, frame, f"conflicts {locale}: list")
+    # A status change without its note is refused in the form, the field marked.
+    frame.select_option("#pf-form-status", "coordinating")
+    frame.click("#pf-status-form button[type=submit]")
+    rig.poll(
+        frame, "document.getElementById('pf-form-note').getAttribute('aria-invalid') === 'true'"
+    )
+    audit(frame, f"conflicts {locale}: a refused status change", (MAP_CANVAS,))
     frame.click("#pf-tab-ledger")
     frame.wait_for_selector("#pf-ledger-output table")
     audit(frame, f"conflicts {locale}: ledgers", (MAP_CANVAS,))
@@ -426,11 +433,13 @@ def test_map_widget(map_rig, locale, audit):
 # --- the sample host app -------------------------------------------------------------------
 
 
-def test_sample_host_page(compliance_rig, audit):
+@pytest.mark.parametrize("locale", LOCALES)
+def test_sample_host_page(compliance_rig, locale, audit):
     rig = compliance_rig
-    page = rig.open(rig.host + "/")
+    page = rig.open(f"{rig.host}/?locale={locale}")
     rig.widget_frame(page)
-    audit(page, "sample host page (the host document; the widgets are audited above)")
+    # The host document; the widgets in its frames are audited above.
+    audit(page, f"sample host page {locale}")
     page.context.close()
     audit.check()
 
@@ -473,8 +482,24 @@ def test_home_page(admin_site, audit):
     audit.check()
 
 
-def test_admin_console(admin_site, audit):
+def test_admin_console(admin_site, audit, tmp_path):
     server, token, context = admin_site
+    bad_file = tmp_path / "bad.geojson"
+    bowtie = [[106.5, 29.5], [106.51, 29.51], [106.51, 29.5], [106.5, 29.51], [106.5, 29.5]]
+    bad_file.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Polygon", "coordinates": [bowtie]},
+                    }
+                ],
+            }
+        )
+    )
     page = context.new_page()
     page.goto(server.url + "/admin/login")
     audit(page, "admin sign-in")
@@ -491,6 +516,15 @@ def test_admin_console(admin_site, audit):
     page.wait_for_selector("tr[data-layer=basic_farmland]")
     audit(page, "admin layers page")
     assert_focus_visible(page, page, "admin layers page")
+    # A refused import lists the bad features in a table.
+    page.set_input_files("#file", str(bad_file))
+    page.fill("#layer", "broken")
+    page.select_option("#kind", "basic_farmland")
+    page.select_option("#crs", "EPSG:4490")
+    page.click("#upload-button")
+    page.wait_for_selector("#result-h:has-text('导入失败')")
+    page.wait_for_selector("#problems-body tr")
+    audit(page, "admin layers page, a refused import")
     page.click("tr[data-layer=basic_farmland] th a")
     page.wait_for_selector("#versions-table")
     audit(page, "admin layer versions page")
