@@ -98,17 +98,14 @@ FOCUS_STYLE = """() => {
 }"""
 
 
-def walk_focus(page, target, start: str | None = None, limit: int = 60) -> list[dict]:
-    """Tab through `target` (a page or a widget frame) from its start (or the element
-    `start`) until focus leaves it or comes round again; every stop with whether its focus is
-    visible (a computed outline or box-shadow, not none)."""
-    if start:
-        target.focus(start)
-    else:
-        target.evaluate(
-            "document.body.setAttribute('tabindex', '-1'); document.body.focus();"
-            "document.body.removeAttribute('tabindex')"
-        )
+def walk_focus(page, target, limit: int = 60) -> list[dict]:
+    """Tab through `target` (a page or a widget frame) from its top until focus leaves it or
+    comes round again; every stop with whether its focus is visible (a computed outline or
+    box-shadow, not none)."""
+    target.evaluate(
+        "document.body.setAttribute('tabindex', '-1'); document.body.focus();"
+        "document.body.removeAttribute('tabindex')"
+    )
     stops: list[dict] = []
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -119,8 +116,8 @@ def walk_focus(page, target, start: str | None = None, limit: int = 60) -> list[
     return stops
 
 
-def assert_focus_visible(page, target, name: str, start: str | None = None) -> None:
-    stops = walk_focus(page, target, start)
+def assert_focus_visible(page, target, name: str) -> None:
+    stops = walk_focus(page, target)
     assert stops, f"{name}: Tab reaches nothing"
     hidden = [s["label"] for s in stops if not s["visible"]]
     assert hidden == [], f"{name}: focus not visible on {hidden}"
