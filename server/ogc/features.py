@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -80,35 +79,61 @@ class FeaturesResponse:
     content_crs: str
 
 
-def _ref(layer: Layer, version: LayerVersion) -> CollectionRef:
+_REF_COLUMNS = (
+    Layer.id,
+    Layer.name,
+    Layer.kind,
+    Layer.department,
+    Layer.restricted,
+    Layer.updated_at,
+    LayerVersion.version,
+    LayerVersion.feature_count,
+    LayerVersion.fields,
+    LayerVersion.minx,
+    LayerVersion.miny,
+    LayerVersion.maxx,
+    LayerVersion.maxy,
+    LayerVersion.geometry_type,
+    LayerVersion.source_crs,
+)
+
+
+def _ref(row) -> CollectionRef:
+    bbox = None if row.minx is None else (row.minx, row.miny, row.maxx, row.maxy)
     return CollectionRef(
-        id=layer.id,
-        name=layer.name,
-        kind=layer.kind,
-        department=layer.department,
-        restricted=bool(layer.restricted),
-        version=version.version,
-        feature_count=version.feature_count,
-        fields=tuple(version.fields or ()),
-        bbox=tuple(version.bbox) if version.bbox else None,
-        geometry_type=version.geometry_type,
-        source_crs=version.source_crs,
-        updated=layer.updated_at,
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        department=row.department,
+        restricted=bool(row.restricted),
+        version=row.version,
+        feature_count=row.feature_count,
+        fields=tuple(row.fields or ()),
+        bbox=bbox,
+        geometry_type=row.geometry_type,
+        source_crs=row.source_crs,
+        updated=row.updated_at,
     )
 
 
 def _current(
     ctx: PlanFuse, layer_id: str | None = None, session: Session | None = None
 ) -> list[CollectionRef]:
-    stmt = select(Layer, LayerVersion).join(
+    # Plain column rows on a Core connection: every tile request asks this, and ORM entity
+    # loading made it four times slower (0.37 vs 0.09 ms on SQLite).
+    stmt = select(*_REF_COLUMNS).join(
         LayerVersion,
         (LayerVersion.layer_id == Layer.id) & (LayerVersion.version == Layer.current_version),
     )
     if layer_id is not None:
         stmt = stmt.where(Layer.id == layer_id)
-    with nullcontext(session) if session is not None else ctx.db.session() as session:
-        rows = session.execute(stmt.order_by(Layer.id)).all()
-    return [_ref(layer, version) for layer, version in rows]
+    stmt = stmt.order_by(Layer.id)
+    if session is not None:
+        rows = session.connection().execute(stmt).all()
+    else:
+        with ctx.db.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+    return [_ref(row) for row in rows]
 
 
 def collection_ref(
