@@ -3,22 +3,14 @@
 // from create and rotate: it is shown once in the secret dialog, held nowhere else, and
 // cleared from the dialog when it closes. Text from the server only goes through textContent.
 import './apps.css';
+import { $, el, readConfig, timeNode } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
-const config = JSON.parse($('apps-config').textContent);
+const config = readConfig('apps-config');
 const titles = Object.fromEntries(config.widgets.map((w) => [w.name, w.title]));
 let apps = config.apps;
 let pending = null; // the confirmed action's request, while the confirm dialog is open
 let returnFocus = null; // where focus goes back to when a dialog closes
 
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (className) node.className = className;
-  return node;
-}
-
-const timeText = (iso) => (iso ? iso.slice(0, 19).replace('T', ' ') : '—');
 const inFuture = (iso) => Boolean(iso) && Date.parse(iso) > Date.now();
 const lines = (text) => text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
 const appUrl = (id, action) => `${config.app_url.replace('APP_ID', encodeURIComponent(id))}/${action}`;
@@ -26,12 +18,6 @@ const find = (id) => apps.find((a) => a.app_id === id);
 
 /** Words for screen readers only: which app a row's button acts on. */
 const hidden = (text) => el('span', text, 'pf-visually-hidden');
-
-function timeNode(iso) {
-  const node = el('time', timeText(iso));
-  if (iso) node.dateTime = iso;
-  return node;
-}
 
 function widgetLabel(name) {
   const t = titles[name];

@@ -1,9 +1,9 @@
 // The admin console's embed page: pick a widget, set its parameters, theme and locale, see
 // it live (through the real SDK), and copy the host snippet and the token-minting code.
 import './console.css';
+import { $, readConfig } from './dom.js';
 
-const config = JSON.parse(document.getElementById('admin-config').textContent);
-const $ = (id) => document.getElementById(id);
+const config = readConfig('admin-config');
 const manifest = config.manifest;
 const state = { snippet: 'script', code: 'python' };
 let preview = null;

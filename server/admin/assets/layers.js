@@ -2,19 +2,12 @@
 // as a new layer version (XMLHttpRequest, for upload progress) and shows the summary or
 // every bad feature. Text from the server only ever goes through textContent.
 import './layers.css';
+import { $, el, readConfig, timeNode } from './dom.js';
 
-const config = JSON.parse(document.getElementById('layers-config').textContent);
-const $ = (id) => document.getElementById(id);
+const config = readConfig('layers-config');
 const kinds = Object.fromEntries(config.kinds.map((k) => [k.name, k]));
 let layers = config.layers;
 let crsTouched = false;
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (className) node.className = className;
-  return node;
-}
 
 const number = (n, digits = 0) => Number(n).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
@@ -33,7 +26,6 @@ function areaCell(layer) {
 }
 
 const bboxText = (bbox) => (bbox ? bbox.map((v) => v.toFixed(5)).join(', ') : '—');
-const timeText = (iso) => (iso ? iso.slice(0, 19).replace('T', ' ') : '—');
 
 // --- the layer table -----------------------------------------------------------------------
 
@@ -55,9 +47,7 @@ function layerRow(layer, highlight) {
   vlink.setAttribute('aria-label', `v${layer.version}：${layer.id} 第 ${layer.version} 版，查看全部版本 · version ${layer.version} of ${layer.id}, all versions`);
   versions.appendChild(vlink);
   const updated = el('td');
-  const time = el('time', timeText(layer.updated));
-  if (layer.updated) time.dateTime = layer.updated;
-  updated.appendChild(time);
+  updated.appendChild(timeNode(layer.updated));
   tr.append(
     el('td', layer.name),
     el('td', `${kindLabel(layer.kind)} (${layer.kind})`),

@@ -1,9 +1,9 @@
 // The admin console's service page: the service catalogue with live figures, reloaded from
 // the JSON report every `refresh_s` seconds. Built with DOM APIs only (text, never HTML).
 import './services.css';
+import { $, el, readConfig } from './dom.js';
 
-const config = JSON.parse(document.getElementById('admin-config').textContent);
-const $ = (id) => document.getElementById(id);
+const config = readConfig('admin-config');
 const SVG = 'http://www.w3.org/2000/svg';
 
 const KINDS = {
@@ -22,13 +22,6 @@ const STATES = {
 
 let report = config.report;
 let timer = null;
-
-function el(tag, text, className) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (className) node.className = className;
-  return node;
-}
 
 function selectedWindow() {
   const checked = document.querySelector('input[name="window"]:checked');
