@@ -6,13 +6,17 @@ need no web app. Services receive it explicitly; nothing here knows about Flask.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from planfuse.geo.index import IndexCache
 from planfuse.geo.measure import WorkProjection, work_projection
 from planfuse.settings import Settings, load_settings
 from planfuse.storage import Database
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -28,6 +32,19 @@ class PlanFuse:
     # Per-area state registered by blueprints and services (index caches, job runner,
     # widget registry, ...), keyed by a short name.
     extras: dict[str, Any] = field(default_factory=dict)
+    _extras_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def shared(self, key: str, factory: Callable[[], T]) -> T:
+        """The state under `key` in `extras`, made by `factory()` on first use — once, even
+        when threads ask at the same moment (a job runner or metrics recorder must not exist
+        twice)."""
+        value = self.extras.get(key)
+        if value is None:
+            with self._extras_lock:
+                value = self.extras.get(key)
+                if value is None:
+                    value = self.extras[key] = factory()
+        return value
 
     def __post_init__(self) -> None:
         from planfuse.services.layer_data import build_layer_index

@@ -245,11 +245,9 @@ def load_registry(module_names: list[str] | tuple[str, ...] = ()) -> WidgetRegis
 
 def widget_registry(ctx: PlanFuse) -> WidgetRegistry:
     """The instance's registry, built on first use from its settings."""
-    registry = ctx.extras.get(EXTRA_KEY)
-    if registry is None:
-        registry = load_registry(tuple(ctx.settings.get("widget_modules") or ()))
-        ctx.extras[EXTRA_KEY] = registry
-    return registry
+    return ctx.shared(
+        EXTRA_KEY, lambda: load_registry(tuple(ctx.settings.get("widget_modules") or ()))
+    )
 
 
 # --- parameter values -------------------------------------------------------------------

@@ -202,16 +202,13 @@ def load_tile_index(ctx: PlanFuse, layer_id: str, version: int) -> TileIndex:
 
 def tile_index_cache(ctx: PlanFuse) -> IndexCache:
     """The process's cache of tile indexes, keyed by (layer id, version)."""
-    cache = ctx.extras.get("tile_indexes")
-    if cache is None:
-        cache = ctx.extras.setdefault(
-            "tile_indexes",
-            IndexCache(
-                lambda layer_id, version: load_tile_index(ctx, layer_id, version),
-                max_entries=max(1, ctx.settings.index_cache_size),
-            ),
-        )
-    return cache
+    return ctx.shared(
+        "tile_indexes",
+        lambda: IndexCache(
+            lambda layer_id, version: load_tile_index(ctx, layer_id, version),
+            max_entries=max(1, ctx.settings.index_cache_size),
+        ),
+    )
 
 
 def tile_index(ctx: PlanFuse, ref: CollectionRef) -> TileIndex:

@@ -486,15 +486,6 @@ class JobRunner:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-_RUNNER_LOCK = threading.Lock()
-
-
 def job_runner(ctx: PlanFuse) -> JobRunner:
     """This process's job runner for ``ctx`` (created on first use)."""
-    runner = ctx.extras.get(EXTRA_KEY)
-    if runner is None:
-        with _RUNNER_LOCK:
-            runner = ctx.extras.get(EXTRA_KEY)
-            if runner is None:
-                runner = ctx.extras[EXTRA_KEY] = JobRunner(ctx)
-    return runner
+    return ctx.shared(EXTRA_KEY, lambda: JobRunner(ctx))

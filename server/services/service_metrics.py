@@ -210,15 +210,6 @@ def _upsert(dialect: str):
     return stmt.on_conflict_do_update(index_elements=["minute", "service"], set_=added)
 
 
-_RECORDER_LOCK = threading.Lock()
-
-
 def metrics_recorder(ctx: PlanFuse) -> MetricsRecorder:
     """This process's recorder for ``ctx`` (created on first use; flushed on close)."""
-    recorder = ctx.extras.get(EXTRA_KEY)
-    if recorder is None:
-        with _RECORDER_LOCK:
-            recorder = ctx.extras.get(EXTRA_KEY)
-            if recorder is None:
-                recorder = ctx.extras[EXTRA_KEY] = MetricsRecorder(ctx)
-    return recorder
+    return ctx.shared(EXTRA_KEY, lambda: MetricsRecorder(ctx))

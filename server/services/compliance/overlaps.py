@@ -133,10 +133,7 @@ class OverlapMasks:
 
 def overlap_masks(ctx: PlanFuse) -> OverlapMasks:
     """The instance's mask cache (as many entries as the index cache)."""
-    masks = ctx.extras.get(_EXTRA)
-    if masks is None:
-        masks = ctx.extras.setdefault(_EXTRA, OverlapMasks(ctx.settings.index_cache_size))
-    return masks
+    return ctx.shared(_EXTRA, lambda: OverlapMasks(ctx.settings.index_cache_size))
 
 
 # --- dissolved layers ------------------------------------------------------------------------
@@ -262,9 +259,4 @@ def _keep(index: LayerIndex, key: Hashable) -> np.ndarray | None:
 
 def dissolved_layers(ctx: PlanFuse) -> DissolvedLayers:
     """The instance's dissolved-layer cache."""
-    layers = ctx.extras.get(_DISSOLVE_EXTRA)
-    if layers is None:
-        layers = ctx.extras.setdefault(
-            _DISSOLVE_EXTRA, DissolvedLayers(2 * ctx.settings.index_cache_size)
-        )
-    return layers
+    return ctx.shared(_DISSOLVE_EXTRA, lambda: DissolvedLayers(2 * ctx.settings.index_cache_size))

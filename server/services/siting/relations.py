@@ -470,10 +470,7 @@ class SitingCache:
 
 def siting_cache(ctx: PlanFuse) -> SitingCache:
     """The context's siting cache (created on first use)."""
-    cache = ctx.extras.get(EXTRA_KEY)
-    if cache is None:
-        cache = ctx.extras.setdefault(
-            EXTRA_KEY,
-            SitingCache(max_columns=int(ctx.settings.get("siting_cache_columns", 24))),
-        )
-    return cache
+    return ctx.shared(
+        EXTRA_KEY,
+        lambda: SitingCache(max_columns=int(ctx.settings.get("siting_cache_columns", 24))),
+    )
