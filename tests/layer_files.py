@@ -22,6 +22,25 @@ JIEFANGBEI = (106.5770, 29.5570)  # 解放碑, 渝中区
 SHAPINGBA = (106.4570, 29.5410)  # 沙坪坝
 WANZHOU = (108.4080, 30.8080)  # 万州区
 
+# Three GeoJSON polygons for import checks: a valid one, a self-intersecting bow-tie and a
+# ring that is not closed (both bad ones are reported, by feature, ring and vertex).
+GOOD = {
+    "type": "Polygon",
+    "coordinates": [
+        [[106.5, 29.5], [106.501, 29.5], [106.501, 29.501], [106.5, 29.501], [106.5, 29.5]]
+    ],
+}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[106.5, 29.5], [106.51, 29.51], [106.51, 29.5], [106.5, 29.51], [106.5, 29.5]]
+    ],
+}
+UNCLOSED = {
+    "type": "Polygon",
+    "coordinates": [[[106.6, 29.5], [106.61, 29.5], [106.61, 29.51], [106.6, 29.51]]],
+}
+
 
 def square(lon: float, lat: float, half_m: float) -> shapely.Polygon:
     """A square of side 2·half_m metres centred on (lon, lat), as an EPSG:4490 polygon.

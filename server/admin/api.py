@@ -90,13 +90,18 @@ def admin_list_apps():
     return json_response({"apps": [a.describe() for a in service.list_host_apps(planfuse())]})
 
 
-@api_bp.post("/admin/apps")
-def admin_create_app():
-    require_admin()
-    record, secret = create_from_body(json_body(optional=True))
+def app_created(body: dict[str, Any]):
+    """Register an app from a JSON body; the 201 answer is the one that shows its secret."""
+    record, secret = create_from_body(body)
     return json_response(
         {"app_id": record.id, "secret": secret, "app": record.describe()}, 201, NO_STORE
     )
+
+
+@api_bp.post("/admin/apps")
+def admin_create_app():
+    require_admin()
+    return app_created(json_body(optional=True))
 
 
 @api_bp.get("/admin/apps/<app_id>")

@@ -8,16 +8,22 @@ create and rotate answers carry a secret, once, with `Cache-Control: no-store`.
 
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import g, render_template, url_for
 
 from planfuse.admin.api import (
     add_key_from_body,
-    create_from_body,
+    app_created,
     revoke_from_body,
     rotate_from_body,
     update_from_body,
 )
-from planfuse.admin.views import _admin_from_cookie, _check_csrf, _signed_in, admin_bp, csrf_token
+from planfuse.admin.views import (
+    admin_bp,
+    console_change,
+    console_page,
+    csrf_token,
+    require_signed_in,
+)
 from planfuse.api.common import NO_STORE, json_body, json_response
 from planfuse.app import planfuse
 from planfuse.auth import apps as service
@@ -35,11 +41,9 @@ def _changed(app_id: str, status: int = 200, **extra):
 
 
 @admin_bp.get("/apps")
+@console_page
 def apps_page():
     """The host-app table, the create form and the dialogs of every action."""
-    admin = _admin_from_cookie()
-    if admin is None:
-        return redirect(url_for("admin.login"))
     ctx = planfuse()
     widgets = [{"name": w.name, "title": dict(w.title)} for w in widget_registry(ctx)]
     config = {
@@ -53,42 +57,36 @@ def apps_page():
         "app_url": url_for("admin.apps_page") + "/APP_ID",
         "embed_url": url_for("admin.embed_page"),
     }
-    return render_template("admin/apps.html", admin=admin, config=config)
+    return render_template("admin/apps.html", admin=g.admin, config=config)
 
 
 @admin_bp.get("/apps.json")
 def apps_json():
     """The table's rows: never a secret, only each shared secret's fingerprint."""
-    _signed_in()
+    require_signed_in()
     return json_response({"apps": _apps()})
 
 
 @admin_bp.post("/apps/create")
+@console_change
 def create_app():
     """Register an app; the one answer that shows its secret."""
-    _signed_in()
-    _check_csrf()
-    record, secret = create_from_body(json_body(optional=True))
-    return json_response(
-        {"app_id": record.id, "secret": secret, "app": record.describe()}, 201, NO_STORE
-    )
+    return app_created(json_body(optional=True))
 
 
 @admin_bp.post("/apps/<app_id>/edit")
+@console_change
 def edit_app(app_id: str):
     """Change the name, origins or widgets (all checked before any is stored)."""
-    _signed_in()
-    _check_csrf()
     body = json_body(optional=True)
     fields = {k: body[k] for k in ("name", "origins", "widgets") if k in body}
     return json_response({"app": update_from_body(app_id, fields).describe()})
 
 
 @admin_bp.post("/apps/<app_id>/rotate")
+@console_change
 def rotate_app_secret(app_id: str):
     """A new secret (shown once); the previous one works for `grace_s` more seconds."""
-    _signed_in()
-    _check_csrf()
     kid, secret = rotate_from_body(app_id, json_body(optional=True))
     app = service.get_host_app(planfuse(), app_id).describe()
     return json_response(
@@ -97,40 +95,35 @@ def rotate_app_secret(app_id: str):
 
 
 @admin_bp.post("/apps/<app_id>/disable")
+@console_change
 def disable_app(app_id: str):
-    _signed_in()
-    _check_csrf()
     update_from_body(app_id, {"disabled": True})
     return _changed(app_id)
 
 
 @admin_bp.post("/apps/<app_id>/enable")
+@console_change
 def enable_app(app_id: str):
-    _signed_in()
-    _check_csrf()
     update_from_body(app_id, {"disabled": False})
     return _changed(app_id)
 
 
 @admin_bp.post("/apps/<app_id>/revoke")
+@console_change
 def revoke_app_tokens(app_id: str):
     """Refuse every token of the app issued before now."""
-    _signed_in()
-    _check_csrf()
     return _changed(app_id, revoked_before=revoke_from_body(app_id, {}))
 
 
 @admin_bp.post("/apps/<app_id>/keys")
+@console_change
 def add_app_key(app_id: str):
     """Register a public JWK (`{"jwk": {...}, "alg"?, "kid"?}`)."""
-    _signed_in()
-    _check_csrf()
     return _changed(app_id, 201, kid=add_key_from_body(app_id, json_body(optional=True)))
 
 
 @admin_bp.post("/apps/<app_id>/keys/<kid>/remove")
+@console_change
 def remove_app_key(app_id: str, kid: str):
-    _signed_in()
-    _check_csrf()
     service.remove_key(planfuse(), app_id, kid)
     return _changed(app_id)

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import g, render_template, request, url_for
 
-from planfuse.admin.views import _admin_from_cookie, _check_csrf, _signed_in, admin_bp, csrf_token
+from planfuse.admin.views import (
+    admin_bp,
+    console_change,
+    console_page,
+    csrf_token,
+    require_signed_in,
+)
 from planfuse.api.common import json_response
 from planfuse.api.layers import import_upload
 from planfuse.app import planfuse
@@ -88,11 +94,9 @@ def kinds() -> list[dict[str, Any]]:
 
 
 @admin_bp.get("/layers")
+@console_page
 def layers_page():
     """The layer table and the upload form."""
-    admin = _admin_from_cookie()
-    if admin is None:
-        return redirect(url_for("admin.login"))
     settings = planfuse().settings
     config = {
         "csrf_token": csrf_token(),
@@ -104,38 +108,35 @@ def layers_page():
         "list_url": url_for("admin.layers_json"),
         "versions_url": url_for("admin.layer_versions", layer_id="LAYER_ID"),
     }
-    return render_template("admin/layers.html", admin=admin, config=config)
+    return render_template("admin/layers.html", admin=g.admin, config=config)
 
 
 @admin_bp.get("/layers.json")
 def layers_json():
     """The layer table's rows (the page reloads them after an import)."""
-    _signed_in()
+    require_signed_in()
     return json_response({"layers": list_layers(planfuse())})
 
 
 @admin_bp.get("/layers/<layer_id>/versions")
+@console_page
 def layer_versions(layer_id: str):
     """One layer and every version it has had, newest first."""
-    admin = _admin_from_cookie()
-    if admin is None:
-        return redirect(url_for("admin.login"))
     layer = layer_detail(planfuse(), layer_id)
     if layer is None:
         raise not_found("layer", layer_id)
     kind = LAYER_KINDS.get(layer["kind"])
     config = {"csrf_token": csrf_token()}
     return render_template(
-        "admin/layer_versions.html", admin=admin, config=config, layer=layer, kind=kind
+        "admin/layer_versions.html", admin=g.admin, config=config, layer=layer, kind=kind
     )
 
 
 @admin_bp.post("/layers/import")
+@console_change
 def import_layer_file():
     """Import the form's file as a new version of layer `layer` (multipart, CSRF-checked);
     the other fields are those of `POST /api/v1/layers/<id>/versions`."""
-    admin = _signed_in()
-    _check_csrf()
     layer_id = request.form.get("layer", "").strip()
-    summary = import_upload(layer_id, created_by=f"admin:{admin.name}")
+    summary = import_upload(layer_id, created_by=f"admin:{g.admin.name}")
     return json_response(summary.to_dict(), 201)

@@ -7,10 +7,13 @@ pages may not be framed by anyone (`frame-ancestors 'none'`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -59,7 +62,8 @@ def _cookie_value(admin: Admin) -> str:
     return f"{payload}.{_sign(payload)}"
 
 
-def _admin_from_cookie() -> Admin | None:
+def signed_in_admin() -> Admin | None:
+    """The admin this request's console cookie names, or None."""
     value = request.cookies.get(COOKIE, "")
     payload, _, signature = value.rpartition(".")
     if not payload or not hmac.compare_digest(_sign(payload), signature):
@@ -84,7 +88,7 @@ def csrf_token() -> str:
     return _sign("csrf." + basis)[:40]
 
 
-def _check_csrf() -> None:
+def check_csrf() -> None:
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
     if not sent or not hmac.compare_digest(sent, csrf_token()):
         raise ProblemError(
@@ -92,12 +96,39 @@ def _check_csrf() -> None:
         )
 
 
-def _signed_in() -> Admin:
-    admin = _admin_from_cookie()
+def require_signed_in() -> Admin:
+    """The signed-in admin (also in `g.admin`), or a 401 problem."""
+    admin = signed_in_admin()
     if admin is None:
         raise ProblemError(401, "authentication_required", "sign in at /admin/login")
     g.admin = admin
     return admin
+
+
+def console_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A console page: signed-in admins only (in `g.admin`); others go to the sign-in."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        admin = signed_in_admin()
+        if admin is None:
+            return redirect(url_for("admin.login"))
+        g.admin = admin
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def console_change(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A console route that changes something: signed in (401) and the CSRF token (403)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        require_signed_in()
+        check_csrf()
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 @admin_bp.after_request
@@ -122,14 +153,14 @@ def _set_cookie(response: Response, name: str, value: str, max_age: int) -> None
 
 @admin_bp.get("/")
 def index():
-    return redirect(url_for("admin.embed_page" if _admin_from_cookie() else "admin.login"))
+    return redirect(url_for("admin.embed_page" if signed_in_admin() else "admin.login"))
 
 
 @admin_bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
     if request.method == "POST":
-        _check_csrf()
+        check_csrf()
         admin = verify_admin_token(planfuse(), request.form.get("token", "").strip())
         if admin is not None:
             response = redirect(url_for("admin.embed_page"))
@@ -147,18 +178,16 @@ def login():
 
 @admin_bp.post("/logout")
 def logout():
-    _check_csrf()
+    check_csrf()
     response = redirect(url_for("admin.login"))
     response.delete_cookie(COOKIE, path="/admin")
     return response
 
 
 @admin_bp.get("/embed")
+@console_page
 def embed_page():
     """Choose a widget, set params, theme and locale, preview it, copy snippet and code."""
-    admin = _admin_from_cookie()
-    if admin is None:
-        return redirect(url_for("admin.login"))
     ctx = planfuse()
     apps = [
         {
@@ -180,14 +209,14 @@ def embed_page():
         "max_ttl_s": ctx.settings.token_max_lifetime_s,
         "locales": protocol()["locales"],
     }
-    return render_template("admin/embed.html", admin=admin, config=config)
+    return render_template("admin/embed.html", admin=g.admin, config=config)
 
 
 @admin_bp.post("/embed/preview-token")
+@console_change
 def preview_token():
     """A short-lived token for the live preview, minted with the chosen app's secret."""
-    admin = _signed_in()
-    _check_csrf()
+    admin = g.admin
     from planfuse.embed.api import mint_for_request
 
     body = request.get_json(silent=True) or {}

@@ -35,7 +35,7 @@ from planfuse.ogc.params import ItemsQuery, parse_format, parse_items_query
 from planfuse.ogc.store import BBoxQuery, FeatureRow, get_feature, query_features
 from planfuse.services.kinds import LAYER_KINDS
 from planfuse.services.layers import LAYER_ID
-from planfuse.storage.models import Layer, LayerVersion
+from planfuse.storage.models import CURRENT_VERSION, Layer, LayerVersion
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -121,10 +121,7 @@ def _current(
 ) -> list[CollectionRef]:
     # Plain column rows on a Core connection: every tile request asks this, and ORM entity
     # loading made it four times slower (0.37 vs 0.09 ms on SQLite).
-    stmt = select(*_REF_COLUMNS).join(
-        LayerVersion,
-        (LayerVersion.layer_id == Layer.id) & (LayerVersion.version == Layer.current_version),
-    )
+    stmt = select(*_REF_COLUMNS).join(LayerVersion, CURRENT_VERSION)
     if layer_id is not None:
         stmt = stmt.where(Layer.id == layer_id)
     stmt = stmt.order_by(Layer.id)

@@ -32,7 +32,7 @@ from planfuse.geo.measure import work_projection
 from planfuse.geo.parse import ParsedFeature, parse_features, to_storage, validate_in_crs
 from planfuse.services.kinds import GEOMETRY_TYPES, LayerKind, layer_kind
 from planfuse.services.layer_files import SourceFile, open_layer_file
-from planfuse.storage.models import Feature, Layer, LayerVersion
+from planfuse.storage.models import CURRENT_VERSION, Feature, Layer, LayerVersion
 from planfuse.storage.models.base import utcnow
 
 log = logging.getLogger("planfuse.import")
@@ -555,13 +555,7 @@ def list_layers(ctx: PlanFuse) -> list[dict[str, Any]]:
     """The layer catalogue: one entry per layer with its current version's metadata."""
     with ctx.db.session() as session:
         rows = session.execute(
-            select(Layer, LayerVersion)
-            .join(
-                LayerVersion,
-                (LayerVersion.layer_id == Layer.id)
-                & (LayerVersion.version == Layer.current_version),
-            )
-            .order_by(Layer.id)
+            select(Layer, LayerVersion).join(LayerVersion, CURRENT_VERSION).order_by(Layer.id)
         ).all()
     return [layer_entry(layer, version) for layer, version in rows]
 

@@ -93,7 +93,7 @@ class MetricsRecorder:
         the response is on its way)."""
         now = self._clock()
         key = (int(now) // 60, service)
-        bucket = _FIRST_BUCKET + bisect_left(LATENCY_BOUNDS_MS, duration_ms)
+        bucket = _FIRST_BUCKET + latency_bucket(duration_ms)
         with self._lock:
             row = self._pending.get(key)
             if row is None:

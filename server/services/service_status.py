@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from planfuse.context import PlanFuse
 from planfuse.services.service_catalogue import SERVICES
 from planfuse.services.service_metrics import percentile_ms
-from planfuse.storage.models import Layer, LayerVersion
+from planfuse.storage.models import CURRENT_VERSION, Layer, LayerVersion
 from planfuse.storage.models.metrics import (
     COUNTER_COLUMNS,
     LATENCY_BUCKET_COLUMNS,
@@ -135,10 +135,7 @@ def layer_freshness(ctx: PlanFuse) -> dict[str, Any]:
     """The layer catalogue: layers with a current version, their features, last update."""
     query = select(
         func.count(Layer.id), func.sum(LayerVersion.feature_count), func.max(Layer.updated_at)
-    ).join(
-        LayerVersion,
-        (LayerVersion.layer_id == Layer.id) & (LayerVersion.version == Layer.current_version),
-    )
+    ).join(LayerVersion, CURRENT_VERSION)
     with ctx.db.session() as session:
         count, features, updated = session.execute(query).one()
     if updated is not None and updated.tzinfo is None:

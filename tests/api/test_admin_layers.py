@@ -12,29 +12,15 @@ from sqlalchemy import func, select
 from planfuse.services.admin_tokens import create_admin_token
 from planfuse.storage.models import Feature, LayerVersion
 from tests.layer_files import (
+    BOWTIE,
+    GOOD,
     JIEFANGBEI,
     SHAPINGBA,
+    UNCLOSED,
     feature_collection,
     square,
     write_zipped_shapefile,
 )
-
-GOOD = {
-    "type": "Polygon",
-    "coordinates": [
-        [[106.5, 29.5], [106.501, 29.5], [106.501, 29.501], [106.5, 29.501], [106.5, 29.5]]
-    ],
-}
-BOWTIE = {
-    "type": "Polygon",
-    "coordinates": [
-        [[106.5, 29.5], [106.51, 29.51], [106.51, 29.5], [106.5, 29.51], [106.5, 29.5]]
-    ],
-}
-UNCLOSED = {
-    "type": "Polygon",
-    "coordinates": [[[106.6, 29.5], [106.61, 29.5], [106.61, 29.51], [106.6, 29.51]]],
-}
 
 
 def _csrf(html: bytes) -> str:

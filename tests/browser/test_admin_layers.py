@@ -5,24 +5,16 @@ import json
 
 import pytest
 
-from tests.layer_files import JIEFANGBEI, SHAPINGBA, feature_collection, square, write_geojson
-
-GOOD = {
-    "type": "Polygon",
-    "coordinates": [
-        [[106.5, 29.5], [106.501, 29.5], [106.501, 29.501], [106.5, 29.501], [106.5, 29.5]]
-    ],
-}
-BOWTIE = {
-    "type": "Polygon",
-    "coordinates": [
-        [[106.5, 29.5], [106.51, 29.51], [106.51, 29.5], [106.5, 29.51], [106.5, 29.5]]
-    ],
-}
-UNCLOSED = {
-    "type": "Polygon",
-    "coordinates": [[[106.6, 29.5], [106.61, 29.5], [106.61, 29.51], [106.6, 29.51]]],
-}
+from tests.layer_files import (
+    BOWTIE,
+    GOOD,
+    JIEFANGBEI,
+    SHAPINGBA,
+    UNCLOSED,
+    feature_collection,
+    square,
+    write_geojson,
+)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -14,11 +14,12 @@ from planfuse.storage.models.compliance import (
 from planfuse.storage.models.conflicts import Conflict, ConflictEvent
 from planfuse.storage.models.embed import EmbedTokenUse, HostApp, HostAppKey, ServerSecret
 from planfuse.storage.models.jobs import Job
-from planfuse.storage.models.layers import Feature, Layer, LayerVersion
+from planfuse.storage.models.layers import CURRENT_VERSION, Feature, Layer, LayerVersion
 from planfuse.storage.models.metrics import ServiceMetric
 from planfuse.storage.models.siting import SitingPlan
 
 __all__ = [
+    "CURRENT_VERSION",
     "AdminToken",
     "Base",
     "ComplianceProject",

@@ -69,6 +69,12 @@ class LayerVersion(Base):
         return [self.minx, self.miny, self.maxx, self.maxy]
 
 
+#: Join condition of a layer with its current version (`select(...).join(LayerVersion, …)`).
+CURRENT_VERSION = (LayerVersion.layer_id == Layer.id) & (
+    LayerVersion.version == Layer.current_version
+)
+
+
 class Feature(Base):
     __tablename__ = "features"
 
