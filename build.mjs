@@ -3,8 +3,11 @@
 //   static/build/widgets/<name>.js     one bundle per widgets/<name>/widget.js (+ .css when it imports CSS)
 //   static/build/admin.js              the admin console's embed page (+ admin.css, every page)
 //   static/build/admin-layers.js       the admin console's layer page (+ admin-layers.css)
+//   static/build/admin-layer-versions.js  the page of one layer's versions ("make current")
 //   static/build/admin-services.js     the admin console's service page (+ admin-services.css)
+//   static/build/admin-catalogue.js    the admin console's service catalogue (+ admin-catalogue.css)
 //   static/build/admin-apps.js         the admin console's host-app page (+ admin-apps.css)
+//   static/build/admin-chains.js       the admin console's chain editor (+ admin-chains.css)
 // `node build.mjs --test-widgets` builds tests/fixtures/widgets/*/widget.js into
 // tests/fixtures/build/widgets/ instead (widgets that exist only for the test suite).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -95,8 +98,26 @@ if (testOnly) {
   });
   await esbuild.build({
     ...common,
+    entryPoints: [join(ROOT, 'server/admin/assets/catalogue.js')],
+    outfile: join(out, 'admin-catalogue.js'),
+    format: 'iife',
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(ROOT, 'server/admin/assets/chains.js')],
+    outfile: join(out, 'admin-chains.js'),
+    format: 'iife',
+  });
+  await esbuild.build({
+    ...common,
     entryPoints: [join(ROOT, 'server/admin/assets/layers.js')],
     outfile: join(out, 'admin-layers.js'),
+    format: 'iife',
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: [join(ROOT, 'server/admin/assets/layer-versions.js')],
+    outfile: join(out, 'admin-layer-versions.js'),
     format: 'iife',
   });
   await esbuild.build({

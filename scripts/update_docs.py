@@ -24,7 +24,7 @@ def main() -> None:
     (ROOT / "docs" / "settings.md").write_text(SETTINGS_INTRO + settings_markdown(), "utf-8")
     # docs/widgets.md from the widget manifests (planfuse.embed.docs).
     from planfuse.embed.docs import widgets_markdown
-    from planfuse.embed.registry import load_registry
+    from planfuse.widgets.registry import load_registry
 
     (ROOT / "docs" / "widgets.md").write_text(widgets_markdown(load_registry()), "utf-8")
 

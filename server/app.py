@@ -11,14 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 
-from planfuse.context import PlanFuse, build_context
-from planfuse.settings import Settings, SettingsError, load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = ROOT / "templates"
-STATIC_DIR = ROOT / "static"
+from planfuse.context import build_context
+from planfuse.http.context import CONTEXT_KEY
+from planfuse.http.problems import problem_dict
+from planfuse.paths import STATIC_DIR, TEMPLATES_DIR
+from planfuse.settings import ENVIRONMENTS, Settings, SettingsError, load_settings
+from planfuse.signing.at_rest import server_key
+from planfuse.web import register_web
 
 log = logging.getLogger("planfuse.app")
 
@@ -28,18 +29,26 @@ MIN_SECRET_LENGTH = 32
 
 
 def check_production_settings(settings: Settings) -> None:
-    """Refuse to run in production with a missing, short or sample secret key."""
+    """Refuse to run with an unknown environment name, or in production with a missing,
+    short or sample secret key (from PLANFUSE_SECRET_KEY or PLANFUSE_SECRET_KEY_FILE)."""
+    if settings.env not in ENVIRONMENTS:
+        raise SettingsError(
+            f"PLANFUSE_ENV={settings.env!r} is not an environment; expected exactly one of "
+            f"{', '.join(ENVIRONMENTS)}"
+        )
     if settings.env != "production":
         return
-    key = settings.secret_key or ""
+    if settings.secret_key_file and not settings.secret_key:
+        server_key(settings)  # the file must exist and hold a long enough key
+        key = Path(settings.secret_key_file).read_text(encoding="utf-8").strip()
+    else:
+        key = settings.secret_key or ""
     if key in SAMPLE_SECRETS or len(key) < MIN_SECRET_LENGTH or "sample" in key.lower():
         raise SettingsError(
             "PLANFUSE_SECRET_KEY is missing, shorter than 32 characters or a sample value; "
             "a production server refuses to start with it. Generate one with "
-            "`planfuse secret` and set PLANFUSE_SECRET_KEY."
+            "`planfuse secret` and set PLANFUSE_SECRET_KEY (or PLANFUSE_SECRET_KEY_FILE)."
         )
-    if settings.env not in {"development", "production"}:
-        raise SettingsError("PLANFUSE_ENV must be `development` or `production`")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -50,7 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     settings = load_settings(config)
     check_production_settings(settings)
-    context = build_context(settings)
+    context = build_context(settings, describe_failure=problem_dict)
 
     app = Flask(
         "planfuse",
@@ -63,14 +72,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.secret_key or None,
         JSON_SORT_KEYS=False,
     )
-    app.extensions["planfuse"] = context
-
-    from planfuse.web import register_web
-
+    app.extensions[CONTEXT_KEY] = context
     register_web(app, context)
     return app
-
-
-def planfuse() -> PlanFuse:
-    """The current app's PlanFuse context (inside a request or app context)."""
-    return current_app.extensions["planfuse"]

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from planfuse.geo.index import IndexCache
 from planfuse.geo.measure import WorkProjection, work_projection
 from planfuse.settings import Settings, load_settings
 from planfuse.storage import Database
@@ -27,10 +26,12 @@ class PlanFuse:
     db: Database
     # The equal-area working CRS in which every area (m²) and distance (m) is computed.
     work: WorkProjection
-    # Spatial indexes of layer versions, built on first use (see services/layer_data.py).
-    indexes: IndexCache = field(init=False)
-    # Per-area state registered by blueprints and services (index caches, job runner,
-    # widget registry, ...), keyed by a short name.
+    # How a failure is shown to clients — the problem body a failed background job records.
+    # The composition roots pass planfuse.http.problems.problem_dict (`create_app`, the CLI);
+    # the context itself knows nothing of HTTP.
+    describe_failure: Callable[[BaseException], dict[str, Any]] | None = None
+    # Per-area state registered by blueprints and services (layer index caches, job runner,
+    # widget registry, ...), keyed by a short name; see `shared`.
     extras: dict[str, Any] = field(default_factory=dict)
     _extras_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -46,14 +47,6 @@ class PlanFuse:
                     value = self.extras[key] = factory()
         return value
 
-    def __post_init__(self) -> None:
-        from planfuse.services.layer_data import build_layer_index
-
-        self.indexes = IndexCache(
-            lambda layer_id, version: build_layer_index(self, layer_id, version),
-            max_entries=self.settings.index_cache_size,
-        )
-
     def close(self) -> None:
         for extra in self.extras.values():
             close = getattr(extra, "close", None)
@@ -62,8 +55,23 @@ class PlanFuse:
         self.db.dispose()
 
 
-def build_context(settings: Settings | None = None) -> PlanFuse:
-    """Create the database handle and shared state; connects lazily."""
+def build_context(
+    settings: Settings | None = None,
+    *,
+    describe_failure: Callable[[BaseException], dict[str, Any]] | None = None,
+) -> PlanFuse:
+    """Create the database handle and shared state; connects lazily.
+
+    `describe_failure`: how failures are shown to clients (see `PlanFuse.describe_failure`);
+    a context that runs background jobs needs it.
+    """
     settings = settings or load_settings()
     db = Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    return PlanFuse(settings=settings, db=db, work=work_projection(settings.area_crs))
+    # The migration that encrypts secrets at rest needs the server key's settings.
+    db.migration_attributes["settings"] = settings
+    return PlanFuse(
+        settings=settings,
+        db=db,
+        work=work_projection(settings.area_crs),
+        describe_failure=describe_failure,
+    )

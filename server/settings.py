@@ -32,8 +32,29 @@ def _json_object(value: str) -> dict:
     return parsed
 
 
+def _rate(value: str) -> str:
+    """A rate limit such as "600 per minute" or "10/second" (checked when read)."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a rate limit; write e.g. '600 per minute' or '10/second'"
+        ) from None
+    return value
+
+
 def _str_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _int_list(value: str) -> list[int]:
+    return [int(part) for part in _str_list(value)]
+
+
+#: The environments a server runs in; `env` must be exactly one of them.
+ENVIRONMENTS = ("development", "production")
 
 
 @dataclass(frozen=True)
@@ -56,16 +77,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "env",
         "development",
-        "`development` or `production`. Production refuses to start without a strong secret key.",
+        "`development` or `production`, exactly (anything else is refused). Production "
+        "refuses to start without a strong secret key.",
         str,
     ),
     Setting(
         "secret_key",
         "",
         "Server secret (32+ characters) signing session tokens and "
-        "reports. Generate one with `planfuse secret`. Required in production.",
+        "reports and encrypting secrets at rest. Generate one with `planfuse secret`. "
+        "Required in production (or `secret_key_file`).",
         str,
         secret=True,
+    ),
+    Setting(
+        "secret_key_file",
+        "",
+        "A file holding the server secret instead of `secret_key` (e.g. a mounted "
+        "container secret). Empty: in development a key is generated into a file beside "
+        "the SQLite database (`<database>.secret`) — never into the database.",
+        str,
     ),
     Setting(
         "public_url",
@@ -98,6 +129,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "pg_bin_dir",
+        "",
+        "Folder of `pg_dump` and `pg_restore` for `planfuse db backup|restore` on "
+        "PostgreSQL; empty: the server's major version under /usr/lib/postgresql, then PATH.",
+        str,
+    ),
+    Setting(
         "redis_url",
         "",
         "Redis URL (`redis://127.0.0.1:6379/0`) for the shared cache; "
@@ -110,6 +148,48 @@ SETTINGS: tuple[Setting, ...] = (
         3600,
         "Default lifetime of cached tiles and documents, in "
         "seconds (entries are also keyed by layer version).",
+        int,
+    ),
+    # --- rate limits ------------------------------------------------------------
+    Setting(
+        "rate_limits_enabled",
+        True,
+        "Limit request rates per client IP and per host app (429 with Retry-After and the "
+        "RateLimit headers). Counters are kept in Redis when `redis_url` is set, else in "
+        "each server process.",
+        _bool,
+    ),
+    Setting(
+        "rate_limit_per_ip",
+        "6000 per minute",
+        "Requests one client IP may make, all routes together (offices behind one NAT "
+        "share it: keep it generous).",
+        _rate,
+    ),
+    Setting(
+        "rate_limit_per_app",
+        "12000 per minute",
+        "Requests made with one host app's accepted credentials (its Basic secret or its "
+        "widget sessions), all routes together.",
+        _rate,
+    ),
+    Setting(
+        "rate_limit_session_per_ip",
+        "300 per minute",
+        "Embed-token exchanges (`POST /embed/session`) one client IP may make.",
+        _rate,
+    ),
+    Setting(
+        "rate_limit_ogc_items_per_ip",
+        "1200 per minute",
+        "OGC API – Features item pages (`/ogc/collections/…/items`) one client IP may fetch.",
+        _rate,
+    ),
+    Setting(
+        "proxy_hops",
+        0,
+        "Trusted reverse proxies in front of the server: with N > 0 the client IP for rate "
+        "limits is taken from X-Forwarded-For, as the outermost of them saw it.",
         int,
     ),
     # --- geometry ---------------------------------------------------------------
@@ -132,17 +212,90 @@ SETTINGS: tuple[Setting, ...] = (
         _json_object,
     ),
     Setting(
+        "preload_layers",
+        True,
+        "`planfuse serve` loads every current control layer's index, self-overlap mask and "
+        "dissolved layers before it starts its workers (building and storing what no "
+        "process built yet), so the workers share them and answer their first check at "
+        "once. Off: each worker loads what it needs on first use.",
+        _bool,
+    ),
+    Setting(
         "index_cache_size",
         24,
         "How many layer versions each server process keeps spatially indexed in memory.",
         int,
     ),
-    Setting("max_vertices", 250_000, "Most vertices accepted in one input geometry.", int),
+    Setting(
+        "max_vertices",
+        250_000,
+        "Most vertices accepted in one input geometry; counted before it is parsed, so "
+        "bigger input is refused at once.",
+        int,
+    ),
+    Setting(
+        "geometry_workers",
+        2,
+        "Worker processes per server process that validate and repair large input "
+        "geometries (the geometry pool).",
+        int,
+    ),
+    Setting(
+        "geometry_time_limit_s",
+        10.0,
+        "Longest a geometry worker may spend on one input before it is stopped and the "
+        "request answered 422, in seconds.",
+        float,
+    ),
+    Setting(
+        "geometry_queue_wait_s",
+        2.0,
+        "Longest a request waits for a free geometry worker before it is answered 503 "
+        "with Retry-After, in seconds.",
+        float,
+    ),
+    Setting(
+        "geometry_pool_min_vertices",
+        5_000,
+        "Input geometries with fewer vertices are validated in the request's own thread "
+        "(milliseconds whatever their shape); bigger ones in the geometry pool.",
+        int,
+    ),
+    Setting(
+        "heavy_requests_max",
+        3,
+        "Heavy requests (compliance checks, red-line parsing, siting searches) one server "
+        "process runs at once; more are answered 503 with Retry-After. Keep it below "
+        "`planfuse serve --threads` so light requests and health probes always find a thread.",
+        int,
+    ),
+    Setting(
+        "heavy_requests_per_app",
+        2,
+        "Heavy requests one host app may run at once in one server process; more are "
+        "answered 429 with Retry-After.",
+        int,
+    ),
+    Setting(
+        "heavy_requests_per_user",
+        2,
+        "Heavy requests one user of a host app may run at once in one server process; more "
+        "are answered 429 with Retry-After.",
+        int,
+    ),
     Setting(
         "max_project_area_m2",
         200_000_000.0,
         "Largest project red line accepted by the function services, in m².",
         float,
+    ),
+    Setting(
+        "compliance_result_ttl_s",
+        86400,
+        "How long a signed compliance result (`signed_result`, the report's JWS) is valid for "
+        "a host to act on, in seconds: its `exp` claim. Host backends refuse it afterwards; "
+        "the stored report stays readable by id.",
+        int,
     ),
     Setting(
         "compliance_max_features",
@@ -170,6 +323,20 @@ SETTINGS: tuple[Setting, ...] = (
     # --- data services ----------------------------------------------------------
     Setting("ogc_limit_default", 10, "Items per page when a request sets no `limit`.", int),
     Setting("ogc_limit_max", 10_000, "Largest `limit` accepted by OGC API – Features.", int),
+    Setting(
+        "wms_max_size",
+        4096,
+        "Largest WIDTH and HEIGHT of a WMS GetMap image, in pixels (larger requests are refused "
+        "with the limit named).",
+        int,
+    ),
+    Setting(
+        "wms_max_features",
+        200_000,
+        "Most features one WMS GetMap draws; a map that would draw more is refused with a "
+        "request to zoom in or choose fewer layers.",
+        int,
+    ),
     Setting(
         "tile_max_age_s",
         60,
@@ -201,9 +368,116 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting(
+        "service_state_cache_s",
+        2.0,
+        "Each server process re-reads which services are stopped, the grants and the "
+        "services' configuration at most this often, in seconds: a change made in one "
+        "process applies in every other within this time.",
+        float,
+    ),
+    Setting(
+        "chain_time_limit_s",
+        60.0,
+        "A chain run (服务串联) stops with a problem naming its step when it has run this "
+        "long, in seconds; each step's own call is not interrupted.",
+        float,
+    ),
+    Setting(
+        "chain_job_time_limit_s",
+        3600.0,
+        'A chain run as a background job (`"async": true`) stops with a problem naming its '
+        "step when it has run this long, in seconds.",
+        float,
+    ),
+    Setting(
         "service_metrics_retention_days",
         7.0,
         "Per-minute service metrics older than this many days are deleted.",
+        float,
+    ),
+    Setting(
+        "service_usage_timezone",
+        "Asia/Shanghai",
+        "IANA time zone of the days in which host apps' daily service quotas are counted "
+        "and reset (at its midnight) and their usage per day is reported.",
+        str,
+    ),
+    Setting(
+        "service_usage_retention_days",
+        400.0,
+        "Usage per app, service and day older than this many days is deleted.",
+        float,
+    ),
+    Setting(
+        "monitoring_sliver_m2",
+        1.0,
+        "Change pieces of plan-implementation monitoring (new construction land, lost "
+        "farmland) under this area (m²) are digitising noise and left out.",
+        float,
+    ),
+    # --- webhooks (pushed events) ------------------------------------------------
+    Setting(
+        "webhook_timeout_s",
+        10.0,
+        "How long one webhook delivery waits for the receiver's answer, in seconds.",
+        float,
+    ),
+    Setting(
+        "webhook_retry_s",
+        [5, 300, 1800, 7200, 18000, 36000],
+        "Comma-separated waits in seconds before each retry of a webhook delivery that "
+        "failed (no answer, or a status other than 2xx); after the last the delivery is "
+        "`failed`.",
+        _int_list,
+    ),
+    Setting(
+        "webhook_allow_http",
+        False,
+        "Accept webhook URLs with plain `http://` (development only); otherwise only `https://`.",
+        _bool,
+    ),
+    # --- departments' remote services (部门自有服务) ------------------------------
+    Setting(
+        "remote_services_allow_private",
+        False,
+        "Let registered remote services live at loopback, private, link-local or reserved "
+        "addresses (127.0.0.1, 10.x, 192.168.x, …; an intranet deployment, or tests). "
+        "Off: such addresses are refused at registration and after DNS resolution on every "
+        "request (server-side request forgery).",
+        _bool,
+    ),
+    Setting(
+        "remote_service_timeout_s",
+        20.0,
+        "A proxied request to a remote service gets its whole answer within this many "
+        "seconds, or the caller gets a 504 problem.",
+        float,
+    ),
+    Setting(
+        "remote_service_max_bytes",
+        20_000_000,
+        "A remote service's answer larger than this many bytes is refused with a 502 problem.",
+        int,
+    ),
+    Setting(
+        "remote_service_health_interval_s",
+        60.0,
+        "How often each remote service's health is checked, in seconds (one server process "
+        "checks each service per interval).",
+        float,
+    ),
+    Setting(
+        "remote_service_health_timeout_s",
+        5.0,
+        "A health check that gets no answer within this many seconds finds the remote "
+        "service down.",
+        float,
+    ),
+    Setting(
+        "remote_service_slow_ms",
+        2000.0,
+        "A remote service answering its health check slower than this many milliseconds "
+        "is shown as degraded (异常).",
         float,
     ),
     # --- background jobs --------------------------------------------------------
@@ -225,6 +499,33 @@ SETTINGS: tuple[Setting, ...] = (
         60,
         "A queued or running job without a heartbeat for this long (its process died) is "
         "marked failed when it is next read or a server starts, in seconds.",
+        int,
+    ),
+    Setting(
+        "broker_url",
+        "",
+        "Redis URL of the job queue (`redis://host:6379/1`). Set: jobs (conflict detection, "
+        "…) run as Celery tasks in `planfuse worker` processes on any host and server "
+        "processes never run them. Empty: each server process runs the jobs it accepted in "
+        "its own threads (the embedded default).",
+        str,
+        secret=True,
+    ),
+    Setting(
+        "job_redelivery_s",
+        300,
+        "With a broker: a task whose worker stopped without acknowledging it (killed, host "
+        "lost) is handed to another worker after this many seconds (the broker's visibility "
+        "timeout). Keep it longer than one partition runs; a partition that runs twice "
+        "stores one result.",
+        int,
+    ),
+    Setting(
+        "detect_partition_features",
+        25_000,
+        "With a broker: a conflict detection is split into spatial partitions of about this "
+        "many features of its first layer, each a task of its own on any worker; the merged "
+        "answer is the one a single process gives. 0: never split.",
         int,
     ),
     Setting(
@@ -308,6 +609,107 @@ SETTINGS: tuple[Setting, ...] = (
         "After `planfuse apps rotate`, how long the previous secret keeps working, in seconds.",
         int,
     ),
+    # --- admin single sign-on (OpenID Connect) -----------------------------------------
+    Setting(
+        "oidc_issuer",
+        "",
+        "OpenID Connect issuer URL for admin single sign-on (https; its "
+        "`/.well-known/openid-configuration` is read). Empty: admins sign in with admin "
+        "tokens only.",
+        str,
+    ),
+    Setting(
+        "oidc_client_id", "", "The admin console's client id at the OpenID Connect issuer.", str
+    ),
+    Setting(
+        "oidc_client_secret",
+        "",
+        "The admin console's client secret at the issuer (sent with HTTP Basic to its token "
+        "endpoint).",
+        str,
+        secret=True,
+    ),
+    Setting(
+        "oidc_scopes",
+        "openid profile email groups",
+        "Scopes asked for at sign-in (space-separated; `openid` is required).",
+        str,
+    ),
+    Setting(
+        "oidc_role_claim",
+        "groups",
+        "ID-token claim (a string or a list) whose values map people to console roles.",
+        str,
+    ),
+    Setting(
+        "oidc_admin_groups",
+        ["planfuse-admins"],
+        "Comma-separated values of `oidc_role_claim` that make someone a console `admin`.",
+        _str_list,
+    ),
+    Setting(
+        "oidc_viewer_groups",
+        [],
+        "Comma-separated values of `oidc_role_claim` that make someone a console `viewer` "
+        "(reads every page and the audit log, changes nothing).",
+        _str_list,
+    ),
+    # --- coordinated approval (协同审批) -----------------------------------------------
+    Setting(
+        "approval_coordinator_role",
+        "coordinator",
+        "Role (in the embed token's `roles`) a user of the approval portal needs to open, "
+        "close and withdraw approval cases from a widget session (its backend needs none).",
+        str,
+    ),
+    Setting(
+        "approval_approver_role",
+        "approver",
+        "Role (in the embed token's `roles`) a department's user needs to give the "
+        "department's opinion on an approval case; the token's `dept` names the department.",
+        str,
+    ),
+    Setting(
+        "approval_default_days",
+        10,
+        "Deadline (办理时限) of an approval case that names no `due` date, in working days "
+        "from the day it opens.",
+        int,
+    ),
+    Setting(
+        "approval_holidays",
+        [],
+        "Comma-separated public holidays (YYYY-MM-DD) that are not working days for the "
+        "approval deadlines, e.g. `2027-01-01,2027-02-05`.",
+        _str_list,
+    ),
+    Setting(
+        "approval_workdays",
+        [],
+        "Comma-separated weekend days (YYYY-MM-DD) that are working days for the approval "
+        "deadlines (调休上班, make-up working days).",
+        _str_list,
+    ),
+    Setting(
+        "approval_timezone",
+        "Asia/Shanghai",
+        "IANA time zone in which approval dates and deadlines are reckoned.",
+        str,
+    ),
+    Setting(
+        "approval_outcome_rule",
+        {"reject_if_any": ["disagree"], "pending": "block"},
+        "JSON outcome rule of new approval cases: `reject_if_any` (opinions of which one "
+        "rejects the case) and `pending` (a department without an opinion at closing: "
+        "`block`, `ignore` or `reject`). The portal may override it with a reason.",
+        _json_object,
+    ),
+    Setting(
+        "approval_attachment_max_bytes",
+        10 * 1024 * 1024,
+        "Largest attachment (PDF, image, zipped shapefile) of a department's opinion, in bytes.",
+        int,
+    ),
     # --- siting (辅助选址) ---------------------------------------------------------
     Setting(
         "siting_parcel_layer",
@@ -344,6 +746,28 @@ SETTINGS: tuple[Setting, ...] = (
         "Per-parcel relation columns (overlap with a layer, distance to a road class, …) each "
         "server process keeps per parcel-layer version; each costs 9 bytes per parcel.",
         int,
+    ),
+    # --- project generation (项目生成) -------------------------------------------
+    Setting(
+        "reserve_siting_candidates",
+        3,
+        "Pre-study of a project without a red line: how many of the best siting candidates "
+        "are pre-studied in turn.",
+        int,
+    ),
+    Setting(
+        "reserve_siting_area_factor",
+        2.0,
+        "Pre-study siting: candidate parcels may be up to this many times the land the "
+        "project needs (and never smaller than it).",
+        float,
+    ),
+    Setting(
+        "reserve_schedule_time_limit_s",
+        60.0,
+        "Construction timing: the solver's time limit in seconds; a schedule found by then "
+        "is returned with its optimality gap.",
+        float,
     ),
 )
 
@@ -412,6 +836,11 @@ def load_settings(
         if isinstance(value, str) and not isinstance(setting.default, str):
             value = setting.parse(value)
         values[name] = value
+    if values["env"] not in ENVIRONMENTS:
+        raise SettingsError(
+            f"PLANFUSE_ENV={values['env']!r} is not an environment; expected exactly one of "
+            f"{', '.join(ENVIRONMENTS)} (no abbreviations, lower case)"
+        )
     return Settings(values)
 
 

@@ -21,7 +21,7 @@ from shapely.geometry import mapping
 from planfuse.geo.crs import resolve_crs, transform_geometry
 from planfuse.geo.measure import work_projection
 from planfuse.geo.parse import ParsedFeature
-from planfuse.services.layers import ImportOptions, store_features
+from planfuse.services.layers.importer import ImportOptions, store_features
 
 CENTRE = (106.52, 29.60)  # 沙坪坝/渝北 boundary area, inside zone 35 (CM 105°E) and 36
 

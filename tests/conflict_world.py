@@ -44,9 +44,9 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-import planfuse.services.conflicts.service as conflict_service
+import planfuse.services.conflicts.partitions as conflict_partitions
 from planfuse.geo.measure import work_projection
-from planfuse.services.layers import ImportOptions, import_layer
+from planfuse.services.layers.importer import ImportOptions, import_layer
 from tests.layer_files import JIEFANGBEI, feature_collection, write_geojson
 
 DISTRICT_A = "500103"
@@ -195,14 +195,14 @@ def hold_detection(monkeypatch, stage: str, fraction: float = 0.05):
     (started, release); the fixture using it sets `release` when the test ends."""
     release = threading.Event()
     started = threading.Event()
-    real = conflict_service.detect
+    real = conflict_partitions.detect_partition
 
-    def held(ctx, analysis, districts=None, *, progress, check, **kw):
+    def held(ctx, analysis, districts, part, parts, *, progress, check, **kw):
         started.set()
         progress(fraction, stage)
         while not release.wait(0.02):
             check()
-        return real(ctx, analysis, districts, progress=progress, check=check, **kw)
+        return real(ctx, analysis, districts, part, parts, progress=progress, check=check, **kw)
 
-    monkeypatch.setattr(conflict_service, "detect", held)
+    monkeypatch.setattr(conflict_partitions, "detect_partition", held)
     return started, release

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from planfuse.app import create_app
 from planfuse.context import PlanFuse, build_context
+from planfuse.http.problems import problem_dict
 from planfuse.settings import load_settings
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -72,7 +73,7 @@ def ctx(database_url, settings_overrides) -> Iterator[PlanFuse]:
         {"database_url": database_url, "secret_key": TEST_SECRET, **settings_overrides},
         environ={},
     )
-    context = build_context(settings)
+    context = build_context(settings, describe_failure=problem_dict)
     context.db.upgrade()
     yield context
     context.close()

@@ -102,7 +102,7 @@ class EmbedRig:
         from planfuse.app import create_app
         from planfuse.auth.apps import create_host_app
         from planfuse.embed.host_app import create_sample_host
-        from planfuse.embed.registry import widget_registry
+        from planfuse.widgets.registry import widget_registry
 
         build_frontend()
         self.server_app = create_app(
@@ -121,7 +121,10 @@ class EmbedRig:
         self.evil = f"http://host.example.com.evil.net:{host_port}"
         record, self.secret = create_host_app(self.pf, "Browser host", [self.host])
         self.app_id = record.id
-        host_app = create_sample_host(self.server, self.app_id, self.secret)
+        # The host's backend reaches the server by address (only Chromium knows the names).
+        host_app = create_sample_host(
+            self.server, self.app_id, self.secret, api_url=f"http://127.0.0.1:{server_port}"
+        )
         self._add_test_routes(host_app)
         dispatch.app = host_app
 

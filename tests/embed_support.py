@@ -16,7 +16,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from planfuse.embed.registry import Widget, widget_registry
+from planfuse.widgets.registry import Widget, widget_registry
 
 TESTS_DIR = Path(__file__).resolve().parent
 PROBE_DIR = TESTS_DIR / "fixtures" / "widgets" / "probe"

@@ -14,7 +14,7 @@ from pathlib import Path
 import shapely
 from layer_files import feature_collection, square, write_geojson
 
-from planfuse.services.layers import ImportOptions, import_layer
+from planfuse.services.layers.importer import ImportOptions, import_layer
 
 ORIGIN_M = 20037508.342789244
 #: The name of one land-use parcel: markup that must show as text, never run.

@@ -25,7 +25,7 @@ import numpy as np
 import shapely
 
 from planfuse.geo.measure import work_projection
-from planfuse.services.layers import ImportOptions, import_layer
+from planfuse.services.layers.importer import ImportOptions, import_layer
 from tests.layer_files import JIEFANGBEI, feature_collection, write_geojson
 
 

@@ -29,3 +29,23 @@ export function tokenIssuer(token) {
     return null;
   }
 }
+
+/** What a widget's iframe is allowed: scripts, its own origin (its API calls and the
+ * session), forms, popups (print), downloads (export) and modals (confirm). */
+export const FRAME_SANDBOX = 'allow-scripts allow-same-origin allow-forms allow-popups allow-downloads allow-modals';
+
+/**
+ * The `sandbox` attribute for a widget served from `serverOrigin` on a page at `pageOrigin`,
+ * or null for none.
+ *
+ * On a host's page (another origin) the sandbox holds: the widget cannot navigate the page,
+ * and the origin boundary keeps it out of the host's DOM. When the page has the server's own
+ * origin (the admin console's preview), a frame with both `allow-scripts` and
+ * `allow-same-origin` could lift its own sandbox — browsers warn that it is no sandbox — and
+ * without `allow-same-origin` the widget cannot call its API. There the frame gets no sandbox
+ * attribute rather than one that only looks like protection: what guards that page is the
+ * widget pages' own CSP (no inline script) and autoescaped templates.
+ */
+export function frameSandbox(serverOrigin, pageOrigin) {
+  return serverOrigin === pageOrigin ? null : FRAME_SANDBOX;
+}

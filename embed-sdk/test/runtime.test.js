@@ -44,8 +44,9 @@ describe('resolveHostOrigin', () => {
     expect(r.denied).toBe(true);
   });
 
-  it('falls back to the only allowed origin', () => {
-    expect(resolveHostOrigin({ allowed_origins: [HOST] }, {}).origin).toBe(HOST);
+  it('knows no origin when neither the server nor the browser names one', () => {
+    // (The server fills host_origin in itself when the app has a single origin.)
+    expect(resolveHostOrigin({ allowed_origins: [HOST, 'https://planfuse.example.org'] }, {}).origin).toBeNull();
   });
 });
 

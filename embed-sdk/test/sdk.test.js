@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { mount, scan } from '../src/index.js';
+import { attach, mount, ready, scan } from '../src/index.js';
+import { FRAME_SANDBOX, frameSandbox } from '../src/protocol.js';
 import { TOKEN_TIMEOUT_MS } from '../src/timing.js';
 
 const SERVER = 'https://planfuse.example.org';
@@ -63,6 +64,25 @@ describe('mount', () => {
     expect(url.searchParams.get('theme.primary')).toBe('#123456');
     expect(handle.iframe.src).not.toContain(TOKEN);
     expect(handle.iframe.title).toBe('PlanFuse widget: compliance');
+  });
+
+  it('sandboxes the frame on a host page of another origin', () => {
+    const { handle } = setup();
+    const sandbox = handle.iframe.getAttribute('sandbox').split(' ');
+    expect(sandbox).toContain('allow-scripts');
+    expect(sandbox).toContain('allow-same-origin');
+    expect(sandbox).not.toContain('allow-top-navigation');
+  });
+
+  it('gives no sandbox that could lift itself when the page has the server\'s own origin', () => {
+    // The admin console's preview: the widget is same-origin with the page.
+    const { handle } = setup({ server: `${location.origin}/` });
+    expect(handle.iframe.hasAttribute('sandbox')).toBe(false);
+    expect(frameSandbox(SERVER, SERVER)).toBe(null);
+    expect(frameSandbox(SERVER, 'https://host.example.org')).toBe(FRAME_SANDBOX);
+    // Another port or scheme is another origin: the sandbox holds there.
+    expect(frameSandbox(SERVER, `${SERVER}:8443`)).toBe(FRAME_SANDBOX);
+    expect(frameSandbox(SERVER, SERVER.replace('https', 'http'))).toBe(FRAME_SANDBOX);
   });
 
   it('reads the app id from the token when not given', async () => {
@@ -156,14 +176,19 @@ describe('mount', () => {
     expect(received.at(-1)).toEqual({ planfuse: 1, type: 'token', token: 'fresh' });
   });
 
-  it('reports an iframe that loads but never says hello', async () => {
+  it('reports an iframe that loads but never says hello, in the widget\'s language', async () => {
     vi.useFakeTimers();
-    const { handle } = setup();
-    const errors = [];
-    handle.on('error', (e) => errors.push(e.code));
-    handle.iframe.dispatchEvent(new Event('load'));
-    await vi.advanceTimersByTimeAsync(6_000);
-    expect(errors).toContain('origin_denied');
+    for (const [locale, words] of [['zh-CN', /来源.*是否在应用 app_1 允许的来源列表中/], ['en', /is .* an allowed origin of app app_1/]]) {
+      const { handle } = setup({ locale });
+      const errors = [];
+      handle.on('error', (e) => errors.push(e));
+      handle.iframe.dispatchEvent(new Event('load'));
+      await vi.advanceTimersByTimeAsync(6_000);
+      const denied = errors.find((e) => e.code === 'origin_denied');
+      expect(denied.message).toMatch(words);
+      expect(denied.message).toContain(location.origin);
+      handle.destroy();
+    }
   });
 
   it('destroy() cancels timers, retries, listeners and pending commands', async () => {
@@ -203,5 +228,75 @@ describe('declarative embedding', () => {
     expect(new URL(custom.querySelector('iframe').src).pathname).toBe('/embed/map');
     custom.remove();
     expect(custom.querySelector('iframe')).toBeNull();
+  });
+});
+
+describe('the handle', () => {
+  it('resolves handle.ready with the ready payload', async () => {
+    const { handle } = setup();
+    const { widgetPort } = await connected(handle);
+    widgetPort.postMessage({ planfuse: 1, type: 'event', name: 'ready', payload: { widget: 'compliance', title: 'T', locale: 'zh-CN' } });
+    await expect(handle.ready).resolves.toEqual({ widget: 'compliance', title: 'T', locale: 'zh-CN' });
+  });
+
+  it('is element.planfuse for the declarative ways, once PlanFuse.ready has resolved', async () => {
+    document.body.innerHTML = `<div id="a" data-planfuse-widget="siting" data-app="app_1" data-token="${TOKEN}" data-server="${SERVER}"></div>`;
+    await ready;
+    scan();
+    const el = document.getElementById('a');
+    expect(typeof el.planfuse.on).toBe('function');
+    expect(el.planfuse.iframe.parentNode).toBe(el);
+  });
+
+  it('attaches to a plain iframe: events posted to the page, then a port for commands', async () => {
+    document.body.innerHTML = `<iframe id="plain" src="${SERVER}/embed/compliance?app=app_1&locale=en#token=x"></iframe>`;
+    const iframe = document.getElementById('plain');
+    const handle = attach(iframe);
+    expect(iframe.planfuse).toBe(handle);
+    const seen = [];
+    handle.on('ready', (p) => seen.push(p));
+    const domEvents = [];
+    iframe.addEventListener('planfuse:ready', (e) => domEvents.push(e.detail));
+    const event = { planfuse: 1, type: 'event', name: 'ready', payload: { widget: 'compliance' } };
+    // From another origin or window: ignored.
+    window.dispatchEvent(new MessageEvent('message', { origin: 'https://evil.example', source: iframe.contentWindow, data: event }));
+    window.dispatchEvent(new MessageEvent('message', { origin: SERVER, source: window, data: event }));
+    window.dispatchEvent(new MessageEvent('message', { origin: SERVER, source: iframe.contentWindow, data: event }));
+    expect(seen).toEqual([{ widget: 'compliance' }]);
+    expect(domEvents).toEqual([{ widget: 'compliance' }]);
+    // The widget says hello: a port, and no token sent (it came in the URL).
+    const spy = hello(handle);
+    const [msg, origin, ports] = spy.mock.calls[0];
+    expect(msg.type).toBe('connect');
+    expect(origin).toBe(SERVER);
+    const received = [];
+    ports[0].onmessage = (e) => received.push(e.data);
+    const done = handle.send('highlight', { rule: 'basic_farmland' });
+    await until(() => received.some((m) => m.type === 'command'));
+    expect(received.map((m) => m.type)).toEqual(['command']);
+    ports[0].postMessage({ planfuse: 1, type: 'command-result', id: received[0].id, ok: true, result: { rule: 'basic_farmland' } });
+    await expect(done).resolves.toEqual({ rule: 'basic_farmland' });
+    handle.destroy();
+  });
+});
+
+describe('async loading', () => {
+  it('runs queued functions once loaded, and at once afterwards; says planfuse:loaded', async () => {
+    // (The module was imported above: its loaded step has run.)
+    await new Promise((r) => setTimeout(r, 0));
+    const calls = [];
+    window.PlanFuseQueue.push((api) => calls.push(api), (api) => calls.push(api));
+    expect(calls).toHaveLength(2);
+    expect(Array.isArray(window.PlanFuseQueue)).toBe(false);
+  });
+
+  it('runs the functions a page queued before the SDK arrived, in order', async () => {
+    vi.resetModules();
+    const calls = [];
+    window.PlanFuseQueue = [() => calls.push('first'), () => calls.push('second')];
+    const loaded = new Promise((resolve) => window.addEventListener('planfuse:loaded', resolve, { once: true }));
+    await import('../src/index.js');
+    await loaded;
+    expect(calls).toEqual(['first', 'second']);
   });
 });

@@ -13,21 +13,25 @@ from flask import g, render_template, url_for
 from planfuse.admin.api import (
     add_key_from_body,
     app_created,
+    remove_key,
     revoke_from_body,
     rotate_from_body,
     update_from_body,
 )
 from planfuse.admin.views import (
-    admin_bp,
     console_change,
     console_page,
     csrf_token,
     require_signed_in,
 )
-from planfuse.api.common import NO_STORE, json_body, json_response
-from planfuse.app import planfuse
 from planfuse.auth import apps as service
-from planfuse.embed.registry import widget_registry
+from planfuse.http.context import planfuse
+from planfuse.http.parsing import json_body
+from planfuse.http.responses import NO_STORE, json_response
+from planfuse.http.routes import RouteTable
+from planfuse.widgets.registry import widget_registry
+
+routes = RouteTable()
 
 
 def _apps() -> list[dict]:
@@ -40,7 +44,7 @@ def _changed(app_id: str, status: int = 200, **extra):
     return json_response({"app": app, **extra}, status)
 
 
-@admin_bp.get("/apps")
+@routes.get("/apps")
 @console_page
 def apps_page():
     """The host-app table, the create form and the dialogs of every action."""
@@ -60,21 +64,21 @@ def apps_page():
     return render_template("admin/apps.html", admin=g.admin, config=config)
 
 
-@admin_bp.get("/apps.json")
+@routes.get("/apps.json")
 def apps_json():
     """The table's rows: never a secret, only each shared secret's fingerprint."""
     require_signed_in()
     return json_response({"apps": _apps()})
 
 
-@admin_bp.post("/apps/create")
+@routes.post("/apps/create")
 @console_change
 def create_app():
     """Register an app; the one answer that shows its secret."""
     return app_created(json_body(optional=True))
 
 
-@admin_bp.post("/apps/<app_id>/edit")
+@routes.post("/apps/<app_id>/edit")
 @console_change
 def edit_app(app_id: str):
     """Change the name, origins or widgets (all checked before any is stored)."""
@@ -83,7 +87,7 @@ def edit_app(app_id: str):
     return json_response({"app": update_from_body(app_id, fields).describe()})
 
 
-@admin_bp.post("/apps/<app_id>/rotate")
+@routes.post("/apps/<app_id>/rotate")
 @console_change
 def rotate_app_secret(app_id: str):
     """A new secret (shown once); the previous one works for `grace_s` more seconds."""
@@ -94,36 +98,36 @@ def rotate_app_secret(app_id: str):
     )
 
 
-@admin_bp.post("/apps/<app_id>/disable")
+@routes.post("/apps/<app_id>/disable")
 @console_change
 def disable_app(app_id: str):
     update_from_body(app_id, {"disabled": True})
     return _changed(app_id)
 
 
-@admin_bp.post("/apps/<app_id>/enable")
+@routes.post("/apps/<app_id>/enable")
 @console_change
 def enable_app(app_id: str):
     update_from_body(app_id, {"disabled": False})
     return _changed(app_id)
 
 
-@admin_bp.post("/apps/<app_id>/revoke")
+@routes.post("/apps/<app_id>/revoke")
 @console_change
 def revoke_app_tokens(app_id: str):
     """Refuse every token of the app issued before now."""
     return _changed(app_id, revoked_before=revoke_from_body(app_id, {}))
 
 
-@admin_bp.post("/apps/<app_id>/keys")
+@routes.post("/apps/<app_id>/keys")
 @console_change
 def add_app_key(app_id: str):
     """Register a public JWK (`{"jwk": {...}, "alg"?, "kid"?}`)."""
     return _changed(app_id, 201, kid=add_key_from_body(app_id, json_body(optional=True)))
 
 
-@admin_bp.post("/apps/<app_id>/keys/<kid>/remove")
+@routes.post("/apps/<app_id>/keys/<kid>/remove")
 @console_change
 def remove_app_key(app_id: str, kid: str):
-    service.remove_key(planfuse(), app_id, kid)
+    remove_key(app_id, kid)
     return _changed(app_id)

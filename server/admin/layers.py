@@ -3,7 +3,7 @@ an upload form that imports a file as a new layer version.
 
 The form posts to `POST /admin/layers/import`, the cookie-and-CSRF twin of the API's
 `POST /api/v1/layers/<id>/versions`: both read the upload with `import_upload`, which calls
-`planfuse.services.layers.import_layer` (all-or-nothing).
+`planfuse.services.layers.importer.import_layer` (all-or-nothing).
 """
 
 from __future__ import annotations
@@ -13,19 +13,23 @@ from typing import Any
 from flask import g, render_template, request, url_for
 
 from planfuse.admin.views import (
-    admin_bp,
     console_change,
     console_page,
     csrf_token,
     require_signed_in,
 )
-from planfuse.api.common import json_response
-from planfuse.api.layers import import_upload
-from planfuse.app import planfuse
-from planfuse.errors import not_found
 from planfuse.geo.crs import GCJ02_KEY, CRSInfo, supported_crs
-from planfuse.services.kinds import LAYER_KINDS
-from planfuse.services.layers import layer_detail, list_layers
+from planfuse.http.audit import audit_event
+from planfuse.http.context import planfuse
+from planfuse.http.problems import not_found
+from planfuse.http.responses import json_response
+from planfuse.http.routes import RouteTable
+from planfuse.http.uploads import import_upload
+from planfuse.services.layers.catalogue import layer_detail, list_layers
+from planfuse.services.layers.kinds import LAYER_KINDS
+from planfuse.services.layers.versions import make_version_current
+
+routes = RouteTable()
 
 # Chongqing spans 105.3–110.2°E: CGCS2000 3-degree zones 35–37 (central meridians 105°E,
 # 108°E, 111°E), written with the zone number in front of the easting or without it. Its
@@ -93,7 +97,7 @@ def kinds() -> list[dict[str, Any]]:
     ]
 
 
-@admin_bp.get("/layers")
+@routes.get("/layers")
 @console_page
 def layers_page():
     """The layer table and the upload form."""
@@ -111,14 +115,14 @@ def layers_page():
     return render_template("admin/layers.html", admin=g.admin, config=config)
 
 
-@admin_bp.get("/layers.json")
+@routes.get("/layers.json")
 def layers_json():
     """The layer table's rows (the page reloads them after an import)."""
     require_signed_in()
     return json_response({"layers": list_layers(planfuse())})
 
 
-@admin_bp.get("/layers/<layer_id>/versions")
+@routes.get("/layers/<layer_id>/versions")
 @console_page
 def layer_versions(layer_id: str):
     """One layer and every version it has had, newest first."""
@@ -126,13 +130,18 @@ def layer_versions(layer_id: str):
     if layer is None:
         raise not_found("layer", layer_id)
     kind = LAYER_KINDS.get(layer["kind"])
-    config = {"csrf_token": csrf_token()}
+    config = {
+        "csrf_token": csrf_token(),
+        "layer": layer_id,
+        "current_version": layer["version"],
+        "current_url": url_for("admin.set_current_version", layer_id=layer_id),
+    }
     return render_template(
         "admin/layer_versions.html", admin=g.admin, config=config, layer=layer, kind=kind
     )
 
 
-@admin_bp.post("/layers/import")
+@routes.post("/layers/import")
 @console_change
 def import_layer_file():
     """Import the form's file as a new version of layer `layer` (multipart, CSRF-checked);
@@ -140,3 +149,16 @@ def import_layer_file():
     layer_id = request.form.get("layer", "").strip()
     summary = import_upload(layer_id, created_by=f"admin:{g.admin.name}")
     return json_response(summary.to_dict(), 201)
+
+
+@routes.post("/layers/<layer_id>/current")
+@console_change
+def set_current_version(layer_id: str):
+    """Make a stored version current again (`version` in the form or a JSON body): the
+    console's twin of `PUT /api/v1/layers/<id>/current`."""
+    body = request.get_json(silent=True) if request.is_json else None
+    version = (body or {}).get("version") if body is not None else request.form.get("version")
+    change = make_version_current(planfuse(), layer_id, version)
+    if change.changed:
+        audit_event("layer.rollback", f"layer:{layer_id}", change.audit_detail())
+    return json_response(change.to_dict())

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 from flask import g, render_template, url_for
 
-from planfuse.admin.views import admin_bp, console_page, csrf_token, require_signed_in
-from planfuse.api.common import json_response
-from planfuse.web.metrics import current_service_report
+from planfuse.admin.views import console_page, csrf_token, require_signed_in
+from planfuse.http.context import planfuse, response_cache
+from planfuse.http.responses import json_response
+from planfuse.http.routes import RouteTable
+from planfuse.services.monitoring.metrics import metrics_recorder
+from planfuse.services.monitoring.status import service_report
+
+routes = RouteTable()
 
 #: How often the page reloads the figures, in seconds.
 REFRESH_S = 15
 
 
-@admin_bp.get("/services")
+def current_service_report() -> dict:
+    """The catalogue report for the admin pages, this process's latest counts included."""
+    ctx = planfuse()
+    metrics_recorder(ctx).flush()
+    return service_report(ctx, cache=response_cache())
+
+
+@routes.get("/services")
 @console_page
 def services_page():
     config = {
@@ -28,7 +40,7 @@ def services_page():
     return render_template("admin/services.html", admin=g.admin, config=config)
 
 
-@admin_bp.get("/services.json")
+@routes.get("/services.json")
 def services_json():
     require_signed_in()
     return json_response(current_service_report())

@@ -1,22 +1,23 @@
 """The admin console: sign-in with an admin token from the CLI, and the embed page.
 
-The console is the only cookie-using part of PlanFuse: a signed, HttpOnly, SameSite=Strict
-cookie scoped to /admin, plus a CSRF token on every form and state-changing request. Admin
-pages may not be framed by anyone (`frame-ancestors 'none'`).
+The console is the only cookie-using part of PlanFuse: an HttpOnly, SameSite=Strict cookie
+scoped to /admin holding a random value that names a sign-in kept on the server
+(`planfuse.services.admin_sessions`: signing out or revoking the token ends it at once),
+plus a CSRF token on every form and state-changing request. Admin pages may not be framed
+by anyone (`frame-ancestors 'none'`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import hmac
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import (
-    Blueprint,
     Response,
     g,
     jsonify,
@@ -25,17 +26,21 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
 
-from planfuse.app import planfuse
 from planfuse.auth.apps import current_secret, list_host_apps
-from planfuse.auth.sessions import derived_key
-from planfuse.embed.registry import protocol, widget_registry
-from planfuse.errors import ProblemError
+from planfuse.http.audit import audit_event
+from planfuse.http.context import planfuse
+from planfuse.http.problems import ProblemError
+from planfuse.http.routes import RouteTable
+from planfuse.services.admin_sessions import (
+    end_admin_session,
+    session_admin,
+    start_admin_session,
+)
 from planfuse.services.admin_tokens import Admin, verify_admin_token
-from planfuse.storage.models import AdminToken
-
-admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+from planfuse.services.embed_tokens import mint_embed_token_for
+from planfuse.signing.secret import derived_key
+from planfuse.widgets.registry import protocol, widget_registry
 
 COOKIE = "pf_admin"
 LOGIN_CSRF_COOKIE = "pf_admin_csrf"
@@ -48,6 +53,8 @@ CSP = (
     "frame-ancestors 'none'"
 )
 
+routes = RouteTable()
+
 
 def _key() -> bytes:
     return derived_key(planfuse(), ADMIN_KEY_LABEL)
@@ -57,25 +64,33 @@ def _sign(value: str) -> str:
     return hmac.new(_key(), value.encode(), hashlib.sha256).hexdigest()
 
 
-def _cookie_value(admin: Admin) -> str:
-    payload = f"{admin.id}.{int(time.time()) + ADMIN_SESSION_S}"
-    return f"{payload}.{_sign(payload)}"
-
-
 def signed_in_admin() -> Admin | None:
-    """The admin this request's console cookie names, or None."""
-    value = request.cookies.get(COOKIE, "")
-    payload, _, signature = value.rpartition(".")
-    if not payload or not hmac.compare_digest(_sign(payload), signature):
-        return None
-    token_id, _, expires = payload.partition(".")
-    if not expires.isdigit() or int(expires) < time.time():
-        return None
-    with planfuse().db.session() as session:
-        row = session.scalars(select(AdminToken).where(AdminToken.id == token_id)).first()
-        if row is None or row.revoked:
-            return None
-        return Admin(id=row.id, name=row.name)
+    """The admin this request's console cookie names, or None (no sign-in, signed out,
+    expired, or its admin token revoked)."""
+    return session_admin(planfuse(), request.cookies.get(COOKIE, ""))
+
+
+def sign_in_response(admin: Admin, method: str) -> Response:
+    """Start a console sign-in for `admin` and go to the console (the audit log records
+    it); used by the token form and by single sign-on.
+
+    Single sign-on comes back from the issuer's site, and a browser does not send a
+    SameSite=Strict cookie on a redirect chain another site started: its answer is a page
+    that moves on from our own origin instead of a redirect."""
+    value = start_admin_session(planfuse(), admin, method=method, lifetime_s=ADMIN_SESSION_S)
+    g.admin = admin
+    audit_event("admin.sign_in", f"admin:{admin.id}", {"method": method, "role": admin.role})
+    if method == "oidc":
+        target = url_for("admin.embed_page")
+        response = Response(
+            render_template("admin/signed_in.html", admin=None, target=target, name=admin.name),
+            mimetype="text/html",
+        )
+    else:
+        response = redirect(url_for("admin.embed_page"))
+    _set_cookie(response, COOKIE, value, ADMIN_SESSION_S)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
+    return response
 
 
 def csrf_token() -> str:
@@ -120,18 +135,27 @@ def console_page(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def console_change(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A console route that changes something: signed in (401) and the CSRF token (403)."""
+    """A console route that changes something: signed in (401), the CSRF token (403) and
+    the `admin` role (403 for a viewer)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        require_signed_in()
+        admin = require_signed_in()
         check_csrf()
+        if admin.role != "admin":
+            raise ProblemError(
+                403,
+                "forbidden",
+                f"{admin.name} signed in with the console role {admin.role!r}, which may "
+                "read but not change; ask for the admin role",
+                title="Forbidden",
+            )
         return view(*args, **kwargs)
 
     return wrapper
 
 
-@admin_bp.after_request
+@routes.after_request
 def _admin_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
@@ -151,40 +175,51 @@ def _set_cookie(response: Response, name: str, value: str, max_age: int) -> None
     )
 
 
-@admin_bp.get("/")
+@routes.get("/")
 def index():
     return redirect(url_for("admin.embed_page" if signed_in_admin() else "admin.login"))
 
 
-@admin_bp.route("/login", methods=["GET", "POST"])
+@routes.route("/login", methods=["GET", "POST"])
 def login():
     error = None
     if request.method == "POST":
         check_csrf()
         admin = verify_admin_token(planfuse(), request.form.get("token", "").strip())
         if admin is not None:
-            response = redirect(url_for("admin.embed_page"))
-            _set_cookie(response, COOKIE, _cookie_value(admin), ADMIN_SESSION_S)
-            response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
-            return response
+            if admin.dept is not None:
+                # A department administrator reads the console; their changes go through
+                # the admin API, which limits them to their department's services.
+                admin = dataclasses.replace(admin, role="viewer")
+            return sign_in_response(admin, "token")
         error = "管理令牌无效或已吊销 · The admin token is unknown or revoked."
     fresh = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     g.login_csrf = fresh
-    html = render_template("admin/login.html", csrf_token=csrf_token(), error=error)
+    html = render_template(
+        "admin/login.html",
+        csrf_token=csrf_token(),
+        error=error,
+        sso=bool(planfuse().settings.oidc_issuer),
+    )
     response = Response(html, status=401 if error else 200, mimetype="text/html")
     _set_cookie(response, LOGIN_CSRF_COOKIE, fresh, 3600)
     return response
 
 
-@admin_bp.post("/logout")
+@routes.post("/logout")
 def logout():
     check_csrf()
+    admin = signed_in_admin()
+    if admin is not None:
+        g.admin = admin
+        audit_event("admin.sign_out", f"admin:{admin.id}")
+    end_admin_session(planfuse(), request.cookies.get(COOKIE, ""))
     response = redirect(url_for("admin.login"))
     response.delete_cookie(COOKIE, path="/admin")
     return response
 
 
-@admin_bp.get("/embed")
+@routes.get("/embed")
 @console_page
 def embed_page():
     """Choose a widget, set params, theme and locale, preview it, copy snippet and code."""
@@ -212,18 +247,17 @@ def embed_page():
     return render_template("admin/embed.html", admin=g.admin, config=config)
 
 
-@admin_bp.post("/embed/preview-token")
+@routes.post("/embed/preview-token")
 @console_change
 def preview_token():
     """A short-lived token for the live preview, minted with the chosen app's secret."""
     admin = g.admin
-    from planfuse.embed.api import mint_for_request
-
     body = request.get_json(silent=True) or {}
     app_id = body.get("app_id")
     if not isinstance(app_id, str):
         raise ProblemError(400, "invalid_request", "choose a host app for the preview")
-    minted = mint_for_request(
+    minted = mint_embed_token_for(
+        planfuse(),
         {
             "widget": body.get("widget"),
             "sub": f"admin:{admin.name}",
@@ -236,8 +270,3 @@ def preview_token():
         app_id,
     )
     return jsonify(token=minted["token"], expires_at=minted["expires_at"])
-
-
-# Other pages of the console register themselves on `admin_bp` when imported.
-from planfuse.admin import apps as _apps_page  # noqa: E402, F401
-from planfuse.admin import layers, service_monitor  # noqa: E402, F401

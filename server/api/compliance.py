@@ -11,24 +11,14 @@ from typing import Any
 
 from flask import request
 
-from planfuse.api import api_bp
-from planfuse.api.auth import require_admin
-from planfuse.api.common import (
-    CSV_TYPE,
-    LOCALES,
-    NO_STORE,
-    XLSX_TYPE,
-    download,
-    form_flag,
-    int_arg,
-    json_body,
-    json_response,
-    request_locale,
-)
-from planfuse.app import planfuse
-from planfuse.auth.caller import Caller, apply_locked_params, require_caller
-from planfuse.auth.server_keys import jwks
-from planfuse.errors import ProblemError, bad_request
+from planfuse.auth.caller import Caller, apply_locked_params
+from planfuse.http.audit import audit_event
+from planfuse.http.caller import require_admin, require_caller
+from planfuse.http.context import planfuse
+from planfuse.http.parsing import LOCALES, form_flag, int_arg, json_body, request_locale
+from planfuse.http.problems import ProblemError, bad_request
+from planfuse.http.responses import CSV_TYPE, NO_STORE, XLSX_TYPE, download, json_response
+from planfuse.http.routes import RouteTable
 from planfuse.services.compliance.check import check, report_bytes
 from planfuse.services.compliance.projects import (
     get_project,
@@ -49,7 +39,11 @@ from planfuse.services.compliance.rulesets import (
     save_ruleset,
 )
 from planfuse.services.compliance.uploads import parse_upload
-from planfuse.services.land_use import classification
+from planfuse.services.heavy_requests import heavy_request
+from planfuse.services.layers.land_use import classification
+from planfuse.signing.server_keys import jwks
+
+routes = RouteTable()
 
 WIDGET = "compliance"
 #: Body members of a check request (anything else is refused: a typo must not be ignored).
@@ -65,6 +59,12 @@ def _flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise bad_request(f"`{name}` must be true or false", field=name)
     return value
+
+
+def report_owner(caller: Caller) -> str | None:
+    """Whose reports a caller may read: a widget session only its own user's; a host
+    backend (Basic) every report of its app (None)."""
+    return caller.user if caller.via == "session" else None
 
 
 def _locale() -> str:
@@ -89,6 +89,19 @@ def check_request(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     ctx = planfuse()
     project_id = values.get("project")
     if project_id not in (None, ""):
+        if caller.via == "session" and "project" not in caller.params:
+            # A widget reaches a registered project's red line only through the project
+            # its embed token locked (as GET /projects/{id} does); the host's backend
+            # may check any project of its app.
+            raise ProblemError(
+                403,
+                "forbidden",
+                "this widget session is not locked to a project; the host locks "
+                "`project` in the embed token to check a registered project, or the "
+                "widget sends the red line as `geometry`",
+                title="Forbidden",
+                errors=[{"field": "project", "message": "not locked by the embed token"}],
+            )
         if body.get("geometry") is not None:
             if "project" in caller.params:
                 raise ProblemError(
@@ -133,17 +146,18 @@ def check_request(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@api_bp.post("/compliance/check")
+@routes.post("/compliance/check")
 def compliance_check():
     """Check a red line (or a registered project); the signed report, 201."""
     caller = require_caller(widget=WIDGET)
-    report = check_request(caller, json_body())
+    with heavy_request(planfuse(), caller.app_id, caller.user):
+        report = check_request(caller, json_body())
     return json_response(
         report_bytes(report), 201, NO_STORE, location=f"compliance/reports/{report['id']}"
     )
 
 
-@api_bp.get("/compliance/reports")
+@routes.get("/compliance/reports")
 def compliance_reports():
     """The caller's app's reports, newest first (`project`, `user`, `limit`)."""
     caller = require_caller(widget=WIDGET)
@@ -158,36 +172,38 @@ def compliance_reports():
     return json_response({"reports": rows}, headers=NO_STORE)
 
 
-@api_bp.get("/compliance/reports/<report_id>")
+@routes.get("/compliance/reports/<report_id>")
 def compliance_report(report_id: str):
     """One report of the caller's app, exactly as the check returned it."""
     caller = require_caller(widget=WIDGET)
-    return json_response(report_json(planfuse(), report_id, caller.app_id), headers=NO_STORE)
+    return json_response(
+        report_json(planfuse(), report_id, caller.app_id, report_owner(caller)), headers=NO_STORE
+    )
 
 
-@api_bp.get("/compliance/reports/<report_id>/items.csv")
+@routes.get("/compliance/reports/<report_id>/items.csv")
 def compliance_report_csv(report_id: str):
     """The checklist of a report as CSV (UTF-8 with BOM; `locale` zh-CN or en)."""
     caller = require_caller(widget=WIDGET)
-    report = get_report(planfuse(), report_id, caller.app_id)
+    report = get_report(planfuse(), report_id, caller.app_id, report_owner(caller))
     return download(export_csv(report, _locale()), CSV_TYPE, f"{report_id}.csv")
 
 
-@api_bp.get("/compliance/reports/<report_id>/items.xlsx")
+@routes.get("/compliance/reports/<report_id>/items.xlsx")
 def compliance_report_xlsx(report_id: str):
     """The checklist of a report as an Excel workbook (`locale` zh-CN or en)."""
     caller = require_caller(widget=WIDGET)
-    report = get_report(planfuse(), report_id, caller.app_id)
+    report = get_report(planfuse(), report_id, caller.app_id, report_owner(caller))
     return download(export_xlsx(report, _locale()), XLSX_TYPE, f"{report_id}.xlsx")
 
 
-@api_bp.post("/compliance/parse")
+@routes.post("/compliance/parse")
 def compliance_parse():
     """Parse an uploaded red line file (multipart `file`; form `crs`, `repair`) for preview.
 
     Nothing is stored; send the returned `geometry` and `crs` to the check.
     """
-    require_caller(widget=WIDGET)
+    caller = require_caller(widget=WIDGET)
     upload = request.files.get("file")
     if upload is None:
         raise bad_request(
@@ -196,17 +212,18 @@ def compliance_parse():
             field="file",
         )
     repair = form_flag("repair")
-    _, preview = parse_upload(
-        planfuse(),
-        upload.read(),
-        upload.filename or "upload",
-        request.form.get("crs") or None,
-        repair=repair,
-    )
+    with heavy_request(planfuse(), caller.app_id, caller.user):
+        _, preview = parse_upload(
+            planfuse(),
+            upload.read(),
+            upload.filename or "upload",
+            request.form.get("crs") or None,
+            repair=repair,
+        )
     return json_response(preview, headers=NO_STORE)
 
 
-@api_bp.get("/compliance/land-use-classes")
+@routes.get("/compliance/land-use-classes")
 def compliance_land_use_classes():
     """The 用地用海 classification (levels 1–3) with Chinese and English names."""
     level = int_arg("max_level", 3, message=MAX_LEVEL_MESSAGE)
@@ -217,7 +234,7 @@ def compliance_land_use_classes():
     )
 
 
-@api_bp.get("/compliance/jwks.json")
+@routes.get("/compliance/jwks.json")
 def compliance_jwks():
     """The public keys that verify report signatures (a JSON Web Key Set)."""
     return json_response(
@@ -242,15 +259,16 @@ def _host_backend() -> Caller:
     return caller
 
 
-@api_bp.post("/projects")
+@routes.post("/projects")
 def projects_create():
     """Register a project red line for the calling host app; 201 with its id."""
     caller = _host_backend()
-    project = register_project(planfuse(), caller.app_id, json_body())
+    with heavy_request(planfuse(), caller.app_id, caller.user):
+        project = register_project(planfuse(), caller.app_id, json_body())
     return json_response(project, 201, location=f"projects/{project['id']}")
 
 
-@api_bp.get("/projects")
+@routes.get("/projects")
 def projects_list():
     """The calling app's projects (`external_id`, `limit`), newest first."""
     caller = _host_backend()
@@ -261,7 +279,7 @@ def projects_list():
     return json_response({"projects": rows})
 
 
-@api_bp.get("/projects/<project_id>")
+@routes.get("/projects/<project_id>")
 def projects_get(project_id: str):
     """One project: the host backend sees its app's projects; a widget session only the
     project its embed token locked."""
@@ -274,14 +292,14 @@ def projects_get(project_id: str):
 # --- rulesets (admin) ---------------------------------------------------------------------
 
 
-@api_bp.get("/compliance/rulesets")
+@routes.get("/compliance/rulesets")
 def rulesets_list():
     """Every ruleset with its versions (admin)."""
     require_admin()
     return json_response({"rulesets": list_rulesets(planfuse())})
 
 
-@api_bp.post("/compliance/rulesets")
+@routes.post("/compliance/rulesets")
 def rulesets_create():
     """Create a ruleset (version 1) from a document with `id` (admin)."""
     admin = require_admin()
@@ -289,10 +307,11 @@ def rulesets_create():
     ruleset = save_ruleset(
         planfuse(), body.get("id"), body, created_by=f"admin:{admin.name}", create=True
     )
+    audit_event("ruleset.create", f"ruleset:{ruleset.id}", {"version": ruleset.version})
     return json_response(ruleset.to_dict(), 201, location=f"compliance/rulesets/{ruleset.id}")
 
 
-@api_bp.get("/compliance/rulesets/<ruleset_id>")
+@routes.get("/compliance/rulesets/<ruleset_id>")
 def rulesets_get(ruleset_id: str):
     """A ruleset's current version, or `?version=N` (admin)."""
     require_admin()
@@ -300,9 +319,10 @@ def rulesets_get(ruleset_id: str):
     return json_response(get_ruleset_document(planfuse(), ruleset_id, version))
 
 
-@api_bp.put("/compliance/rulesets/<ruleset_id>")
+@routes.put("/compliance/rulesets/<ruleset_id>")
 def rulesets_update(ruleset_id: str):
     """Save an edited ruleset as its next version (admin); earlier versions stay."""
     admin = require_admin()
     ruleset = save_ruleset(planfuse(), ruleset_id, json_body(), created_by=f"admin:{admin.name}")
+    audit_event("ruleset.update", f"ruleset:{ruleset.id}", {"version": ruleset.version})
     return json_response(ruleset.to_dict())

@@ -1,4 +1,5 @@
-"""冲突检测与协调 and 台账 over HTTP (server/api/openapi/conflicts.yaml).
+"""冲突检测与协调 over HTTP (server/api/openapi/conflicts.yaml); the ledgers (台账) are
+`planfuse.api.ledgers`.
 
 Callers: the `conflicts` widget (session token) or a host's backend (HTTP Basic).
 Conflicts and their history are shared by every app; every change records the app and
@@ -18,33 +19,29 @@ from typing import Any
 
 from flask import request
 
-from planfuse.api import api_bp
-from planfuse.api.common import (
-    CSV_TYPE,
-    XLSX_TYPE,
-    download,
-    json_body,
-    json_response,
-    request_locale,
-    widened_lock,
-)
-from planfuse.app import planfuse
-from planfuse.auth.caller import Caller, require_caller
-from planfuse.errors import ProblemError, bad_request
-from planfuse.services.conflicts.service import (
-    Actor,
-    change_status,
-    conflict_district,
+from planfuse.auth.caller import Caller
+from planfuse.errors import NotFound
+from planfuse.http.audit import audit_event
+from planfuse.http.caller import require_caller, widened_lock
+from planfuse.http.context import planfuse
+from planfuse.http.parsing import json_body, request_locale
+from planfuse.http.problems import ProblemError, bad_request
+from planfuse.http.responses import json_response
+from planfuse.http.routes import RouteTable
+from planfuse.services.conflicts.actor import Actor
+from planfuse.services.conflicts.detection_jobs import start_detection
+from planfuse.services.conflicts.queries import (
     conflict_history,
     conflict_options,
+    conflict_scope,
     get_conflict,
     list_conflicts,
-    parse_change,
     parse_query,
-    start_detection,
 )
-from planfuse.services.ledgers import build_ledger, parse_request
-from planfuse.services.ledgers.export import ledger_csv, ledger_xlsx
+from planfuse.services.conflicts.touching import conflicts_touching_red_line
+from planfuse.services.conflicts.workflow import change_status, parse_change
+
+routes = RouteTable()
 
 WIDGET = "conflicts"
 DETECT_FIELDS = {"analysis", "districts", "user"}
@@ -75,7 +72,7 @@ def narrow_districts(caller: Caller, requested: list[str] | None, field: str) ->
     return requested
 
 
-def _narrow_district_arg(caller: Caller, args: dict[str, str]) -> None:
+def narrow_district_arg(caller: Caller, args: dict[str, str]) -> None:
     """The `district` query argument (comma-separated adcodes) narrowed to the locked
     districts (all of them when it is empty); 403 when it names another."""
     requested = [d.strip() for d in args.get("district", "").split(",") if d.strip()]
@@ -131,23 +128,49 @@ def require_coordinator(caller: Caller, action: str) -> None:
         )
 
 
-def _check_conflict_district(caller: Caller, conflict_id: int) -> None:
+def check_conflict_scope(caller: Caller, conflict_id: int) -> None:
+    """The one scope check of every route on one conflict: 403 when the conflict lies
+    outside the caller's locked districts or belongs to another analysis than the
+    locked one (404 when it does not exist)."""
     allowed = locked_districts(caller)
-    if allowed is None:
+    locked_analysis = (caller.params or {}).get("analysis")
+    if allowed is None and locked_analysis is None:
         return
-    district = conflict_district(planfuse(), conflict_id)
-    if district not in allowed:
+    district, analysis = conflict_scope(planfuse(), conflict_id)
+    if allowed is not None and district not in allowed:
         raise widened_lock(
             "districts",
             f"conflict {conflict_id} lies in district {district}, outside the locked "
             f"districts {', '.join(allowed)}",
+        )
+    if locked_analysis is not None and analysis != locked_analysis:
+        raise widened_lock(
+            "analysis",
+            f"conflict {conflict_id} belongs to analysis {analysis!r}; the widget is "
+            f"locked to analysis {locked_analysis!r}",
         )
 
 
 # --- detection -----------------------------------------------------------------------
 
 
-@api_bp.post("/conflicts/detect")
+@routes.post("/conflicts/touching")
+def conflicts_touching_view():
+    """冲突图斑-按红线: the conflict patches a red line touches (a widget's locked districts
+    and analysis narrow them)."""
+    caller = require_caller(WIDGET)
+    locked_analysis = (caller.params or {}).get("analysis")
+    return json_response(
+        conflicts_touching_red_line(
+            planfuse(),
+            json_body(),
+            districts=locked_districts(caller),
+            analysis=str(locked_analysis) if locked_analysis else None,
+        )
+    )
+
+
+@routes.post("/conflicts/detect")
 def conflicts_detect():
     """Start a detection job: `{"analysis": ..., "districts": [...]}` → 202 `{"job": …}`."""
     caller = require_caller(WIDGET)
@@ -172,13 +195,18 @@ def conflicts_detect():
         caller, None if districts is None else [str(d) for d in districts], "districts"
     )
     job = start_detection(planfuse(), analysis, districts, actor_of(caller, body))
+    audit_event(
+        "conflict.detect",
+        f"job:{job['id']}",
+        {"analysis": analysis, "districts": districts, "user": body.get("user")},
+    )
     return json_response({"job": job}, 202, location=f"jobs/{job['id']}")
 
 
 # --- conflicts -----------------------------------------------------------------------
 
 
-@api_bp.get("/conflicts/options")
+@routes.get("/conflicts/options")
 def conflicts_options():
     """Analyses and types, statuses and transitions, districts, ledgers, the running
     detections, and what this caller may do (coordinate) and has locked."""
@@ -196,13 +224,13 @@ def conflicts_options():
     return json_response(body)
 
 
-@api_bp.get("/conflicts")
+@routes.get("/conflicts")
 def conflicts_list():
     """Conflict patches, area descending then id; filters and paging in the query."""
     caller = require_caller(WIDGET)
     args = request.args.to_dict()
     args.pop("locale", None)
-    _narrow_district_arg(caller, args)
+    narrow_district_arg(caller, args)
     analysis = narrow_analysis(caller, args.get("analysis"))
     if analysis:
         args["analysis"] = analysis
@@ -210,89 +238,48 @@ def conflicts_list():
     return json_response(list_conflicts(ctx, parse_query(ctx, args), request_locale(caller.locale)))
 
 
-def _conflict_id(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"conflict id {raw!r} is not a number", field="id") from None
-    if value < 1 or value > 2**62:
-        raise bad_request(f"conflict id {raw!r} is out of range", field="id")
+def _conflict_id(value: int) -> int:
+    # `<int:…>` took the digits (a word such as `detect` is another route, or a 404/405);
+    # ids start at 1, so 0 is like any id that does not exist.
+    if value < 1:
+        raise NotFound("conflict", value)
     return value
 
 
-@api_bp.get("/conflicts/<conflict_id>")
-def conflicts_get(conflict_id: str):
+@routes.get("/conflicts/<int:conflict_id>")
+def conflicts_get(conflict_id: int):
     """One conflict patch with its sources and geometry."""
     caller = require_caller(WIDGET)
     cid = _conflict_id(conflict_id)
-    _check_conflict_district(caller, cid)
-    conflict = get_conflict(planfuse(), cid, request_locale(caller.locale))
-    if (caller.params or {}).get("analysis") not in (None, conflict["analysis"]):
-        raise widened_lock("analysis", f"conflict {cid} belongs to another analysis")
-    return json_response(conflict)
+    check_conflict_scope(caller, cid)
+    return json_response(get_conflict(planfuse(), cid, request_locale(caller.locale)))
 
 
-@api_bp.patch("/conflicts/<conflict_id>")
-def conflicts_patch(conflict_id: str):
+@routes.patch("/conflicts/<int:conflict_id>")
+def conflicts_patch(conflict_id: int):
     """A coordination step (status with note, opinions, effective date) or a note."""
     caller = require_caller(WIDGET)
     cid = _conflict_id(conflict_id)
     body = json_body()
     require_coordinator(caller, "change a conflict's status")
-    _check_conflict_district(caller, cid)
+    check_conflict_scope(caller, cid)
     actor = actor_of(caller, body)
     body.pop("user", None)
     change = parse_change(body)
     locale = request_locale(caller.locale)
-    return json_response(change_status(planfuse(), cid, change, actor, locale))
+    changed = change_status(planfuse(), cid, change, actor, locale)
+    audit_event(
+        "conflict.change",
+        f"conflict:{cid}",
+        {"status": changed.get("status"), "user": actor.user if caller.via == "basic" else None},
+    )
+    return json_response(changed)
 
 
-@api_bp.get("/conflicts/<conflict_id>/history")
-def conflicts_history(conflict_id: str):
+@routes.get("/conflicts/<int:conflict_id>/history")
+def conflicts_history(conflict_id: int):
     """The patch's coordination history, oldest first (append-only)."""
     caller = require_caller(WIDGET)
     cid = _conflict_id(conflict_id)
-    _check_conflict_district(caller, cid)
+    check_conflict_scope(caller, cid)
     return json_response({"id": cid, "history": conflict_history(planfuse(), cid)})
-
-
-# --- ledgers -------------------------------------------------------------------------
-
-FORMATS = {"json", "csv", "xlsx"}
-
-
-@api_bp.get("/ledgers/<name>")
-def ledgers_get(name: str):
-    """A ledger by district (`by=district`) or city-wide (`by=city`); `format=csv|xlsx`
-    (or a `.csv`/`.xlsx` suffix on the name) downloads it."""
-    caller = require_caller(WIDGET)
-    fmt = request.args.get("format") or "json"
-    for suffix in ("csv", "xlsx", "json"):
-        if name.endswith("." + suffix):
-            name, fmt = name[: -len(suffix) - 1], suffix
-    if fmt not in FORMATS:
-        raise bad_request(f"`format` must be json, csv or xlsx, not {fmt!r}", field="format")
-    args = request.args.to_dict()
-    args.pop("format", None)
-    allowed = locked_districts(caller)
-    if allowed is not None and args.get("by") == "city":
-        raise widened_lock(
-            "districts", f"a city-wide ledger is wider than districts {', '.join(allowed)}"
-        )
-    _narrow_district_arg(caller, args)
-    locked_analysis = (caller.params or {}).get("analysis")
-    if locked_analysis and name == "conflicts":
-        args["analysis"] = narrow_analysis(caller, args.get("analysis"))
-    args.setdefault("locale", request_locale(caller.locale))
-    req = parse_request(name, args)
-    body = build_ledger(planfuse(), req)
-    if fmt == "json":
-        return json_response(body)
-    data = ledger_csv(body, req.locale) if fmt == "csv" else ledger_xlsx(body, req.locale)
-    scope = {"city": ("全市", "city"), "district": ("分区县", "by-district")}[req.by]
-    return download(
-        data,
-        CSV_TYPE if fmt == "csv" else XLSX_TYPE,
-        f"ledger-{req.name}-{req.by}.{fmt}",
-        title=f"{body['title']}-{scope[1 if req.locale == 'en' else 0]}.{fmt}",
-    )

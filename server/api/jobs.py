@@ -7,21 +7,23 @@ a job may cancel it. State lives in the database, so every server process answer
 
 from __future__ import annotations
 
-from planfuse.api import api_bp
-from planfuse.api.common import json_response
-from planfuse.app import planfuse
-from planfuse.auth.caller import require_caller
+from planfuse.http.caller import require_caller
+from planfuse.http.context import planfuse
+from planfuse.http.responses import json_response
+from planfuse.http.routes import RouteTable
 from planfuse.services.jobs import cancel_job, get_job
 
+routes = RouteTable()
 
-@api_bp.get("/jobs/<job_id>")
+
+@routes.get("/jobs/<job_id>")
 def jobs_get(job_id: str):
     """A job: state, progress (0–1), stage, summary (when done), error (when failed)."""
     caller = require_caller()
     return json_response(get_job(planfuse(), job_id[:64], app_id=caller.app_id))
 
 
-@api_bp.delete("/jobs/<job_id>")
+@routes.delete("/jobs/<job_id>")
 def jobs_cancel(job_id: str):
     """Cancel a job: 200 with the job once cancelled (a queued job at once), 202 while a
     running job is still stopping (it stops at its next check, within about a second)."""

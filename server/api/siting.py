@@ -11,13 +11,18 @@ from typing import Any
 
 from flask import Response
 
-from planfuse.api import api_bp
-from planfuse.api.common import json_body, json_response, widened_lock
-from planfuse.app import planfuse
-from planfuse.auth.caller import Caller, apply_locked_params, require_caller
+from planfuse.auth.caller import Caller, apply_locked_params
+from planfuse.http.caller import require_caller, widened_lock
+from planfuse.http.context import planfuse
+from planfuse.http.parsing import json_body
+from planfuse.http.responses import json_response
+from planfuse.http.routes import RouteTable
+from planfuse.services.heavy_requests import heavy_request
 from planfuse.services.siting import plans as siting_plans
 from planfuse.services.siting.options import siting_options
-from planfuse.services.siting.search import parse_request, run_query
+from planfuse.services.siting.search import parse_basic_request, parse_request, run_query
+
+routes = RouteTable()
 
 WIDGET = "siting"
 #: Quoted when a request's body is not a JSON object.
@@ -81,49 +86,61 @@ def _owner(caller: Caller) -> siting_plans.Owner:
     return siting_plans.Owner(app_id=caller.app_id, user_id=caller.user or "")
 
 
-@api_bp.post("/siting/search")
+@routes.post("/siting/search")
 def siting_search():
     """Ranked candidate parcels for a siting request."""
     caller = require_caller(widget=WIDGET)
     ctx = planfuse()
-    query = parse_request(ctx, enforce_locks(caller, json_body(example=EXAMPLE_BODY)))
+    with heavy_request(ctx, caller.app_id, caller.user):
+        query = parse_request(ctx, enforce_locks(caller, json_body(example=EXAMPLE_BODY)))
+        result = run_query(ctx, query)
+    return json_response(result)
+
+
+@routes.post("/siting/search/basic")
+def siting_search_basic():
+    """辅助选址-基础条件: candidates by scope, land use and area range only."""
+    caller = require_caller(widget=WIDGET)
+    ctx = planfuse()
+    query = parse_basic_request(ctx, enforce_locks(caller, json_body(example=EXAMPLE_BODY)))
     return json_response(run_query(ctx, query))
 
 
-@api_bp.get("/siting/options")
+@routes.get("/siting/options")
 def siting_options_view():
     """What a siting form offers: districts, land-use classes, layers, classes and types."""
     require_caller(widget=WIDGET)
     return json_response(siting_options(planfuse()))
 
 
-@api_bp.get("/siting/plans")
+@routes.get("/siting/plans")
 def siting_plans_list():
     """The caller's siting plans, newest first."""
     caller = require_caller(widget=WIDGET)
     return json_response({"plans": siting_plans.list_plans(planfuse(), _owner(caller))})
 
 
-@api_bp.post("/siting/plans")
+@routes.post("/siting/plans")
 def siting_plans_create():
     """Save a siting plan: `{"name": …, <the search request>}`; runs it and keeps the result."""
     caller = require_caller(widget=WIDGET)
     ctx = planfuse()
     body = json_body(example=EXAMPLE_BODY)
     name = siting_plans.check_name(body.pop("name", None))
-    query = parse_request(ctx, enforce_locks(caller, body))
-    plan = siting_plans.save_plan(ctx, _owner(caller), name, query)
+    with heavy_request(ctx, caller.app_id, caller.user):
+        query = parse_request(ctx, enforce_locks(caller, body))
+        plan = siting_plans.save_plan(ctx, _owner(caller), name, query)
     return json_response(plan, 201)
 
 
-@api_bp.get("/siting/plans/<int:id>")
+@routes.get("/siting/plans/<int:id>")
 def siting_plans_get(id: int):
     """One of the caller's plans with its result and the last re-run's changes."""
     caller = require_caller(widget=WIDGET)
     return json_response(siting_plans.get_plan(planfuse(), _owner(caller), id))
 
 
-@api_bp.post("/siting/plans/<int:id>/run")
+@routes.post("/siting/plans/<int:id>/run")
 def siting_plans_run(id: int):
     """Re-run a plan on the current data; the response shows what changed (`diff`)."""
     caller = require_caller(widget=WIDGET)
@@ -132,10 +149,12 @@ def siting_plans_run(id: int):
     stored = siting_plans.plan_query(ctx, owner, id)
     # Locks of today's token apply to a plan saved under another token too.
     query = parse_request(ctx, enforce_locks(caller, stored.to_dict()))
-    return json_response(siting_plans.run_plan(ctx, owner, id, query))
+    with heavy_request(ctx, caller.app_id, caller.user):
+        result = siting_plans.run_plan(ctx, owner, id, query)
+    return json_response(result)
 
 
-@api_bp.delete("/siting/plans/<int:id>")
+@routes.delete("/siting/plans/<int:id>")
 def siting_plans_delete(id: int):
     """Delete one of the caller's plans."""
     caller = require_caller(widget=WIDGET)

@@ -1,5 +1,5 @@
-"""Host apps and their keys, embed-token validation, widget sessions and caller auth.
+"""Host apps and their keys, embed-token validation, widget sessions and callers.
 
-Plain functions over a `PlanFuse` context; only `planfuse.auth.caller` reads the Flask
-request (it is the helper the HTTP adapters call).
+Plain functions over a `PlanFuse` context, nothing of HTTP: `planfuse.http.caller` reads
+the request's `Authorization` header and hands it to `planfuse.auth.caller.authenticate`.
 """

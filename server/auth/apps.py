@@ -21,10 +21,12 @@ from planfuse.auth.keys import (
     new_kid,
 )
 from planfuse.context import PlanFuse
-from planfuse.embed.registry import widget_registry
-from planfuse.errors import ProblemError, bad_request, not_found
+from planfuse.errors import Conflict, InvalidInput, NotFound
+from planfuse.signing.at_rest import open_app_secret, seal_app_secret
+from planfuse.signing.secret import base_secret
 from planfuse.storage.models import HostApp, HostAppKey
 from planfuse.storage.models.base import utcnow
+from planfuse.widgets.registry import widget_registry
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_ORIGINS = 50
@@ -97,7 +99,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _record(app: HostApp) -> AppRecord:
+def _record(ctx: PlanFuse, app: HostApp) -> AppRecord:
     return AppRecord(
         id=app.id,
         name=app.name,
@@ -110,7 +112,9 @@ def _record(app: HostApp) -> AppRecord:
             KeyRecord(
                 kid=k.kid,
                 alg=k.alg,
-                secret=k.secret,
+                secret=open_app_secret(base_secret(ctx), app.id, k.kid, k.secret)
+                if k.secret
+                else None,
                 public_jwk=k.public_jwk,
                 created_at=_aware(k.created_at),
                 expires_at=_aware(k.expires_at) if k.expires_at else None,
@@ -144,7 +148,7 @@ def normalise_origin(origin: str) -> str:
             port = None
             problem = "has an invalid port"
     if problem:
-        raise bad_request(
+        raise InvalidInput(
             f"origin {origin!r} {problem}; write it as scheme://host:port, e.g. "
             "https://portal.example.gov.cn or http://127.0.0.1:8001",
             field="origins",
@@ -161,13 +165,13 @@ def normalise_origin(origin: str) -> str:
 def _origins(origins: Iterable[str]) -> list[str]:
     result = list(dict.fromkeys(normalise_origin(o) for o in origins))
     if not result:
-        raise bad_request(
+        raise InvalidInput(
             "a host app needs at least one allowed origin (--origin https://host:port)",
             field="origins",
             code="invalid_origin",
         )
     if len(result) > MAX_ORIGINS:
-        raise bad_request(f"at most {MAX_ORIGINS} origins per app", field="origins")
+        raise InvalidInput(f"at most {MAX_ORIGINS} origins per app", field="origins")
     return result
 
 
@@ -177,7 +181,7 @@ def _widgets(ctx: PlanFuse, widgets: Iterable[str]) -> list[str]:
     unknown = [w for w in result if w not in registry]
     if unknown:
         known = ", ".join(registry.names()) or "(none registered)"
-        raise bad_request(
+        raise InvalidInput(
             f"unknown widget(s) {', '.join(map(repr, unknown))}; expected any of {known}",
             field="widgets",
             code="unknown_widget",
@@ -190,7 +194,7 @@ def _load(session: Session, app_id: str) -> HostApp:
         select(HostApp).where(HostApp.id == app_id).options(selectinload(HostApp.keys))
     ).first()
     if app is None:
-        raise not_found("host app", app_id)
+        raise NotFound("host app", app_id)
     return app
 
 
@@ -205,7 +209,7 @@ def create_host_app(
     """Register a host app; returns it and its new HS256 secret (shown to the caller once)."""
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise bad_request("the app needs a name of 1–200 characters", field="name")
+        raise InvalidInput("the app needs a name of 1–200 characters", field="name")
     clean_origins = _origins(origins)
     clean_widgets = _widgets(ctx, widgets)
     secret = generate_secret() if with_secret else None
@@ -218,10 +222,12 @@ def create_host_app(
             disabled=False,
         )
         if secret:
-            app.keys.append(HostAppKey(kid=new_kid("hs"), alg="HS256", secret=secret))
+            kid = new_kid("hs")
+            sealed = seal_app_secret(base_secret(ctx), app.id, kid, secret)
+            app.keys.append(HostAppKey(kid=kid, alg="HS256", secret=sealed))
         session.add(app)
         session.flush()
-        return _record(app), secret
+        return _record(ctx, app), secret
 
 
 def list_host_apps(ctx: PlanFuse) -> list[AppRecord]:
@@ -229,12 +235,12 @@ def list_host_apps(ctx: PlanFuse) -> list[AppRecord]:
         apps = session.scalars(
             select(HostApp).options(selectinload(HostApp.keys)).order_by(HostApp.created_at)
         ).all()
-        return [_record(a) for a in apps]
+        return [_record(ctx, a) for a in apps]
 
 
 def get_host_app(ctx: PlanFuse, app_id: str) -> AppRecord:
     with ctx.db.session() as session:
-        return _record(_load(session, app_id))
+        return _record(ctx, _load(session, app_id))
 
 
 def find_host_app(ctx: PlanFuse, app_id: str) -> AppRecord | None:
@@ -245,7 +251,7 @@ def find_host_app(ctx: PlanFuse, app_id: str) -> AppRecord | None:
         app = session.scalars(
             select(HostApp).where(HostApp.id == app_id).options(selectinload(HostApp.keys))
         ).first()
-        return _record(app) if app else None
+        return _record(ctx, app) if app else None
 
 
 def update_host_app(
@@ -257,11 +263,11 @@ def update_host_app(
     widgets: Iterable[str] | None = None,
     disabled: bool | None = None,
 ) -> AppRecord:
-    with ctx.db.session() as session:
+    with ctx.db.write_session() as session:
         app = _load(session, app_id)
         if name is not None:
             if not name.strip() or len(name) > 200:
-                raise bad_request("the app needs a name of 1–200 characters", field="name")
+                raise InvalidInput("the app needs a name of 1–200 characters", field="name")
             app.name = name.strip()
         if origins is not None:
             app.origins = _origins(origins)
@@ -270,7 +276,7 @@ def update_host_app(
         if disabled is not None:
             app.disabled = bool(disabled)
         session.flush()
-        return _record(app)
+        return _record(ctx, app)
 
 
 def rotate_secret(ctx: PlanFuse, app_id: str, grace_s: int | None = None) -> tuple[str, str]:
@@ -281,20 +287,21 @@ def rotate_secret(ctx: PlanFuse, app_id: str, grace_s: int | None = None) -> tup
     """
     grace = ctx.settings.key_rotation_grace_s if grace_s is None else grace_s
     if grace < 0:
-        raise bad_request("the grace period cannot be negative", field="grace_s")
+        raise InvalidInput("the grace period cannot be negative", field="grace_s")
     if grace > MAX_ROTATION_GRACE_S:
-        raise bad_request(
+        raise InvalidInput(
             f"the grace period is at most {MAX_ROTATION_GRACE_S} s (30 days)", field="grace_s"
         )
     now = utcnow()
     secret = generate_secret()
     kid = new_kid("hs")
-    with ctx.db.session() as session:
+    with ctx.db.write_session() as session:
         app = _load(session, app_id)
         for key in app.keys:
             if key.alg == "HS256" and (key.expires_at is None or _aware(key.expires_at) > now):
                 key.expires_at = now + timedelta(seconds=grace)
-        app.keys.append(HostAppKey(kid=kid, alg="HS256", secret=secret))
+        sealed = seal_app_secret(base_secret(ctx), app_id, kid, secret)
+        app.keys.append(HostAppKey(kid=kid, alg="HS256", secret=sealed))
     return kid, secret
 
 
@@ -308,14 +315,14 @@ def add_public_key(
     try:
         public = check_public_jwk(jwk, alg or "")
     except KeyRegistrationError as exc:
-        raise bad_request(str(exc), field="jwk", code="invalid_key") from None
+        raise InvalidInput(str(exc), field="jwk", code="invalid_key") from None
     kid = kid or new_kid(alg.lower())
     if not isinstance(kid, str) or not 1 <= len(kid) <= 100:
-        raise bad_request("kid must be a string of 1–100 characters", field="kid")
+        raise InvalidInput("kid must be a string of 1–100 characters", field="kid")
     with ctx.db.session() as session:
         app = _load(session, app_id)
         if any(k.kid == kid for k in app.keys):
-            raise ProblemError(409, "conflict", f"app {app_id} already has a key {kid!r}")
+            raise Conflict(f"app {app_id} already has a key {kid!r}")
         app.keys.append(HostAppKey(kid=kid, alg=alg, public_jwk=public))
     return kid
 
@@ -325,7 +332,7 @@ def remove_key(ctx: PlanFuse, app_id: str, kid: str) -> None:
         app = _load(session, app_id)
         key = next((k for k in app.keys if k.kid == kid), None)
         if key is None:
-            raise not_found("key", kid)
+            raise NotFound("key", kid)
         app.keys.remove(key)
 
 

@@ -2,12 +2,12 @@
 
 Every function-service endpoint (compliance, siting, conflicts, ledgers, …) starts with
 
-    caller = require_caller(widget="compliance")
+    caller = require_caller(widget="compliance")      # planfuse.http.caller
     values = apply_locked_params(caller, request_values)
 
-`require_caller` accepts a widget session token (`Authorization: Bearer …`, from the
-widget runtime) or HTTP Basic `app_id:secret` (a host's backend calling server to server).
-`apply_locked_params` refuses (403) a request that contradicts a parameter the host locked
+`authenticate` accepts a widget session token (`Authorization: Bearer …`, from the widget
+runtime) or HTTP Basic `app_id:secret` (a host's backend calling server to server).
+`apply_locked_params` refuses (Forbidden) a request that contradicts a parameter the host locked
 in the embed token, and fills locked values in.
 """
 
@@ -19,12 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flask import g, request
-
 from planfuse.auth.apps import check_app_secret, find_host_app
 from planfuse.auth.sessions import verify_session
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError
+from planfuse.errors import Forbidden, Unauthenticated
 
 
 @dataclass(frozen=True)
@@ -60,16 +58,10 @@ def credentials(authorization: str | None) -> tuple[str, str]:
     return scheme.lower(), value.strip()
 
 
-def unauthorized(detail: str) -> ProblemError:
-    """The 401 of a request without usable credentials, offering both schemes a function
+def unauthorized(detail: str) -> Unauthenticated:
+    """The error of a request without usable credentials, offering both schemes a function
     or data service accepts (a session token or HTTP Basic)."""
-    return ProblemError(
-        401,
-        "authentication_required",
-        detail,
-        title="Authentication required",
-        headers={"WWW-Authenticate": 'Bearer realm="planfuse", Basic realm="planfuse"'},
-    )
+    return Unauthenticated(detail, challenge='Bearer realm="planfuse", Basic realm="planfuse"')
 
 
 def _basic_credentials(value: str) -> tuple[str, str] | None:
@@ -82,7 +74,7 @@ def _basic_credentials(value: str) -> tuple[str, str] | None:
 
 
 def authenticate_basic(ctx: PlanFuse, header_value: str) -> Caller:
-    """A host backend's Basic `app_id:secret` credentials, checked; else 401."""
+    """A host backend's Basic `app_id:secret` credentials, checked; else Unauthenticated."""
     creds = _basic_credentials(header_value)
     if creds is None:
         raise unauthorized("malformed Basic credentials; send base64(app_id:secret)")
@@ -99,12 +91,7 @@ def authenticate(ctx: PlanFuse, authorization: str | None, widget: str | None = 
     if scheme == "bearer" and value:
         session = verify_session(ctx, value)
         if widget is not None and session.widget != widget:
-            raise ProblemError(
-                403,
-                "forbidden",
-                f"this session belongs to widget {session.widget!r}, not {widget!r}",
-                title="Forbidden",
-            )
+            raise Forbidden(f"this session belongs to widget {session.widget!r}, not {widget!r}")
         return Caller(
             app_id=session.app_id,
             user=session.sub,
@@ -124,19 +111,6 @@ def authenticate(ctx: PlanFuse, authorization: str | None, widget: str | None = 
     )
 
 
-def require_caller(widget: str | None = None) -> Caller:
-    """The caller of the current request (session token or Basic), or a 401/403 problem.
-
-    `widget`: when given, a session token must belong to that widget. Basic callers (host
-    backends) may call every function service of their app.
-    """
-    from planfuse.app import planfuse
-
-    caller = authenticate(planfuse(), request.headers.get("Authorization"), widget)
-    g.caller = caller
-    return caller
-
-
 def _same(locked: Any, requested: Any) -> bool:
     if locked == requested:
         return True
@@ -151,7 +125,7 @@ def _same(locked: Any, requested: Any) -> bool:
 
 
 def apply_locked_params(caller: Caller, values: Mapping[str, Any]) -> dict[str, Any]:
-    """`values` with the caller's locked params filled in; 403 if a value contradicts one.
+    """`values` with the caller's locked params filled in; Forbidden if a value contradicts one.
 
     A request may repeat a locked value but never change it: nothing the host page or the
     user does in the browser widens what the host's backend signed.
@@ -166,11 +140,7 @@ def apply_locked_params(caller: Caller, values: Mapping[str, Any]) -> dict[str, 
     ]
     if conflicts:
         names = ", ".join(c["field"] for c in conflicts)
-        raise ProblemError(
-            403,
-            "forbidden",
-            f"the request contradicts parameter(s) locked by the host: {names}",
-            title="Forbidden",
-            errors=conflicts,
+        raise Forbidden(
+            f"the request contradicts parameter(s) locked by the host: {names}", errors=conflicts
         )
     return {**values, **caller.params}

@@ -8,8 +8,6 @@ without trusting anything the browser says.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
 import secrets
 import time
@@ -20,14 +18,15 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from planfuse.auth.apps import find_host_app
 from planfuse.auth.tokens import LEEWAY_S, EmbedClaims, TokenError
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError
-from planfuse.storage.models import EmbedTokenUse, ServerSecret
+from planfuse.errors import Unavailable
+from planfuse.signing.secret import derived_key
+from planfuse.storage.models import EmbedTokenUse
 from planfuse.storage.models.base import utcnow
 
 SESSION_TYPE = "pf-session"
@@ -58,32 +57,6 @@ class WidgetSession:
     locale: str | None = None
 
 
-def _base_secret(ctx: PlanFuse) -> bytes:
-    """The secret key, or (development only) a random one kept in the database.
-
-    Production refuses to start without a strong secret key (see `create_app`); a
-    development server without one still needs a key that all its worker processes share.
-    """
-    if ctx.settings.secret_key:
-        return ctx.settings.secret_key.encode()
-    with ctx.db.session() as session:
-        row = session.get(ServerSecret, "development_secret_key")
-        if row is None:
-            row = ServerSecret(name="development_secret_key", value=secrets.token_urlsafe(48))
-            session.add(row)
-            try:
-                session.flush()
-            except IntegrityError:  # another worker made it first
-                session.rollback()
-                row = session.get(ServerSecret, "development_secret_key")
-        return row.value.encode()
-
-
-def derived_key(ctx: PlanFuse, label: bytes) -> bytes:
-    """A key for one purpose (`label`), derived from the server secret."""
-    return hmac.new(_base_secret(ctx), label, hashlib.sha256).digest()
-
-
 def session_key(ctx: PlanFuse) -> OctKey:
     key = ctx.extras.get(KEY_EXTRA)
     if key is None:
@@ -92,10 +65,10 @@ def session_key(ctx: PlanFuse) -> OctKey:
 
 
 def consume_jti(ctx: PlanFuse, claims: EmbedClaims) -> None:
-    """Record the token's `jti`; a second use is refused (401).
+    """Record the token's `jti`; a second use is refused (TokenError).
 
     The unique key in the database decides, so two server processes racing on the same
-    token cannot both win. If the store cannot be written the exchange fails (503): an
+    token cannot both win. If the store cannot be written the exchange fails (Unavailable): an
     unrecorded token could be replayed, so we fail closed.
     """
     expires = datetime.fromtimestamp(claims.exp + LEEWAY_S, UTC)
@@ -106,11 +79,10 @@ def consume_jti(ctx: PlanFuse, claims: EmbedClaims) -> None:
     except IntegrityError:
         raise TokenError("this token was already used (its jti was seen before)") from None
     except SQLAlchemyError:
-        raise ProblemError(
-            503,
-            "replay_store_unavailable",
+        raise Unavailable(
             "the token could not be recorded as used, so it is refused; retry with a new token",
-            title="Service unavailable",
+            code="replay_store_unavailable",
+            retry_after_s=5,
         ) from None
     if random.randrange(PRUNE_ONE_IN) == 0:
         prune_replay_store(ctx)
@@ -175,7 +147,7 @@ def exchange_embed_token(ctx: PlanFuse, claims: EmbedClaims) -> dict[str, Any]:
 
 
 def verify_session(ctx: PlanFuse, token: str, now: float | None = None) -> WidgetSession:
-    """The session behind a session token, or TokenError (401).
+    """The session behind a session token, or TokenError.
 
     The app is looked up again on every call: disabling an app or revoking its tokens ends
     its running sessions at once.
@@ -213,8 +185,3 @@ def verify_session(ctx: PlanFuse, token: str, now: float | None = None) -> Widge
         dept=claims.get("dept"),
         locale=claims.get("locale"),
     )
-
-
-def replay_store_size(ctx: PlanFuse) -> int:
-    with ctx.db.session() as session:
-        return session.scalar(select(func.count()).select_from(EmbedTokenUse)) or 0

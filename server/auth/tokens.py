@@ -20,8 +20,8 @@ from joserfc.errors import JoseError
 from planfuse.auth.apps import AppRecord, KeyRecord, current_secret, find_host_app
 from planfuse.auth.keys import ALGORITHMS, oct_key, public_key
 from planfuse.context import PlanFuse
-from planfuse.embed.registry import ParamError, check_locked_params, protocol, widget_registry
-from planfuse.errors import ProblemError
+from planfuse.errors import Conflict, InvalidInput, Unauthenticated
+from planfuse.widgets.registry import ParamError, check_locked_params, protocol, widget_registry
 
 #: Tokens longer than this are refused before any decoding (8 KB).
 MAX_TOKEN_BYTES = 8 * 1024
@@ -34,18 +34,16 @@ MAX_ROLES = 50
 UNDERSTOOD_HEADERS = frozenset({"alg", "typ", "kid", "cty", "jku", "jwk", "x5u", "x5c", "x5t"})
 
 
-class TokenError(ProblemError):
-    """An embed token that cannot be used: 401 with a stable `code` (the problem `type`)."""
+class TokenError(Unauthenticated):
+    """An embed token that cannot be used, with a stable `code` (the problem `type`) and the
+    Bearer challenge of RFC 6750 naming it."""
 
     def __init__(self, detail: str, code: str = "token_invalid"):
         super().__init__(
-            401,
-            code,
             detail,
+            code=code,
             title="Token expired" if code == "token_expired" else "Invalid token",
-            headers={
-                "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{code}"'
-            },
+            challenge=f'Bearer error="invalid_token", error_description="{code}"',
         )
 
 
@@ -133,15 +131,26 @@ def _str_claim(claims: dict[str, Any], name: str, required: bool = False) -> str
     return value
 
 
+#: The latest NumericDate accepted (9999-12-31T23:59:59Z): later is no real time, and
+#: JSON's Infinity, NaN or 1e400 (which Python reads as non-finite floats) are refused too.
+MAX_NUMERIC_DATE = 253_402_300_799
+
+
 def _int_claim(claims: dict[str, Any], name: str) -> int:
     value = claims.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TokenError(f"claim {name!r} must be a number of seconds since the epoch")
+    # Written so that NaN fails too (every comparison with NaN is false).
+    if not 0 <= value <= MAX_NUMERIC_DATE:
+        raise TokenError(
+            f"claim {name!r} must be a finite number of seconds since the epoch "
+            f"(0 to {MAX_NUMERIC_DATE})"
+        )
     return int(value)
 
 
 def validate_embed_token(ctx: PlanFuse, token: Any, now: float | None = None) -> EmbedClaims:
-    """Check an embed token completely; return its claims or raise TokenError (401).
+    """Check an embed token completely; return its claims or raise TokenError.
 
     Every rule of issue 4: size ≤ 8 KB, an explicit per-app algorithm allow-list, keys only
     from our registry, all required claims, `aud` = the `token_audience` setting, 30 s
@@ -149,73 +158,15 @@ def validate_embed_token(ctx: PlanFuse, token: Any, now: float | None = None) ->
     tokens issued before the app's revoke time refused, widget allowed for the app, locked
     params valid for the widget.
     """
-    if not isinstance(token, str) or not token:
-        raise TokenError("no token given")
-    if len(token) > MAX_TOKEN_BYTES:
-        raise TokenError(f"the token is larger than {MAX_TOKEN_BYTES // 1024} KB")
-    if not token.isascii():
-        raise TokenError("the token contains characters outside base64url")
-    header, unverified = _peek(token)
-    missing = [c for c in REQUIRED_CLAIMS if c not in unverified]
-    if missing:
-        raise TokenError(f"the token lacks required claim(s): {', '.join(missing)}")
-    iss = unverified.get("iss")
-    app = find_host_app(ctx, iss) if isinstance(iss, str) else None
-    if app is None:
-        raise TokenError("the token's issuer (iss) is not a registered host app")
-    if app.disabled:
-        raise TokenError(f"host app {app.id} is disabled")
-
+    header, app = _claimed_issuer(ctx, token)
     claims = _verify_signature(token, app, header)
     # From here on only the verified claims are used.
-    missing = [c for c in REQUIRED_CLAIMS if c not in claims]
-    if missing:
-        raise TokenError(f"the token lacks required claim(s): {', '.join(missing)}")
-    if claims["iss"] != app.id:
-        raise TokenError("the token's issuer changed between decoding and verification")
-    settings = ctx.settings
-    aud = claims["aud"]
-    audiences = aud if isinstance(aud, list) else [aud]
-    if settings.token_audience not in audiences:
-        raise TokenError(f"the token's audience must be {settings.token_audience!r}")
-
-    now = time.time() if now is None else now
-    exp, iat = _int_claim(claims, "exp"), _int_claim(claims, "iat")
-    if exp < now - LEEWAY_S:
-        raise TokenError("the token has expired", code="token_expired")
-    if iat > now + LEEWAY_S:
-        raise TokenError("the token's iat lies in the future; check the host's clock")
-    if "nbf" in claims and _int_claim(claims, "nbf") > now + LEEWAY_S:
-        raise TokenError("the token is not valid yet (nbf lies in the future)")
-    if exp - iat > settings.token_max_lifetime_s:
-        raise TokenError(
-            f"the token's lifetime (exp − iat = {exp - iat} s) is over the "
-            f"{settings.token_max_lifetime_s} s maximum"
-        )
-    if exp <= iat:
-        raise TokenError("the token expires before it was issued")
-    if app.revoked_before is not None and iat < app.revoked_before.timestamp():
-        raise TokenError("the app revoked every token issued before this one's iat")
-
+    _check_verified_claims(ctx, claims, app)
+    exp, iat = _check_times(ctx, claims, app, time.time() if now is None else now)
     sub = _str_claim(claims, "sub", required=True)
     jti = _str_claim(claims, "jti", required=True)
-    widget_name = _str_claim(claims, "widget", required=True)
-    widget = widget_registry(ctx).get(widget_name)
-    if widget is None:
-        raise TokenError(f"the token names widget {widget_name!r}, which does not exist")
-    if not app.allows_widget(widget_name):
-        raise TokenError(f"app {app.id} may not embed widget {widget_name!r}")
-    try:
-        params = check_locked_params(widget, claims.get("params"))
-    except ParamError as exc:
-        raise TokenError(f"the token's params are invalid: {exc.message}") from None
-    roles = claims.get("roles", [])
-    if (
-        not isinstance(roles, list)
-        or len(roles) > MAX_ROLES
-        or not all(isinstance(r, str) and 0 < len(r) <= 100 for r in roles)
-    ):
-        raise TokenError("claim 'roles' must be a list of short strings")
+    widget_name, params = _widget_and_params(ctx, claims, app)
+    roles = _roles(claims)
     locale = _str_claim(claims, "locale")
     if locale is not None and locale not in protocol()["locales"]:
         raise TokenError(f"claim 'locale' must be one of {', '.join(protocol()['locales'])}")
@@ -233,6 +184,94 @@ def validate_embed_token(ctx: PlanFuse, token: Any, now: float | None = None) ->
         locale=locale,
         kid=header.get("kid"),
     )
+
+
+def _claimed_issuer(ctx: PlanFuse, token: Any) -> tuple[dict[str, Any], AppRecord]:
+    """The token's header and the host app its (not yet verified) `iss` names, which must
+    exist and be enabled; the token must be small ASCII with every required claim."""
+    if not isinstance(token, str) or not token:
+        raise TokenError("no token given")
+    if len(token) > MAX_TOKEN_BYTES:
+        raise TokenError(f"the token is larger than {MAX_TOKEN_BYTES // 1024} KB")
+    if not token.isascii():
+        raise TokenError("the token contains characters outside base64url")
+    header, unverified = _peek(token)
+    missing = [c for c in REQUIRED_CLAIMS if c not in unverified]
+    if missing:
+        raise TokenError(f"the token lacks required claim(s): {', '.join(missing)}")
+    iss = unverified.get("iss")
+    app = find_host_app(ctx, iss) if isinstance(iss, str) else None
+    if app is None:
+        raise TokenError("the token's issuer (iss) is not a registered host app")
+    if app.disabled:
+        raise TokenError(f"host app {app.id} is disabled")
+    return header, app
+
+
+def _check_verified_claims(ctx: PlanFuse, claims: dict[str, Any], app: AppRecord) -> None:
+    """Every required claim, the same issuer as before verification, our audience."""
+    missing = [c for c in REQUIRED_CLAIMS if c not in claims]
+    if missing:
+        raise TokenError(f"the token lacks required claim(s): {', '.join(missing)}")
+    if claims["iss"] != app.id:
+        raise TokenError("the token's issuer changed between decoding and verification")
+    aud = claims["aud"]
+    audiences = aud if isinstance(aud, list) else [aud]
+    if ctx.settings.token_audience not in audiences:
+        raise TokenError(f"the token's audience must be {ctx.settings.token_audience!r}")
+
+
+def _check_times(
+    ctx: PlanFuse, claims: dict[str, Any], app: AppRecord, now: float
+) -> tuple[int, int]:
+    """(exp, iat) in seconds since the epoch: not expired, not issued or valid only in the
+    future (LEEWAY_S either way), no longer-lived than `token_max_lifetime_s`, not revoked."""
+    exp, iat = _int_claim(claims, "exp"), _int_claim(claims, "iat")
+    if exp < now - LEEWAY_S:
+        raise TokenError("the token has expired", code="token_expired")
+    if iat > now + LEEWAY_S:
+        raise TokenError("the token's iat lies in the future; check the host's clock")
+    if "nbf" in claims and _int_claim(claims, "nbf") > now + LEEWAY_S:
+        raise TokenError("the token is not valid yet (nbf lies in the future)")
+    max_lifetime_s = ctx.settings.token_max_lifetime_s
+    if exp - iat > max_lifetime_s:
+        raise TokenError(
+            f"the token's lifetime (exp − iat = {exp - iat} s) is over the "
+            f"{max_lifetime_s} s maximum"
+        )
+    if exp <= iat:
+        raise TokenError("the token expires before it was issued")
+    if app.revoked_before is not None and iat < app.revoked_before.timestamp():
+        raise TokenError("the app revoked every token issued before this one's iat")
+    return exp, iat
+
+
+def _widget_and_params(
+    ctx: PlanFuse, claims: dict[str, Any], app: AppRecord
+) -> tuple[str, dict[str, Any]]:
+    """The widget the token opens (registered, allowed for the app) and its locked params,
+    valid for that widget."""
+    widget_name = _str_claim(claims, "widget", required=True)
+    widget = widget_registry(ctx).get(widget_name)
+    if widget is None:
+        raise TokenError(f"the token names widget {widget_name!r}, which does not exist")
+    if not app.allows_widget(widget_name):
+        raise TokenError(f"app {app.id} may not embed widget {widget_name!r}")
+    try:
+        return widget_name, check_locked_params(widget, claims.get("params"))
+    except ParamError as exc:
+        raise TokenError(f"the token's params are invalid: {exc.message}") from None
+
+
+def _roles(claims: dict[str, Any]) -> list[str]:
+    roles = claims.get("roles", [])
+    if (
+        not isinstance(roles, list)
+        or len(roles) > MAX_ROLES
+        or not all(isinstance(r, str) and 0 < len(r) <= 100 for r in roles)
+    ):
+        raise TokenError("claim 'roles' must be a list of short strings")
+    return roles
 
 
 def mint_embed_token(
@@ -255,18 +294,16 @@ def mint_embed_token(
     """
     key = current_secret(app)
     if key is None or key.secret is None:
-        raise ProblemError(
-            409,
-            "no_shared_secret",
+        raise Conflict(
             f"app {app.id} has no active shared secret to sign with; rotate one with "
             f"`planfuse apps rotate {app.id}` or sign tokens on the host with its private key",
+            code="no_shared_secret",
+            title="No shared secret",
         )
     max_ttl = ctx.settings.token_max_lifetime_s
     ttl = max_ttl if ttl_s is None else int(ttl_s)
     if not 1 <= ttl <= max_ttl:
-        raise ProblemError(
-            400,
-            "invalid_request",
+        raise InvalidInput(
             f"ttl must be between 1 and {max_ttl} seconds (setting token_max_lifetime_s)",
             errors=[{"field": "ttl", "message": "out of range"}],
         )

@@ -36,6 +36,10 @@ def _register() -> None:
         "planfuse.cli.keys",
         "planfuse.cli.token",
         "planfuse.cli.demo_data",
+        "planfuse.cli.worker",
+        "planfuse.cli.monitoring",
+        "planfuse.cli.approvals",
+        "planfuse.cli.audit",
     ):
         _optional(module)
 

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from planfuse.cli.common import CLIContext, cli_context
+from planfuse.cli.common import CLIContext, audit_cli, cli_context
 
 
 @click.group()
@@ -16,17 +16,28 @@ def admin() -> None:
 
 @admin.command("create-token")
 @click.argument("name")
+@click.option(
+    "--dept",
+    default=None,
+    help="A department's id: the token's holder manages that department's services only.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @cli_context
-def create_token(holder: CLIContext, name: str, as_json: bool) -> None:
+def create_token(holder: CLIContext, name: str, dept: str | None, as_json: bool) -> None:
     """Create an admin token named NAME; it is shown once."""
+    from planfuse.errors import InvalidInput
     from planfuse.services.admin_tokens import create_admin_token
 
-    token_id, token = create_admin_token(holder.get(), name)
+    try:
+        token_id, token = create_admin_token(holder.get(), name, dept)
+    except InvalidInput as error:
+        raise click.BadParameter(error.message, param_hint="--dept") from None
+    audit_cli(holder.get(), "admin.token_create", f"admin:{token_id}", {"name": name, "dept": dept})
     if as_json:
-        click.echo(json.dumps({"id": token_id, "token": token}))
+        click.echo(json.dumps({"id": token_id, "token": token, "dept": dept}))
     else:
-        click.echo(f"admin token {token_id} for {name} (shown once, keep it safe):\n{token}")
+        scope = f" (department {dept}'s services only)" if dept else ""
+        click.echo(f"admin token {token_id} for {name}{scope} (shown once, keep it safe):\n{token}")
 
 
 @admin.command("revoke-token")
@@ -38,6 +49,7 @@ def revoke_token(holder: CLIContext, token_id: str) -> None:
 
     if not revoke_admin_token(holder.get(), token_id):
         raise click.ClickException(f"no admin token {token_id!r}")
+    audit_cli(holder.get(), "admin.token_revoke", f"admin:{token_id}")
     click.echo(f"revoked {token_id}")
 
 

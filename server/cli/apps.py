@@ -6,11 +6,11 @@ import json
 
 import click
 
-from planfuse.cli.common import CLIContext, cli_context
+from planfuse.cli.common import CLIContext, audit_cli, cli_context
 
 
 def _dump(value) -> str:
-    from planfuse.web.json import dumps_bytes
+    from planfuse.http.json import dumps_bytes
 
     return dumps_bytes(value).decode()
 
@@ -42,6 +42,12 @@ def create(holder: CLIContext, name: str, origins, widgets, as_json: bool) -> No
     from planfuse.auth.apps import create_host_app
 
     record, secret = create_host_app(holder.get(), name, origins, widgets)
+    audit_cli(
+        holder.get(),
+        "app.create",
+        f"app:{record.id}",
+        {"name": record.name, "origins": list(record.origins), "widgets": list(record.widgets)},
+    )
     if as_json:
         click.echo(json.dumps({"app_id": record.id, "secret": secret}))
         return
@@ -92,6 +98,7 @@ def rotate(holder: CLIContext, app_id: str, grace_s: int | None, as_json: bool) 
     from planfuse.auth.apps import rotate_secret
 
     kid, secret = rotate_secret(holder.get(), app_id, grace_s)
+    audit_cli(holder.get(), "key.rotate", f"app:{app_id}", {"kid": kid, "grace_s": grace_s})
     if as_json:
         click.echo(json.dumps({"app_id": app_id, "kid": kid, "secret": secret}))
     else:
@@ -107,6 +114,7 @@ def disable(holder: CLIContext, app_id: str, enable: bool) -> None:
     from planfuse.auth.apps import update_host_app
 
     update_host_app(holder.get(), app_id, disabled=not enable)
+    audit_cli(holder.get(), "app.enable" if enable else "app.disable", f"app:{app_id}")
     click.echo(f"{app_id} {'enabled' if enable else 'disabled'}")
 
 
@@ -118,6 +126,7 @@ def revoke(holder: CLIContext, app_id: str) -> None:
     from planfuse.auth.apps import revoke_tokens
 
     instant = revoke_tokens(holder.get(), app_id)
+    audit_cli(holder.get(), "app.revoke_tokens", f"app:{app_id}", {"revoked_before": instant})
     click.echo(f"tokens of {app_id} issued before {instant.isoformat()} are revoked")
 
 
@@ -135,7 +144,9 @@ def add_key(holder: CLIContext, app_id: str, jwk_file, alg: str | None, kid: str
         jwk = json.load(jwk_file)
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{jwk_file.name} is not JSON: {exc}") from None
-    click.echo(add_public_key(holder.get(), app_id, jwk, alg, kid))
+    added = add_public_key(holder.get(), app_id, jwk, alg, kid)
+    audit_cli(holder.get(), "key.add", f"app:{app_id}", {"kid": added, "alg": alg})
+    click.echo(added)
 
 
 @apps.command("remove-key")
@@ -147,6 +158,7 @@ def remove_key(holder: CLIContext, app_id: str, kid: str) -> None:
     from planfuse.auth.apps import remove_key as remove
 
     remove(holder.get(), app_id, kid)
+    audit_cli(holder.get(), "key.remove", f"app:{app_id}", {"kid": kid})
     click.echo(f"removed {kid}")
 
 

@@ -10,7 +10,10 @@ from typing import Any
 import click
 
 from planfuse.context import PlanFuse, build_context
-from planfuse.errors import ProblemError, problem_from_exception
+from planfuse.errors import DomainError
+from planfuse.http.problems import ProblemError, problem_dict, problem_from_exception
+from planfuse.services import audit
+from planfuse.services.audit import bind_origin
 from planfuse.settings import SettingsError, load_settings
 
 
@@ -23,7 +26,7 @@ class CLIContext:
     def get(self, *, upgrade: bool = True) -> PlanFuse:
         if self._ctx is None:
             settings = load_settings()
-            self._ctx = build_context(settings)
+            self._ctx = build_context(settings, describe_failure=problem_dict)
             if upgrade:
                 self._ctx.db.upgrade()
         return self._ctx
@@ -40,11 +43,12 @@ def cli_context(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         holder = CLIContext()
         try:
-            return func(holder, *args, **kwargs)
+            with bind_origin("cli"):
+                return func(holder, *args, **kwargs)
         except SettingsError as exc:
             raise click.ClickException(str(exc)) from None
-        except ProblemError as exc:
-            fail(exc)
+        except (ProblemError, DomainError) as exc:
+            fail(problem_from_exception(exc))
         except Exception as exc:
             from planfuse.geo.errors import GeoError
             from planfuse.storage import DatabaseConfigError
@@ -58,6 +62,13 @@ def cli_context(func: Callable[..., Any]) -> Callable[..., Any]:
             holder.close()
 
     return wrapper
+
+
+def audit_cli(
+    ctx: PlanFuse, action: str, target: str, detail: dict[str, Any] | None = None
+) -> None:
+    """Record a change made from the command line in the audit log (actor and origin "cli")."""
+    audit.record(ctx, audit.CLI, action, target, detail)
 
 
 def fail(problem: ProblemError, max_errors: int = 50) -> None:

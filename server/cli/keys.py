@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from planfuse.cli.common import CLIContext, cli_context
+from planfuse.cli.common import CLIContext, audit_cli, cli_context
 
 
 @click.group()
@@ -16,7 +16,7 @@ def keys() -> None:
 @cli_context
 def list_(holder: CLIContext) -> None:
     """List the signing keys, newest first (no private key material is printed)."""
-    from planfuse.auth.server_keys import signing_keys
+    from planfuse.signing.server_keys import signing_keys
 
     for key in signing_keys(holder.get()):
         state = (
@@ -34,9 +34,10 @@ def list_(holder: CLIContext) -> None:
 @cli_context
 def rotate(holder: CLIContext) -> None:
     """Make a new key pair the signing key; earlier keys stay published."""
-    from planfuse.auth.server_keys import RECHECK_S, rotate_signing_key
+    from planfuse.signing.server_keys import RECHECK_S, rotate_signing_key
 
     kid = rotate_signing_key(holder.get())
+    audit_cli(holder.get(), "signing_key.rotate", f"signing_key:{kid}")
     click.echo(f"new signing key: {kid}")
     click.echo(
         f"Running servers sign with it within {RECHECK_S:.0f} s; reports signed before "
@@ -50,9 +51,10 @@ def rotate(holder: CLIContext) -> None:
 @cli_context
 def retire(holder: CLIContext, kid: str) -> None:
     """Take key KID out of the JWKS (documents it signed no longer verify)."""
-    from planfuse.auth.server_keys import retire_signing_key
+    from planfuse.signing.server_keys import retire_signing_key
 
     retire_signing_key(holder.get(), kid)
+    audit_cli(holder.get(), "signing_key.retire", f"signing_key:{kid}")
     click.echo(f"retired {kid}: it is no longer in the JWKS")
 
 

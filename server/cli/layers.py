@@ -1,4 +1,4 @@
-"""`planfuse layers`: import and list planning layers."""
+"""`planfuse layers`: import and list planning layers, and roll a layer back to a version."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from planfuse.cli.common import CLIContext, cli_context
-from planfuse.services.kinds import LAYER_KINDS
+from planfuse.cli.common import CLIContext, audit_cli, cli_context
+from planfuse.services.layers.kinds import LAYER_KINDS
 
 
 def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
@@ -23,7 +23,7 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.group()
 def layers() -> None:
-    """Planning layers: import files, list the catalogue."""
+    """Planning layers: import files, list the catalogue, make an earlier version current."""
 
 
 @layers.command("import")
@@ -41,6 +41,18 @@ def layers() -> None:
 @click.option("--map", "field_map", multiple=True, metavar="FIELD=ATTR", help="Map a source field.")
 @click.option("--repair", is_flag=True, help="Repair invalid polygons with make_valid.")
 @click.option("--restricted", is_flag=True, help="Serve only to callers with a token.")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="YYYY-MM-DD",
+    help="The date the version describes (required for land_use_status), e.g. 2025-12-31.",
+)
+@click.option(
+    "--replace",
+    "replace_as_of",
+    is_flag=True,
+    help="Take --as-of over from the version that has it (a corrected survey).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @cli_context
 def import_(
@@ -54,10 +66,12 @@ def import_(
     field_map: tuple[str, ...],
     repair: bool,
     restricted: bool,
+    as_of: str | None,
+    replace_as_of: bool,
     as_json: bool,
 ) -> None:
     """Import FILE (GeoJSON, or a zipped shapefile) as a new version of a layer."""
-    from planfuse.services.layers import ImportOptions, import_layer
+    from planfuse.services.layers.importer import ImportOptions, import_layer, parse_as_of
 
     options = ImportOptions(
         layer_id=layer_id,
@@ -69,6 +83,8 @@ def import_(
         repair=repair,
         restricted=restricted,
         created_by="cli",
+        as_of=parse_as_of(as_of),
+        replace_as_of=replace_as_of,
     )
     ctx = holder.get()
     show = not as_json
@@ -78,6 +94,7 @@ def import_(
             click.echo(f"\r  {stage:<13} {fraction:6.1%}", nl=False, err=True)
 
     summary = import_layer(ctx, file, options, progress=progress)
+    audit_cli(ctx, "layer.import", f"layer:{summary.layer_id}", summary.audit_detail())
     if show:
         click.echo("", err=True)
     if as_json:
@@ -87,6 +104,8 @@ def import_(
         f"layer {summary.layer_id} version {summary.version}: {summary.feature_count} features "
         f"({summary.kind}, from {summary.source_crs}) in {summary.seconds:.1f} s"
     )
+    if summary.as_of:
+        click.echo(f"  describes the land as of {summary.as_of.isoformat()}")
     if summary.total_area_m2:
         click.echo(f"  total area {summary.total_area_m2 / 1e6:,.3f} km²")
     if summary.total_length_m:
@@ -100,7 +119,7 @@ def import_(
 @cli_context
 def list_(holder: CLIContext, as_json: bool) -> None:
     """List layers with their current version."""
-    from planfuse.services.layers import list_layers
+    from planfuse.services.layers.catalogue import list_layers
 
     entries = list_layers(holder.get())
     if as_json:
@@ -115,3 +134,32 @@ def list_(holder: CLIContext, as_json: bool) -> None:
             f"{e['id']:<24} {e['kind']:<20} {e['version']:>4} {e['feature_count']:>9}  "
             f"{e['crs']:<12} {e['name']}"
         )
+
+
+@layers.command("rollback")
+@click.argument("layer_id", metavar="LAYER")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print the change as JSON.")
+@cli_context
+def rollback(holder: CLIContext, layer_id: str, version: int, as_json: bool) -> None:
+    """Make stored VERSION of LAYER current again (the undo of a wrong import).
+
+    No version is deleted: the newer ones stay stored, and reports made while they were
+    current keep naming them. `planfuse layers list` shows the current versions.
+    """
+    from planfuse.services.layers.versions import make_version_current
+
+    ctx = holder.get()
+    change = make_version_current(ctx, layer_id, version)
+    if change.changed:
+        audit_cli(ctx, "layer.rollback", f"layer:{layer_id}", change.audit_detail())
+    if as_json:
+        click.echo(json.dumps(change.to_dict(), ensure_ascii=False))
+        return
+    if not change.changed:
+        click.echo(f"layer {layer_id}: version {version} is already current; nothing changed")
+        return
+    click.echo(
+        f"layer {layer_id}: version {version} is current again "
+        f"(was version {change.previous_version}; every version stays stored)"
+    )

@@ -26,8 +26,11 @@ from planfuse.context import PlanFuse
 from planfuse.demo.generate import LayerData, generate_layers
 from planfuse.demo.geography import DISTRICTS_FILE, WORK_CRS, load_districts
 from planfuse.demo.layers import DEMO_LAYERS, LAYERS_BY_ID, DemoLayer
+from planfuse.demo.monitoring import import_status, load_indicator_set, status_filename
 from planfuse.demo.scenarios import build_scenarios
-from planfuse.services.layers import ImportOptions, ImportSummary, import_layer
+from planfuse.demo.status import PLANTED_CHANGES, STATUS_LAYER, generate_status
+from planfuse.demo.status import YEARS as STATUS_YEARS
+from planfuse.services.layers.importer import ImportOptions, ImportSummary, import_layer
 from planfuse.storage.models import Layer
 
 DEFAULT_SEED = 20261125
@@ -78,7 +81,7 @@ def _read_manifest(folder: Path) -> dict[str, Any] | None:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    for entry in manifest.get("layers", []):
+    for entry in [*manifest.get("layers", []), *manifest.get("status_versions", [])]:
         path = folder / entry["file"]
         if not path.is_file() or path.stat().st_size != entry["bytes"]:
             return None
@@ -153,6 +156,7 @@ def generate_files(
             f"  {time.perf_counter() - started:6.1f} s  wrote {layer.id}: "
             f"{written.features:,} features ({written.dropped} dropped)"
         )
+    entries_status = _write_status_files(folder, seed, scale, echo, started)
     manifest = {
         "generator": "planfuse.demo",
         "fingerprint": print_,
@@ -161,6 +165,7 @@ def generate_files(
         "work_crs": WORK_CRS,
         "seconds": round(time.perf_counter() - started, 1),
         "layers": [{**entry, **_layer_meta(LAYERS_BY_ID[entry["layer"]])} for entry in entries],
+        "status_versions": entries_status,
     }
     (folder / MANIFEST).write_text(
         json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
@@ -172,6 +177,30 @@ def generate_files(
         f"{manifest['seconds']} s"
     )
     return files
+
+
+def _write_status_files(
+    folder: Path, seed: int, scale: float, echo: Echo, started: float
+) -> list[dict[str, Any]]:
+    """The land-use status versions, one file per year (planfuse.demo.status)."""
+    from planfuse.demo.files import write_layer_file
+
+    versions = generate_status(scale, seed)
+    entries = []
+    for year in STATUS_YEARS:
+        written = write_layer_file(
+            folder / status_filename(year),
+            STATUS_LAYER,
+            versions.geoms[year],
+            versions.properties(year),
+            len(PLANTED_CHANGES),
+        )
+        entries.append({**written.to_dict(), "year": year, "as_of": f"{year}-12-31"})
+        echo(
+            f"  {time.perf_counter() - started:6.1f} s  wrote {STATUS_LAYER.id} {year}: "
+            f"{written.features:,} features"
+        )
+    return entries
 
 
 def _move_into_place(tmp: Path, final: Path) -> Path:
@@ -242,6 +271,8 @@ def build_demo(
     files = generate_files(cache_folder(cache_dir, seed, scale), seed=seed, scale=scale, echo=echo)
     echo("demo data: importing")
     summaries = import_files(ctx, files, echo)
+    import_status(ctx, files.folder, echo)
+    load_indicator_set(ctx, generate_status(scale, seed), echo)
     total = sum(s.feature_count for s in summaries)
     echo(
         f"demo data: {total:,} features in {len(summaries)} layers loaded in "
@@ -258,9 +289,15 @@ def load_demo(
     cache_dir: Path | str | None = None,
 ) -> list[ImportSummary] | None:
     """Load the demo dataset if the database holds no layers yet (what `planfuse demo`
-    calls); otherwise leave it alone and say so. Returns the import summaries, or None."""
+    calls), then run the first conflict detection of every analysis so the conflict viewer
+    opens on real patches; otherwise leave it alone and say so. Returns the import
+    summaries, or None."""
+    from planfuse.demo.detections import run_first_detections
+
     existing = layer_count(ctx)
     if existing:
         echo(f"demo data: the database already holds {existing} layers; not loading the demo")
         return None
-    return build_demo(ctx, scale=scale, seed=seed, cache_dir=cache_dir, echo=echo)
+    summaries = build_demo(ctx, scale=scale, seed=seed, cache_dir=cache_dir, echo=echo)
+    run_first_detections(ctx, echo)
+    return summaries

@@ -1,14 +1,14 @@
 """How the demo maps the land-use plan's classes onto the legacy plans, and what it draws.
 
-The classifications themselves (codes and names) are `planfuse.services.land_use`
-(用地用海分类, 2023) and `planfuse.services.land_classes` (GB 50137-2011 urban plan,
+The classifications themselves (codes and names) are `planfuse.services.layers.land_use`
+(用地用海分类, 2023) and `planfuse.services.layers.land_classes` (GB 50137-2011 urban plan,
 TD/T 1024-2010 land plan); every code here is one of theirs.
 """
 
 from __future__ import annotations
 
-from planfuse.services.land_classes import LAND_PLAN_CODES, URBAN_PLAN_CODES
-from planfuse.services.land_use import LAND_USE_CLASSES, is_construction
+from planfuse.services.layers.land_classes import LAND_PLAN_CODES, URBAN_PLAN_CODES
+from planfuse.services.layers.land_use import LAND_USE_CLASSES, is_construction
 
 
 def land_use_name(code: str, default: str | None = None) -> str:

@@ -22,7 +22,7 @@ import shapely
 from planfuse.demo.geography import load_districts, to_storage, to_work
 from planfuse.demo.layers import DemoLayer
 from planfuse.geo import crs as crs_mod
-from planfuse.services.kinds import GEOMETRY_TYPES, layer_kind
+from planfuse.services.layers.kinds import GEOMETRY_TYPES, layer_kind
 
 STORAGE = crs_mod.STORAGE_CRS_KEY
 

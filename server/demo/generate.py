@@ -43,7 +43,7 @@ from planfuse.demo.ops import (
     subtract,
     voronoi_cells,
 )
-from planfuse.services.land_use import is_construction
+from planfuse.services.layers.land_use import is_construction
 
 # Features per layer at scale 1 (approximate: clipping splits some, filters drop others).
 LAND_USE_PARCELS = 19_000

@@ -43,15 +43,9 @@ SLIVER_THINNESS_M = 1.0
 UB_PASS_RATIO = 0.999
 UB_WARN_RATIO = 0.5
 
-# Construction classes (DOMAIN.md): 用地用海 level-1 07–16; GB 50137 anything but E*;
-# land plan 2xxx.
-LAND_USE_CONSTRUCTION = tuple(f"{c:02d}" for c in range(7, 17))
 
-
-def land_use_is_construction(code: str) -> bool:
-    return code[:2] in LAND_USE_CONSTRUCTION
-
-
+# Construction classes of the legacy plans (DOMAIN.md): GB 50137 anything but E*; land plan
+# 2xxx. (用地用海 level-1 07–16: planfuse.services.layers.land_use.is_construction.)
 def urban_plan_is_construction(code: str) -> bool:
     return not code.upper().startswith("E")
 

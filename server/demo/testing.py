@@ -33,6 +33,7 @@ from planfuse.demo.build import DEFAULT_SEED, build_demo
 from planfuse.demo.scenarios import SCENARIOS_FILE
 from planfuse.geo.crs import STORAGE_CRS_KEY, transform_geometry
 from planfuse.geo.measure import work_projection
+from planfuse.http.problems import problem_dict
 from planfuse.settings import load_settings
 from planfuse.storage.models import Feature, Layer
 
@@ -169,4 +170,4 @@ def copy_demo_database(template: Path, folder: Path, name: str = "planfuse.db") 
 def demo_context(database_url: str, **settings: Any) -> PlanFuse:
     """A PlanFuse context over `database_url` with test settings (no environment)."""
     config = {"database_url": database_url, **settings}
-    return build_context(load_settings(config, environ={}))
+    return build_context(load_settings(config, environ={}), describe_failure=problem_dict)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from planfuse.embed.registry import WidgetRegistry
+from planfuse.widgets.registry import WidgetRegistry
 
 INTRO = """# Widgets
 
@@ -21,6 +21,28 @@ itself (handshake, messages, token refresh) is described in `embed-sdk/PROTOCOL.
 Parameters marked *lockable* may be fixed by the host's backend in the embed token's
 `params` claim; the server then refuses any request that contradicts them. Unlocked
 parameters come from the SDK's `params` option (or `param.<name>=` in a plain iframe URL).
+
+## The handle (every way of embedding)
+
+`PlanFuse.mount(element, options)` returns it; for `<div data-planfuse-widget>` and
+`<planfuse-widget>` it is `element.planfuse` (there once `PlanFuse.ready` has resolved); for
+a plain `<iframe>`, `PlanFuse.attach(iframe)` returns it. How to load the SDK `async` and
+wait for it: [embedding.md](embedding.md#loading-the-sdk-async).
+
+| member | what |
+| --- | --- |
+| `on(event, fn)`, `off(event, fn)` | listen to an event below (each also arrives as a DOM \
+`planfuse:<event>` event on the element or iframe) |
+| `send(command, payload)` | a Promise of the command's result (the *result* column); \
+rejected with an `Error` whose `code` is one of the command's errors or the common ones below |
+| `ready` | a Promise of the `ready` payload |
+| `setToken(tokenOrFunction)` | give the widget a new token (a string token cannot renew itself) |
+| `destroy()` | remove the widget, cancel every timer, listener and pending command |
+| `iframe` | the widget's iframe |
+
+Events come in a stable order: `ready` is the first a widget sends once it starts (a widget
+that cannot start sends `error` instead); a widget's own events (`result`, …) always come
+after `ready`, e.g. a locked project's automatic check; `resize` may come at any time.
 """
 
 
@@ -35,6 +57,26 @@ def _texts(d: Any) -> str:
     return _cell(d) if d else ""
 
 
+def _commands(commands: dict[str, Any]) -> list[str]:
+    """The commands table: what each takes, resolves with, and rejects with."""
+    if not commands:
+        return ["None."]
+    out = [
+        "| name | payload | result (`send` resolves with) | errors (`send` rejects with) "
+        "| description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, spec in commands.items():
+        spec = spec or {}
+        errors = "; ".join(f"`{code}`: {when}" for code, when in spec.get("errors", {}).items())
+        result = _cell(spec["result"]) if "result" in spec else "null"
+        out.append(
+            f"| `{name}` | {_cell(spec.get('payload', {}))} | {result} "
+            f"| {_cell(errors) or '—'} | {_texts(spec.get('description'))} |"
+        )
+    return out
+
+
 def widgets_markdown(registry: WidgetRegistry) -> str:
     m = registry.manifest()
     out = [INTRO, "## Lifecycle events (every widget)", ""]
@@ -44,6 +86,9 @@ def widgets_markdown(registry: WidgetRegistry) -> str:
     out += ["", "## Error codes (every widget)", "", "| code | zh-CN | en |", "| --- | --- | --- |"]
     for code, texts in m["error_codes"].items():
         out.append(f"| `{code}` | {_cell(texts['zh-CN'])} | {_cell(texts['en'])} |")
+    out += ["", "## Command errors (every widget)", "", "| code | when |", "| --- | --- |"]
+    for code, when in m.get("command_errors", {}).items():
+        out.append(f"| `{code}` | {_cell(when)} |")
     if not m["widgets"]:
         out += ["", "No widget is registered yet."]
     for name, w in m["widgets"].items():
@@ -69,18 +114,19 @@ def widgets_markdown(registry: WidgetRegistry) -> str:
                 )
         else:
             out.append("None.")
-        for section, title in (("commands", "Commands (host → widget)"), ("events", "Events")):
-            out += ["", f"### {title}", ""]
-            if w[section]:
-                out += ["| name | payload | description |", "| --- | --- | --- |"]
-                for cname, spec in w[section].items():
-                    spec = spec or {}
-                    out.append(
-                        f"| `{cname}` | {_cell(spec.get('payload', {}))} | "
-                        f"{_texts(spec.get('description'))} |"
-                    )
-            else:
-                out.append("None.")
+        out += ["", "### Commands (host → widget)", ""]
+        out += _commands(w["commands"])
+        out += ["", "### Events", ""]
+        if w["events"]:
+            out += ["| name | payload | description |", "| --- | --- | --- |"]
+            for ename, spec in w["events"].items():
+                spec = spec or {}
+                out.append(
+                    f"| `{ename}` | {_cell(spec.get('payload', {}))} | "
+                    f"{_texts(spec.get('description'))} |"
+                )
+        else:
+            out.append("None.")
         out += ["", "### Error codes", ""]
         if w["errors"]:
             out += ["| code | zh-CN | en |", "| --- | --- | --- |"]

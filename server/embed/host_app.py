@@ -1,66 +1,65 @@
 """The sample host application: a separate tiny web app, on its own origin, that embeds every
-registered widget through the SDK and whose backend mints the tokens.
+registered widget through the SDK and whose backend mints the tokens and verifies the
+compliance widget's signed result — an approval portal whose application form stays blocked
+while the verified verdict is `fail`.
 
-It is what a host developer copies: the token endpoint below is the whole backend side of
-an integration. `planfuse demo` starts it on a second port (`start_sample_host`).
+It is what a host developer copies: the backend is built on the helper package
+`planfuse-host` (host-packages/python), as docs/embedding.md shows. `planfuse demo` starts
+it on a second port (`start_sample_host`).
 """
 
 from __future__ import annotations
 
-import secrets
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request, send_from_directory
-from joserfc import jwt
-from joserfc.jwk import OctKey
 from werkzeug.serving import BaseWSGIServer, make_server
 
 HOST_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SAMPLE_APP_NAME = "示例宿主应用 · Sample host app"
 #: Tokens from the sample backend live this long (well under the server's 600 s cap).
 SAMPLE_TOKEN_TTL_S = 300
+#: The sample portal's signed-in user (a real host takes it from its own session).
+SAMPLE_USER = {"user_id": "demo-reviewer-01", "name": "示例审查员", "dept": "规划审批科"}
+#: The sample user's roles: a reviewer everywhere, and the planning bureau's coordinator of
+#: conflicts, so a visitor can run a detection in the conflict viewer and change a patch's
+#: status (the default `conflict_coordinator_role`).
+SAMPLE_ROLES = {"conflicts": ["reviewer", "coordinator"]}
+DEFAULT_ROLES = ["reviewer"]
 
 
-def mint_token(
-    app_id: str,
-    secret: str,
-    *,
-    widget: str,
-    user_id: str,
-    audience: str = "planfuse",
-    params: dict[str, Any] | None = None,
-    name: str | None = None,
-    dept: str | None = None,
-    roles: list[str] | None = None,
-    ttl_s: int = SAMPLE_TOKEN_TTL_S,
-) -> str:
-    """Sign an embed token the way a host backend does (HS256 with the app's secret)."""
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": app_id,
-        "aud": audience,
-        "sub": user_id,
-        "iat": now,
-        "exp": now + ttl_s,
-        "jti": secrets.token_urlsafe(16),
-        "widget": widget,
-    }
-    for key, value in (("params", params), ("name", name), ("dept", dept), ("roles", roles)):
-        if value:
-            claims[key] = value
-    return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(secret.encode()))
+def _planfuse_host():
+    try:
+        import planfuse_host
+    except ImportError:  # pragma: no cover - the bootstrap installs it
+        raise RuntimeError(
+            "the sample host needs the helper package planfuse-host: "
+            "pip install ./host-packages/python (./bootstrap does this)"
+        ) from None
+    return planfuse_host
 
 
 def create_sample_host(
-    server_url: str, app_id: str, secret: str, *, audience: str = "planfuse"
+    server_url: str,
+    app_id: str,
+    secret: str,
+    *,
+    audience: str = "planfuse",
+    api_url: str | None = None,
 ) -> Flask:
-    """The sample host app for PlanFuse at `server_url`, registered as `app_id`."""
+    """The sample host app for PlanFuse at `server_url` (as browsers reach it), registered as
+    `app_id`; its backend reaches the server at `api_url` (default: the same)."""
+    host = _planfuse_host()
     server_url = server_url.rstrip("/")
+    planfuse = host.PlanFuse(api_url or server_url, app_id, secret, audience=audience)
     app = Flask("planfuse_sample_host", template_folder=str(HOST_TEMPLATES))
     host_dir = HOST_TEMPLATES / "host"
+    #: Reports this backend verified, by id (a real portal keeps them with the application).
+    verified: dict[str, dict[str, Any]] = {}
+    lock = threading.Lock()
+    app.extensions["sample_host"] = {"verified": verified, "applications": []}
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -94,23 +93,58 @@ def create_sample_host(
     @app.post("/planfuse-token")
     def planfuse_token():
         # In a real host this is the signed-in user from the host's own session.
-        body = request.get_json(silent=True) or {}
-        widget = body.get("widget")
+        widget = (request.get_json(silent=True) or {}).get("widget")
         if not isinstance(widget, str):
             return jsonify(error="widget is required"), 400
-        token = mint_token(
-            app_id,
-            secret,
+        token = planfuse.mint_token(
+            SAMPLE_USER["user_id"],
             widget=widget,
-            user_id="demo-reviewer-01",
-            audience=audience,
-            name="示例审查员",
-            dept="规划审批科",
-            roles=["reviewer"],
+            name=SAMPLE_USER["name"],
+            dept=SAMPLE_USER["dept"],
+            roles=SAMPLE_ROLES.get(widget, DEFAULT_ROLES),
+            ttl_s=SAMPLE_TOKEN_TTL_S,
         )
         response = jsonify(token=token)
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    @app.post("/planfuse-result")
+    def planfuse_result():
+        """The compliance widget's signed_result, verified here: the portal acts on this
+        answer, never on the verdict the browser reported."""
+        signed = (request.get_json(silent=True) or {}).get("signed_result")
+        try:
+            report = planfuse.verify_result(signed)
+        except host.InvalidResult as refused:
+            return jsonify(error=str(refused), may_submit=False), 400
+        except host.PlanFuseError as unreachable:  # the JWKS could not be fetched
+            return jsonify(error=str(unreachable), may_submit=False), 503
+        with lock:
+            verified[report["id"]] = report
+        return jsonify(
+            report_id=report["id"],
+            verdict=report["verdict"],
+            may_submit=report["verdict"] != "fail",
+        )
+
+    @app.post("/applications")
+    def submit_application():
+        """File the application: only with a report this backend verified and that did not
+        fail (checked again here — the page's button is a convenience, not the rule)."""
+        body = request.get_json(silent=True) or {}
+        report = verified.get(str(body.get("report_id")))
+        if report is None:
+            return jsonify(error="run the compliance check first (no verified report)"), 409
+        if report["verdict"] == "fail":
+            return jsonify(error=f"report {report['id']} failed: the application is blocked"), 409
+        application = {
+            "id": f"SQ-{len(app.extensions['sample_host']['applications']) + 1:04d}",
+            "report_id": report["id"],
+            "verdict": report["verdict"],
+        }
+        with lock:
+            app.extensions["sample_host"]["applications"].append(application)
+        return jsonify(application), 201
 
     return app
 
@@ -124,14 +158,6 @@ def start_sample_host(
     )
     threading.Thread(target=server.serve_forever, name="planfuse-sample-host", daemon=True).start()
     return server
-
-
-def run_sample_host(
-    server_url: str, port: int, app_id: str, secret: str, host: str = "127.0.0.1"
-) -> None:
-    """Serve the sample host in the foreground until interrupted."""
-    server = make_server(host, port, create_sample_host(server_url, app_id, secret), threaded=True)
-    server.serve_forever()
 
 
 def ensure_sample_app(ctx, origins: list[str]) -> tuple[str, str]:

@@ -11,8 +11,8 @@ from typing import Any
 from planfuse.auth.apps import AppRecord, find_host_app, normalise_origin
 from planfuse.context import PlanFuse
 from planfuse.embed.basemap import basemap_page_parts
-from planfuse.embed.registry import ParamError, Widget, parse_param, protocol
-from planfuse.errors import ProblemError
+from planfuse.errors import InvalidInput
+from planfuse.widgets.registry import ParamError, Widget, parse_param, protocol
 
 #: Query parameters that would put a credential where servers, proxies and logs see it.
 TOKEN_QUERY_NAMES = frozenset({"token", "access_token", "session_token", "jwt", "id_token"})
@@ -148,10 +148,15 @@ def build_widget_page(
     if not app.allows_widget(widget.name):
         return fail(403, "forbidden")
     host_origin = args.get("host_origin")
-    if host_origin:
+    if not host_origin and len(app.origins) == 1:
+        # A plain iframe may leave host_origin out when the app has one origin: that is the
+        # only page allowed to frame it (frame-ancestors), so the widget talks to it. With
+        # several origins the URL must say which (or the browser's ancestorOrigins does).
+        page.config["host_origin"] = app.origins[0]
+    elif host_origin:
         try:
             host_origin = normalise_origin(host_origin)
-        except ProblemError:
+        except InvalidInput:
             return fail(403, "origin_denied")
         if host_origin not in page.config["allowed_origins"]:
             return fail(403, "origin_denied")

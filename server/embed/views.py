@@ -7,17 +7,20 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Response, jsonify, render_template, request
 
-from planfuse.app import ROOT, planfuse
 from planfuse.auth.sessions import exchange_embed_token
 from planfuse.auth.tokens import MAX_TOKEN_BYTES, TokenError, validate_embed_token
+from planfuse.embed.assets import send_asset
 from planfuse.embed.page import build_widget_page, content_security_policy
-from planfuse.embed.registry import widget_registry
-from planfuse.errors import ProblemError, bad_request, not_found
-from planfuse.web.assets import send_asset
+from planfuse.http.context import planfuse
+from planfuse.http.problems import ProblemError, bad_request, not_found
+from planfuse.http.routes import RouteTable
+from planfuse.paths import ROOT
+from planfuse.widgets.registry import widget_registry
 
-embed_bp = Blueprint("embed", __name__)
+routes = RouteTable()
+
 log = logging.getLogger("planfuse.embed")
 
 EMBED_JS = ROOT / "static" / "build" / "embed.js"
@@ -45,7 +48,7 @@ def _server_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-@embed_bp.after_request
+@routes.after_request
 def _embed_headers(response: Response) -> Response:
     # Every response of this area that could render (errors included) may only be framed
     # where a view said so; the default is nowhere.
@@ -55,7 +58,7 @@ def _embed_headers(response: Response) -> Response:
     return response
 
 
-@embed_bp.get("/embed/<name>")
+@routes.get("/embed/<name>")
 def widget_page(name: str):
     """A widget page; the token comes later (MessageChannel, or the #token= fragment)."""
     ctx = planfuse()
@@ -89,7 +92,7 @@ def widget_page(name: str):
     return response
 
 
-@embed_bp.post("/embed/session")
+@routes.post("/embed/session")
 def create_session():
     """Exchange an embed token (once) for a session token: `{"token": "..."}`."""
     length = request.content_length
@@ -117,7 +120,7 @@ def create_session():
     return response
 
 
-@embed_bp.get("/embed.js")
+@routes.get("/embed.js")
 def embed_js():
     """The SDK, for `<script src="https://SERVER/embed.js" async>` on any host page."""
     if not EMBED_JS.is_file():
@@ -135,7 +138,7 @@ def embed_js():
     return response
 
 
-@embed_bp.get("/embed/manifest.json")
+@routes.get("/embed/manifest.json")
 def manifest():
     """Every widget's parameters, commands, events and error codes, with the protocol's."""
     response = jsonify(widget_registry(planfuse()).manifest())
@@ -144,7 +147,7 @@ def manifest():
     return response
 
 
-@embed_bp.get("/embed/assets/<name>/<path:filename>")
+@routes.get("/embed/assets/<name>/<path:filename>")
 def widget_asset(name: str, filename: str):
     """A widget's built script, style or asset (content-hashed URLs, cached for a year)."""
     widget = widget_registry(planfuse()).get(name)

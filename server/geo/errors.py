@@ -176,3 +176,9 @@ class ProblemCollector:
         """Raise one ``cls`` error holding every problem collected, if there are any."""
         if self.problems:
             raise cls(None, self.problems, more=self.more)
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """Untrusted text made safe to quote in a message: printable and bounded."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in text[: limit + 1])
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,5 +1,5 @@
 """The API definition of the data services (OpenAPI 3.0, linked as `service-desc` from the
-OGC API landing page): /ogc (Features) and /tiles (vector tiles, TileJSON)."""
+OGC API landing page): /ogc (Features and Tiles) and /tiles (vector tiles, TileJSON)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from planfuse.ogc.crs import CRS84_URI, collection_crs_uris
 from planfuse.ogc.tiles import MAX_ZOOM
+from planfuse.services.maps.matrix import GRIDS
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -86,6 +87,7 @@ def openapi_document(base_url: str, limit_default: int, limit_max: int) -> dict[
         {
             "name": "limit",
             "in": "query",
+            "description": "Features per page; a larger value is capped at the maximum.",
             "schema": {
                 "type": "integer",
                 "minimum": 1,
@@ -99,6 +101,38 @@ def openapi_document(base_url: str, limit_default: int, limit_max: int) -> dict[
             "schema": {"type": "integer", "minimum": 0, "default": 0},
         },
         f_param,
+        {
+            "name": "filter",
+            "in": "query",
+            "description": "A CQL2 filter (OGC API – Features Part 3) in filter-lang: "
+            "comparisons, LIKE, IN, BETWEEN, IS NULL, CASEI, AND/OR/NOT and the S_* spatial "
+            "functions on `geometry`; GET …/queryables lists the names it may use.",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "filter-lang",
+            "in": "query",
+            "schema": {
+                "type": "string",
+                "enum": ["cql2-text", "cql2-json"],
+                "default": "cql2-text",
+            },
+        },
+        {
+            "name": "filter-crs",
+            "in": "query",
+            "description": "CRS of the filter's geometries (its axis order).",
+            "schema": {"type": "string", "enum": crs_list, "default": CRS84_URI},
+        },
+        {
+            "name": "sortby",
+            "in": "query",
+            "description": "Sort keys: +name or -name (descending), comma-separated; "
+            "properties, fid or district.",
+            "style": "form",
+            "explode": False,
+            "schema": {"type": "array", "items": {"type": "string"}},
+        },
         {
             "name": "properties",
             "in": "query",
@@ -115,12 +149,14 @@ def openapi_document(base_url: str, limit_default: int, limit_max: int) -> dict[
         _path("x", "Column, 0…2^z − 1.", {"type": "integer", "minimum": 0}),
         _path("y", "Row, 0…2^z − 1 (XYZ, north at 0).", {"type": "integer", "minimum": 0}),
     ]
+    paths = _tiles_paths(collection_id)
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "PlanFuse data services",
             "version": "1.0.0",
-            "description": "OGC API – Features (Core, GeoJSON, CRS by reference) and Mapbox "
+            "description": "OGC API – Features (Core, GeoJSON, CRS by reference), OGC API – "
+            "Tiles (vector and map tiles in WebMercatorQuad and CGCS2000Quad) and Mapbox "
             "vector tiles over the unified planning database.",
         },
         "servers": [{"url": base_url.rstrip("/")}],
@@ -148,6 +184,16 @@ def openapi_document(base_url: str, limit_default: int, limit_max: int) -> dict[
                     "parameters": [collection_id],
                     "responses": {
                         "200": _json("The layer."),
+                        "404": _problem("No such collection."),
+                    },
+                }
+            },
+            "/ogc/collections/{collectionId}/queryables": {
+                "get": {
+                    "operationId": "queryables",
+                    "parameters": [collection_id],
+                    "responses": {
+                        "200": _json("The queryables (JSON Schema).", "application/schema+json"),
                         "404": _problem("No such collection."),
                     },
                 }
@@ -200,6 +246,7 @@ def openapi_document(base_url: str, limit_default: int, limit_max: int) -> dict[
                     },
                 }
             },
+            **paths,
         },
         "components": {
             "schemas": {
@@ -217,3 +264,83 @@ def openapi_document(base_url: str, limit_default: int, limit_max: int) -> dict[
             }
         },
     }
+
+
+def _tiles_paths(collection_id: dict[str, Any]) -> dict[str, Any]:
+    """The OGC API – Tiles paths: tile matrix sets, and per collection the vector and map
+    tilesets, one tileset's metadata and a tile."""
+    tms_id = _path(
+        "tileMatrixSetId",
+        "A tile matrix set (GET /ogc/tileMatrixSets lists them).",
+        {"type": "string", "enum": list(GRIDS)},
+    )
+    tile_params = [
+        collection_id,
+        tms_id,
+        _path("tileMatrix", "The zoom level (tile matrix id).", {"type": "string"}),
+        _path("tileRow", "The row, 0 at the top.", {"type": "integer", "minimum": 0}),
+        _path("tileCol", "The column, 0 at the left.", {"type": "integer", "minimum": 0}),
+    ]
+    paths: dict[str, Any] = {
+        "/ogc/tileMatrixSets": {
+            "get": {
+                "operationId": "tileMatrixSets",
+                "responses": {"200": _json("The tile matrix sets.")},
+            }
+        },
+        "/ogc/tileMatrixSets/{tileMatrixSetId}": {
+            "get": {
+                "operationId": "tileMatrixSet",
+                "parameters": [tms_id],
+                "responses": {
+                    "200": _json("The tile matrix set (OGC TMS 2.0 JSON)."),
+                    "404": _problem("No such tile matrix set."),
+                },
+            }
+        },
+    }
+    for prefix, kind, media, what in (
+        ("tiles", "Vector", "application/vnd.mapbox-vector-tile", "Mapbox vector tile"),
+        ("map/tiles", "Map", "image/png", "PNG map tile (the map widget's styles)"),
+    ):
+        base = f"/ogc/collections/{{collectionId}}/{prefix}"
+        empty = {"204": {"description": "The tile holds no features."}} if kind == "Vector" else {}
+        paths[base] = {
+            "get": {
+                "operationId": f"collection{kind}Tilesets",
+                "parameters": [collection_id],
+                "responses": {
+                    "200": _json("The tilesets of the collection."),
+                    "404": _problem("No such collection."),
+                },
+            }
+        }
+        paths[f"{base}/{{tileMatrixSetId}}"] = {
+            "get": {
+                "operationId": f"collection{kind}Tileset",
+                "parameters": [collection_id, tms_id],
+                "responses": {
+                    "200": _json("The tileset: limits, layers, the tile URL template."),
+                    "404": _problem("No such collection or tile matrix set."),
+                },
+            }
+        }
+        paths[f"{base}/{{tileMatrixSetId}}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"] = {
+            "get": {
+                "operationId": f"collection{kind}Tile",
+                "parameters": tile_params,
+                "responses": {
+                    "200": {
+                        "description": f"The {what}.",
+                        "content": {media: {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    **empty,
+                    "304": {"description": "Not modified (If-None-Match)."},
+                    "400": _problem("tileMatrix, tileRow or tileCol out of range."),
+                    "401": _problem("The layer is restricted: send a token."),
+                    "403": _problem("The credentials may not read this layer."),
+                    "404": _problem("No such collection or tile matrix set."),
+                },
+            }
+        }
+    return paths

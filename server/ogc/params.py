@@ -11,12 +11,27 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from planfuse.errors import ProblemError
 from planfuse.geo.crs import CRSInfo
+from planfuse.http.problems import ProblemError
 from planfuse.ogc.crs import offered_crs
 
 # Parameters with a meaning of their own; every other parameter filters on a property.
-RESERVED = frozenset({"bbox", "bbox-crs", "limit", "offset", "crs", "f", "datetime"})
+RESERVED = frozenset(
+    {
+        "bbox",
+        "bbox-crs",
+        "limit",
+        "offset",
+        "crs",
+        "f",
+        "datetime",
+        # OGC API – Features Part 3 (planfuse.ogc.cql) and sorting.
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "sortby",
+    }
+)
 # Response formats: GeoJSON is served as application/geo+json, or as application/json when
 # the client asks for `f=json`.
 FORMATS = {"geojson": "application/geo+json", "json": "application/json"}
@@ -57,6 +72,10 @@ class ItemsQuery:
     crs: CRSInfo | None = None
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     media_type: str = "application/geo+json"
+    filter: str | None = None
+    filter_lang: str | None = None
+    filter_crs: str | None = None
+    sortby: str | None = None
 
 
 def parse_integer(parameter: str, raw: str, minimum: int, maximum: int) -> int:
@@ -125,7 +144,7 @@ def parse_items_query(
     values: dict[str, list[str]] = {}
     for name, value in args:
         values.setdefault(name, []).append(value)
-    for name in ("bbox", "bbox-crs", "limit", "offset", "crs", "f", "datetime"):
+    for name in sorted(RESERVED):
         if len(values.get(name, ())) > 1:
             raise _bad(name, f"give {name} once")
 
@@ -142,7 +161,11 @@ def parse_items_query(
         )
     limit = limit_default
     if (raw := one("limit")) is not None:
-        limit = parse_integer("limit", raw, 1, limit_max)
+        text = raw.strip().lstrip("+")
+        if text.isascii() and text.isdigit() and int(text) > limit_max:
+            limit = limit_max  # a limit above the maximum is capped, not refused (Part 1)
+        else:
+            limit = parse_integer("limit", raw, 1, limit_max)
     offset = 0
     if (raw := one("offset")) is not None:
         offset = parse_integer("offset", raw, 0, MAX_OFFSET)
@@ -159,6 +182,9 @@ def parse_items_query(
     filters = parse_filters(
         {name: got for name, got in values.items() if name not in RESERVED}, fields
     )
+    for name in ("filter-lang", "filter-crs"):
+        if one(name) is not None and one("filter") is None:
+            raise _bad(name, f"{name} describes filter; it needs a filter")
     return ItemsQuery(
         limit=limit,
         offset=offset,
@@ -167,6 +193,10 @@ def parse_items_query(
         crs=crs,
         filters=filters,
         media_type=media_type,
+        filter=one("filter"),
+        filter_lang=one("filter-lang"),
+        filter_crs=one("filter-crs"),
+        sortby=one("sortby"),
     )
 
 

@@ -12,7 +12,7 @@ import gzip
 
 from flask import Flask, Response, request
 
-COMPRESSED_BLUEPRINTS = frozenset({"ogc"})
+COMPRESSED_BLUEPRINTS = frozenset({"ogc", "ows", "wmts", "arcgis"})
 COMPRESSIBLE_TYPES = frozenset(
     {
         "application/json",

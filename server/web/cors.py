@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from flask import Flask, Response, request
 
 from planfuse.auth.apps import normalise_origin
-from planfuse.errors import ProblemError
+from planfuse.errors import InvalidInput
 from planfuse.settings import SettingsError
 
-DATA_SERVICE_BLUEPRINTS = frozenset({"ogc", "tiles"})
+DATA_SERVICE_BLUEPRINTS = frozenset({"ogc", "tiles", "ows", "wmts", "arcgis"})
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 ALLOWED_REQUEST_HEADERS = "Authorization, Accept, Accept-Language, If-None-Match"
 EXPOSED_HEADERS = "Content-Crs, ETag, X-Request-Id"
@@ -27,8 +27,8 @@ def cors_origins(values: Iterable[str]) -> list[str]:
     """The `data_cors_origins` setting checked and written as browsers send `Origin`."""
     try:
         return ["*" if value == "*" else normalise_origin(value) for value in values]
-    except ProblemError as error:
-        raise SettingsError(f"PLANFUSE_DATA_CORS_ORIGINS: {error.detail}") from None
+    except InvalidInput as error:
+        raise SettingsError(f"PLANFUSE_DATA_CORS_ORIGINS: {error.message}") from None
 
 
 def allow_origin(origin: str | None, allowed: list[str]) -> str | None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Flask, render_template, send_from_directory
 
-from planfuse.app import planfuse
-from planfuse.embed.registry import widget_registry
-from planfuse.services.layers import list_layers
-
-home_bp = Blueprint("home", __name__)
+from planfuse.http.context import planfuse
+from planfuse.paths import STATIC_DIR
+from planfuse.services.layers.catalogue import list_layers
+from planfuse.widgets.registry import widget_registry
 
 # A page without script: nothing may run, nothing may frame it.
 HOME_CSP = (
@@ -19,7 +18,6 @@ HOME_CSP = (
 )
 
 
-@home_bp.get("/")
 def home():
     ctx = planfuse()
     layers = list_layers(ctx)
@@ -31,3 +29,22 @@ def home():
         version=version("planfuse"),
     )
     return response, 200, {"Content-Security-Policy": HOME_CSP}
+
+
+#: Browsers ask for /favicon.ico on their own (pages link the SVG); a day in their cache.
+FAVICON_MAX_AGE_S = 86_400
+
+
+def favicon():
+    """The icon browsers show in tabs and bookmarks (32 px; pages link favicon.svg)."""
+    return send_from_directory(
+        STATIC_DIR, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=FAVICON_MAX_AGE_S
+    )
+
+
+def register(app: Flask) -> None:
+    """Serve the home page at / and /favicon.ico from `app` (the `home` blueprint)."""
+    bp = Blueprint("home", __name__)
+    bp.get("/")(home)
+    bp.get("/favicon.ico")(favicon)
+    app.register_blueprint(bp)

@@ -1,26 +1,27 @@
-"""Counts every request for the service catalogue (planfuse.services.service_metrics).
+"""Counts every request for the service catalogue (planfuse.services.monitoring.metrics).
 
 The request hook (`planfuse.web.requests`) hands each finished request to
-`RequestMetrics`, which attributes it to a catalogue service by its Flask endpoint (the
-endpoint's route is matched once, then remembered); requests no route matches are
+`RequestMetrics`, which attributes it to a catalogue service: by its Flask endpoint when
+only one service answers that endpoint's route (matched once, then remembered), else by
+its method, path and query among the few endpoints that route can be
+(`planfuse.services.monitoring.catalogue.ServiceMatcher`); requests no route matches are
 attributed by their path. Only the service id, the status and the latency reach the
 recorder: no path, query string or header.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, g, request
 
-from planfuse.app import planfuse
 from planfuse.context import PlanFuse
-from planfuse.services.service_catalogue import service_for_path
-from planfuse.services.service_metrics import metrics_recorder
-from planfuse.services.service_status import service_report
+from planfuse.services.monitoring.catalogue import matcher
+from planfuse.services.monitoring.limits import usage_recorder
+from planfuse.services.monitoring.metrics import metrics_recorder
 
 
-def endpoint_services(app: Flask) -> dict[str, str]:
-    """Every endpoint of `app` with the id of the service it belongs to."""
-    return {rule.endpoint: service_for_path(rule.rule) for rule in app.url_map.iter_rules()}
+def endpoint_services(app: Flask) -> dict[str, object]:
+    """Every endpoint of `app` with its service id, or the endpoints it may be."""
+    return {rule.endpoint: matcher().for_rule(rule.rule) for rule in app.url_map.iter_rules()}
 
 
 class RequestMetrics:
@@ -28,26 +29,29 @@ class RequestMetrics:
 
     def __init__(self, context: PlanFuse):
         self.recorder = metrics_recorder(context)
-        self.services: dict[str, str] = {}
+        self.usage = usage_recorder(context)
+        self.matcher = matcher()
+        self.services: dict[str, object] = {}
 
     def __call__(self, response: Response, endpoint: str | None, duration_ms: float) -> None:
-        service = self.services.get(endpoint) if endpoint else None
-        if service is None:
-            service = self._attribute(endpoint)
+        # The service gate attributed the request already (planfuse.web.service_gate).
+        service = g.get("service_id") or self.service(endpoint)
         if self.recorder.record(service, response.status_code, duration_ms):
             # Written once the response is sent; a failure is logged, never raised.
             response.call_on_close(self.recorder.flush_if_due)
+        caller = g.get("caller")
+        # Usage per host app: the requests its credentials were accepted for.
+        if caller is not None and self.usage.record(service, caller.app_id, response.status_code):
+            response.call_on_close(self.usage.flush_if_due)
 
-    def _attribute(self, endpoint: str | None) -> str:
-        rule = request.url_rule
-        if endpoint and rule is not None:
-            service = self.services[endpoint] = service_for_path(rule.rule)
-            return service
-        return service_for_path(request.path)
-
-
-def current_service_report() -> dict:
-    """The catalogue report for the admin pages, this process's latest counts included."""
-    ctx = planfuse()
-    metrics_recorder(ctx).flush()
-    return service_report(ctx, cache=current_app.extensions.get("planfuse_cache"))
+    def service(self, endpoint: str | None) -> str:
+        """The service the current request belongs to."""
+        known = self.services.get(endpoint) if endpoint else None
+        if known is None:
+            rule = request.url_rule
+            if not endpoint or rule is None:
+                return self.matcher.resolve(request.method, request.path, request.args)
+            known = self.services[endpoint] = self.matcher.for_rule(rule.rule)
+        if isinstance(known, str):
+            return known
+        return self.matcher.resolve(request.method, request.path, request.args, known)

@@ -3,6 +3,7 @@ and the service metrics (`planfuse.web.metrics`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -12,6 +13,7 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from planfuse.logs import redact
+from planfuse.services.audit import reset_origin, set_origin
 
 access_log = logging.getLogger("planfuse.access")
 
@@ -25,11 +27,21 @@ def register_request_hooks(
     def _start() -> None:
         g.request_started = time.perf_counter()
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+        # Audit events recorded during the request name where it came from.
+        g.audit_origin = set_origin(request.remote_addr or "unknown", g.request_id)
         # Refuse an announced oversized body before anything (auth, parsing) reads it;
         # bodies without a length are capped while read (MAX_CONTENT_LENGTH).
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit is not None and (request.content_length or 0) > limit:
             raise RequestEntityTooLarge()
+
+    @app.teardown_request
+    def _unbind_origin(_exc: BaseException | None) -> None:
+        token = g.pop("audit_origin", None)
+        if token is not None:
+            # ValueError: bound in another context (a streamed response's).
+            with contextlib.suppress(ValueError):
+                reset_origin(token)
 
     @app.after_request
     def _finish(response):

@@ -18,7 +18,7 @@ from shapely.geometry import mapping
 from sqlalchemy import select
 
 from planfuse.context import PlanFuse
-from planfuse.services.layers import ImportOptions, import_layer
+from planfuse.services.layers.importer import ImportOptions, import_layer
 from planfuse.storage.models import Feature, Layer
 
 # The parcel grid: 8 columns × 6 rows of squares, lower-left corner at (WEST, SOUTH).

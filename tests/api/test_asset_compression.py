@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 
-from planfuse.embed.registry import widget_registry
+from planfuse.widgets.registry import widget_registry
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 

@@ -127,7 +127,7 @@ def verifies(client, report: dict) -> bool:
 
 
 def test_rotation_signs_with_a_new_key_and_old_reports_still_verify(client, pf, host, world):
-    from planfuse.auth.server_keys import rotate_signing_key, signing_keys
+    from planfuse.signing.server_keys import rotate_signing_key, signing_keys
 
     before = signed_report(client, host)
     new_kid = rotate_signing_key(pf)
@@ -144,8 +144,8 @@ def test_rotation_signs_with_a_new_key_and_old_reports_still_verify(client, pf, 
 
 
 def test_a_rotation_by_another_process_is_picked_up_without_a_restart(client, pf, host, world):
-    from planfuse.auth import server_keys
     from planfuse.context import build_context
+    from planfuse.signing import server_keys
 
     first = signed_report(client, host)["signature"]["kid"]
     other = build_context(pf.settings)  # e.g. `planfuse keys rotate` run beside the server
@@ -164,23 +164,27 @@ def test_a_rotation_by_another_process_is_picked_up_without_a_restart(client, pf
 def test_a_retired_key_leaves_the_jwks_and_the_current_key_cannot_be_retired(
     client, pf, host, world
 ):
-    from planfuse.auth.server_keys import retire_signing_key, rotate_signing_key
-    from planfuse.errors import ProblemError
+    from planfuse.errors import DomainError
+    from planfuse.http.problems import problem_from_exception
+    from planfuse.signing.server_keys import retire_signing_key, rotate_signing_key
 
     old = signed_report(client, host)
     old_kid = old["signature"]["kid"]
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(DomainError) as refused:
         retire_signing_key(pf, old_kid)
-    assert refused.value.status == 409 and "rotate" in refused.value.detail
+    assert (
+        problem_from_exception(refused.value).status == 409
+        and "rotate" in problem_from_exception(refused.value).detail
+    )
     new_kid = rotate_signing_key(pf)
     retire_signing_key(pf, old_kid)
     published = [k["kid"] for k in client.get("/api/v1/compliance/jwks.json").get_json()["keys"]]
     assert published == [new_kid]
     assert not verifies(client, old)
     assert verifies(client, signed_report(client, host))
-    with pytest.raises(ProblemError) as unknown:
+    with pytest.raises(DomainError) as unknown:
         retire_signing_key(pf, "no-such-kid")
-    assert unknown.value.status == 404
+    assert problem_from_exception(unknown.value).status == 404
 
 
 def test_reports_are_isolated_between_apps(client, pf, host, other_host, world):
@@ -307,6 +311,39 @@ def test_register_a_project_and_check_it_from_a_locked_widget(client, pf, host, 
     assert [p["id"] for p in listed] == [second["id"], prj["id"]]
     by_ref = client.get("/api/v1/projects?external_id=SP-2026-0042", headers=basic(host))
     assert len(by_ref.get_json()["projects"]) == 2
+
+
+def test_a_widget_without_a_project_lock_cannot_check_a_registered_project(client, pf, host, world):
+    prj = register(client, host).get_json()
+    headers = session(client, host)
+    assert client.get(f"/api/v1/projects/{prj['id']}", headers=headers).status_code == 403
+    r = client.post(CHECK, json={"project": prj["id"]}, headers=headers)
+    assert r.status_code == 403, r.get_json()
+    assert r.get_json()["errors"][0]["field"] == "project"
+    assert "coordinates" not in r.get_data(as_text=True)
+    assert count(pf) == 0
+    # The host's backend checks any project of its app.
+    assert client.post(CHECK, json={"project": prj["id"]}, headers=basic(host)).status_code == 201
+
+
+def test_a_widget_user_reads_only_their_own_reports(client, pf, host, world):
+    u1 = session(client, host, sub="u1")
+    u2 = session(client, host, sub="u2")
+    r = client.post(CHECK, json={**BODY, "geometry": project(-100, 50, 100, 150)}, headers=u1)
+    assert r.status_code == 201, r.get_json()
+    report_id = r.get_json()["id"]
+    for suffix in ("", "/items.csv", "/items.xlsx"):
+        url = f"/api/v1/compliance/reports/{report_id}{suffix}"
+        assert client.get(url, headers=u1).status_code == 200
+        # Another user of the same app gets what an unknown id gets.
+        theirs = client.get(url, headers=u2)
+        assert theirs.status_code == 404, theirs.get_json()
+        unknown = client.get(url.replace(report_id, "rpt_none"), headers=u2)
+        assert theirs.get_json()["type"] == unknown.get_json()["type"]
+        # The host's backend reads every report of its app.
+        assert client.get(url, headers=basic(host)).status_code == 200
+    listed = client.get("/api/v1/compliance/reports", headers=u2).get_json()["reports"]
+    assert listed == []
 
 
 def test_projects_belong_to_their_app(client, pf, host, other_host, world):
@@ -529,6 +566,16 @@ def test_rulesets_admin_api(client, admin_token, pf, host, world):
     assert bad.status_code == 400
     assert bad.get_json()["errors"][0]["field"] == "rules.x"
     assert client.get("/api/v1/compliance/rulesets/nope", headers=admin).status_code == 404
+    # Each saved ruleset is in the audit log, with the admin and the version; not the
+    # refused edit.
+    events = client.get(
+        "/api/v1/admin/audit", query_string={"action": "ruleset"}, headers=admin
+    ).get_json()["events"]
+    assert [(e["action"], e["target"], e["detail"]) for e in events] == [
+        ("ruleset.create", "ruleset:strict", {"version": 1}),
+        ("ruleset.update", "ruleset:default", {"version": 2}),
+    ]
+    assert {e["actor"]["name"] for e in events} == {"test admin"}
     r = client.post(
         CHECK,
         json={**BODY, "geometry": project(-100, 50, 100, 150), "ruleset": "strict"},

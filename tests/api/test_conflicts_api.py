@@ -330,7 +330,7 @@ def test_jobs_are_private_to_their_app_unless_shared(client, pf, world, coordina
     other = basic(other_host)
     # Detections are shared: another app sees it but cannot cancel it.
     assert client.get(f"/api/v1/jobs/{job['id']}", headers=other).status_code == 200
-    from planfuse.services.jobs import job_runner
+    from planfuse.services.runners import job_runner
 
     private = job_runner(pf).submit("test.private", lambda ctx, h, p: {"ok": True}, app_id="x")
     job_runner(pf).wait(private["id"], timeout=10)
@@ -541,7 +541,9 @@ def test_conflicts_are_shared_and_changes_record_the_app(
 
 def test_unknown_and_bad_conflict_ids(client, world, coordinator):
     assert client.get(f"{LIST}/999999", headers=coordinator).status_code == 404
-    assert client.get(f"{LIST}/abc", headers=coordinator).status_code == 400
+    # Not a number: no such conflict (the path takes whole numbers only).
+    assert client.get(f"{LIST}/abc", headers=coordinator).status_code == 404
+    assert client.get(f"{LIST}/0", headers=coordinator).status_code == 404
     assert client.get(f"{LIST}/999999/history", headers=coordinator).status_code == 404
     r = patch(client, coordinator, 999999, status="coordinating", note="n")
     assert r.status_code == 404
@@ -643,6 +645,50 @@ def test_locked_analysis(client, world, coordinator, host):
     assert r.status_code == 403
 
 
+def test_detections_and_changes_are_in_the_audit_log(client, pf, world, coordinator, host):
+    from planfuse.services.audit import AuditQuery, list_events
+
+    job = run_detection(client, coordinator, "two_plans")
+    cid = first_id(client, coordinator)
+    assert patch(client, coordinator, cid, status="coordinating", note="n").status_code == 200
+    r = patch(client, basic(host), cid, note="backend note", user="host-user-7")
+    assert r.status_code == 200, r.get_json()
+    events = list_events(pf, AuditQuery(action="conflict"))["events"]
+    assert [(e["action"], e["target"]) for e in events] == [
+        ("conflict.change", f"conflict:{cid}"),
+        ("conflict.change", f"conflict:{cid}"),
+        ("conflict.detect", f"job:{job['id']}"),
+    ]
+    assert events[0]["actor"] == {"kind": "app", "id": host.id, "name": None}
+    assert events[0]["detail"]["user"] == "host-user-7"
+    assert events[1]["actor"]["kind"] == "user"
+    assert events[1]["actor"]["id"].startswith(f"{host.id}/")
+    assert events[1]["detail"]["status"] == "coordinating"
+    assert {e["origin"] for e in events} == {"127.0.0.1"}
+
+
+def test_locked_analysis_guards_every_route_on_one_conflict(client, world, coordinator, host):
+    """One scope check (districts and analysis) on read, change and history alike."""
+    run_detection(client, coordinator, "two_plans")
+    run_detection(client, coordinator, "three_lines")
+    other = first_id(client, coordinator, analysis="two_plans")
+    mine = first_id(client, coordinator, analysis="three_lines")
+    locked = session(client, host, params={"analysis": "three_lines"})
+    for r in (
+        client.get(f"{LIST}/{other}", headers=locked),
+        patch(client, locked, other, status="coordinating", note="n"),
+        client.get(f"{LIST}/{other}/history", headers=locked),
+    ):
+        assert r.status_code == 403, r.get_json()
+        assert r.get_json()["errors"][0]["field"] == "analysis"
+    # Nothing was changed by the refused step.
+    assert client.get(f"{LIST}/{other}", headers=coordinator).get_json()["status"] == "pending"
+    assert client.get(f"{LIST}/{mine}/history", headers=locked).status_code == 200
+    assert patch(client, locked, mine, status="coordinating", note="n").status_code == 200
+    # An unknown id is still a 404 for a locked caller.
+    assert client.get(f"{LIST}/999999/history", headers=locked).status_code == 404
+
+
 # --- ledgers -------------------------------------------------------------------------
 
 
@@ -718,7 +764,7 @@ def test_conflicts_ledger_known_answers(client, pf, world, coordinator):
     city = client.get(
         "/api/v1/ledgers/conflicts", query_string={"by": "city"}, headers=coordinator
     ).get_json()
-    from planfuse.services.ledgers import conflict_totals_sql
+    from planfuse.services.ledgers.pieces import conflict_totals_sql
 
     count, area = conflict_totals_sql(pf)
     assert city["total"]["count"] == count == 9

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from planfuse.embed.registry import BUILD_WIDGETS_DIR
+from planfuse.widgets.registry import BUILD_WIDGETS_DIR
 
 
 @pytest.fixture(autouse=True)

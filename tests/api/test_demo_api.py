@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from planfuse.cli import _register, cli
 from planfuse.demo import DEMO_LAYERS
+from planfuse.demo.status import STATUS_LAYER
 
 
 @pytest.fixture
@@ -22,7 +23,8 @@ def test_catalogue_lists_every_demo_layer(client, demo_scenarios):
     response = client.get("/api/v1/layers")
     assert response.status_code == 200
     layers = {entry["id"]: entry for entry in response.get_json()["layers"]}
-    assert set(layers) == {layer.id for layer in DEMO_LAYERS}
+    assert set(layers) == {layer.id for layer in DEMO_LAYERS} | {STATUS_LAYER.id}
+    assert layers[STATUS_LAYER.id]["as_of"] == "2025-12-31"
     for layer in DEMO_LAYERS:
         entry = layers[layer.id]
         assert (entry["kind"], entry["crs"], entry["department"]) == (

@@ -9,10 +9,11 @@ from embed_support import HOST_ORIGIN, basic, bearer, csp, exchange_session, pag
 from flask import Blueprint, jsonify, request
 
 from planfuse.auth.apps import update_host_app
-from planfuse.auth.caller import apply_locked_params, require_caller
+from planfuse.auth.caller import apply_locked_params
 from planfuse.auth.sessions import verify_session
 from planfuse.auth.tokens import TokenError
-from planfuse.errors import ProblemError
+from planfuse.errors import DomainError
+from planfuse.http.caller import require_caller
 
 # --- the widget page ------------------------------------------------------------------
 
@@ -35,6 +36,17 @@ def test_widget_page_headers_and_config(embed_client, host):
     for tag in re.findall(rb"<script[^>]*>", r.data):
         assert b"src=" in tag or b'type="application/json"' in tag, tag
     assert b'lang="en"' in r.data
+
+
+def test_a_plain_iframe_without_host_origin(embed_client, host, other_host):
+    # An app with one origin: that is the page that may frame the widget, so it talks to it.
+    r = embed_client.get(f"/embed/probe?app={other_host.id}")
+    assert page_config(r)["host_origin"] == "https://other.example.org"
+    # Several origins: the URL must say which (the runtime asks for host_origin, or takes the
+    # browser's ancestorOrigins); PlanFuse's own origin never counts as one of the app's.
+    r = embed_client.get(f"/embed/probe?app={host.id}")
+    assert page_config(r)["host_origin"] is None
+    assert page_config(r)["allowed_origins"][:2] == [HOST_ORIGIN, "http://127.0.0.1:8001"]
 
 
 def test_widget_page_defaults_to_zh_cn(embed_client, host):
@@ -307,7 +319,7 @@ def test_apply_locked_params_compares_query_text():
 
     caller = Caller(app_id="a", user="u", params={"project": 42, "flag": True})
     assert apply_locked_params(caller, {"project": "42"})["project"] == 42
-    with pytest.raises(ProblemError):
+    with pytest.raises(DomainError):
         apply_locked_params(caller, {"flag": "1"})
 
 

@@ -8,7 +8,7 @@ import pytest
 from embed_support import HOST_ORIGIN, csp, exchange_session, page_config
 from map_support import SENSITIVE_RESTRICTED, load_map_dataset
 
-from planfuse.embed.registry import BUILD_WIDGETS_DIR
+from planfuse.widgets.registry import BUILD_WIDGETS_DIR
 
 TIANDITU = "https://t{0-7}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=0123abcd"
 

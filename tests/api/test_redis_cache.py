@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from planfuse.app import create_app
-from planfuse.services.layers import ImportOptions, import_layer
+from planfuse.services.layers.importer import ImportOptions, import_layer
 from tests.conftest import TEST_SECRET
 from tests.layer_files import JIEFANGBEI, feature_collection, square, write_geojson
 

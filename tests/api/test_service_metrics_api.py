@@ -13,8 +13,8 @@ from conftest import TEST_SECRET
 from sqlalchemy import select
 
 from planfuse.app import create_app
-from planfuse.services.service_catalogue import SERVICES_BY_ID
-from planfuse.services.service_metrics import MetricsRecorder, metrics_recorder
+from planfuse.services.monitoring.catalogue import SERVICES_BY_ID
+from planfuse.services.monitoring.metrics import MetricsRecorder, metrics_recorder
 from planfuse.storage.models.metrics import service_metrics_table
 
 SECRET = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ3aG8ifQ.c2VjcmV0LXNpZ25hdHVyZQ"
@@ -84,11 +84,11 @@ def test_requests_are_counted_per_service(client, admin_token):
 
     ogc = services["ogc_features"]["windows"]["15m"]
     assert (ogc["requests"], ogc["client_errors"], ogc["client_error_rate"]) == (2, 1, 0.5)
-    ledgers = services["ledgers"]["windows"]["15m"]
+    ledgers = services["layer_ledgers"]["windows"]["15m"]
     assert (ledgers["requests"], ledgers["client_errors"]) == (1, 1)
     assert services["other"]["windows"]["15m"]["requests"] == 2  # /api/v1/nowhere, /healthz
-    assert services["siting_search"]["status"] == "idle"
-    assert services["siting_search"]["windows"]["24h"]["p50_ms"] is None
+    assert services["siting_advanced"]["status"] == "idle"
+    assert services["siting_advanced"]["windows"]["24h"]["p50_ms"] is None
 
     # The report's own request is counted under admin by the next report.
     again = by_id(report(client, admin_token))
@@ -208,7 +208,14 @@ def test_every_route_belongs_to_a_catalogue_service(app):
     from planfuse.web.metrics import endpoint_services
 
     others = {e for e, service in endpoint_services(app).items() if service == "other"}
-    assert others == {"home.home", "health.healthz", "health.readyz", "static", "api.openapi_json"}
+    assert others == {
+        "home.home",
+        "home.favicon",
+        "health.healthz",
+        "health.readyz",
+        "static",
+        "api.openapi_json",
+    }
 
 
 # --- the console page --------------------------------------------------------------------

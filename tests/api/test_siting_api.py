@@ -325,6 +325,8 @@ BAD_SEARCHES = [
     ("weights not summing to 1", {"weights": {"area_fit": 0.6, "road_distance": 0.6}}, 400),
     ("negative weight", {"weights": {"area_fit": 1.5, "road_distance": -0.5}}, 400),
     ("unknown criterion", {"weights": {"price": 1}}, 400),
+    ("weights of 1e308", {"weights": {"area_fit": 1e308, "road_distance": 1e308}}, 400),
+    ("a weight over 1", {"weights": {"area_fit": 2, "road_distance": -1}}, 400),
     ("limit too big", {"limit": 10_000}, 400),
     ("unknown field", {"colour": "red"}, 400),
     ("unknown output crs", {"output_crs": "EPSG:1"}, 400),

@@ -256,6 +256,23 @@ def test_tilejson_document(client, data):
     assert "class" in roads["vector_layers"][0]["fields"]
 
 
+def test_tilejson_attribution_is_text_even_when_rendered_as_html(ctx, client, tmp_path):
+    from planfuse.services.layers.importer import ImportOptions, import_layer
+    from tests.api.ogc_fixtures import _write
+
+    path = _write(tmp_path, "plain", parcel_features()[:2])
+    department = '规划局 <img src=x onerror="alert(1)"> & 自然资源局'
+    options = ImportOptions(
+        layer_id="odd", kind="land_use_plan", crs="EPSG:4490", name="odd", department=department
+    )
+    import_layer(ctx, path, options)
+    doc = client.get("/tiles/odd.json").get_json()
+    assert doc["attribution"] == (
+        "规划局 &lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; 自然资源局"
+    )
+    assert "<" not in doc["attribution"]
+
+
 def test_tilejson_uses_public_url(ctx, tmp_path):
     from planfuse.app import create_app
 

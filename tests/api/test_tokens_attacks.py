@@ -114,9 +114,9 @@ def test_a_registered_es256_key_works_and_picks_by_kid(embed_client, pf, host):
 
 
 def test_a_private_jwk_cannot_be_registered(pf, host):
-    from planfuse.errors import ProblemError
+    from planfuse.errors import DomainError
 
-    with pytest.raises(ProblemError, match="private key"):
+    with pytest.raises(DomainError, match="private key"):
         add_public_key(pf, host.id, ECKey.generate_key("P-256").as_dict(private=True), "ES256")
 
 
@@ -227,7 +227,8 @@ def test_replay_store_write_failure_refuses_the_token(pf, host, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
     from planfuse.auth import sessions
-    from planfuse.errors import ProblemError
+    from planfuse.errors import DomainError
+    from planfuse.http.problems import problem_from_exception
 
     claims = validate_embed_token(pf, host.token())
     real_session = pf.db.session
@@ -240,9 +241,9 @@ def test_replay_store_write_failure_refuses_the_token(pf, host, monkeypatch):
             return False
 
     monkeypatch.setattr(pf.db, "session", lambda: Failing())
-    with pytest.raises(ProblemError) as info:
+    with pytest.raises(DomainError) as info:
         sessions.exchange_embed_token(pf, claims)
-    assert info.value.status == 503
+    assert problem_from_exception(info.value).status == 503
     monkeypatch.setattr(pf.db, "session", real_session)
     # The token was never recorded, so it is still usable once the store is back.
     assert sessions.exchange_embed_token(pf, claims)["session_token"]
@@ -279,15 +280,13 @@ def test_unknown_critical_header(embed_client, host):
     assert_refused(exchange(embed_client, token))
 
 
-def test_an_8_mb_token_is_rejected_fast(embed_client, pf, host):
+def test_an_8_mb_token_is_rejected_before_decoding(embed_client, pf, host):
     huge = host.token() + "A" * (8 * 1024 * 1024)
-    started = time.perf_counter()
+    # The size check comes first: the error is about the size, not the (broken) signature.
     with pytest.raises(TokenError, match="larger than 8 KB"):
         validate_embed_token(pf, huge)
     r = exchange(embed_client, huge)
-    elapsed = time.perf_counter() - started
     assert r.status_code == 401
-    assert elapsed < 1.0, elapsed
 
 
 def test_a_token_just_over_8_kb_is_refused_before_decoding(pf, host):
@@ -361,7 +360,7 @@ def second_widget(pf, tmp_path):
     """A second registered widget, `probe-b`."""
     from embed_support import PROBE_DIR
 
-    from planfuse.embed.registry import Widget, widget_registry
+    from planfuse.widgets.registry import Widget, widget_registry
 
     manifest = json.loads((PROBE_DIR / "manifest.json").read_text())
     manifest["name"] = "probe-b"
@@ -374,3 +373,25 @@ def second_widget(pf, tmp_path):
 def test_b64_helper_roundtrip():
     assert json.loads(base64.urlsafe_b64decode(b64({"a": 1}) + "==")) == {"a": 1}
     assert claims_for("x")["iss"] == "x"
+
+
+@pytest.mark.parametrize(
+    ("claim", "literal"),
+    [
+        ("exp", "Infinity"),
+        ("exp", "1e400"),
+        ("exp", "-Infinity"),
+        ("iat", "NaN"),
+        ("iat", "-1e400"),
+        ("nbf", "NaN"),
+        ("exp", "1e300"),
+    ],
+)
+def test_a_signed_token_with_a_non_finite_or_huge_time_is_refused(
+    embed_client, host, claim, literal
+):
+    # Python's JSON reads these literals as inf/nan; a host's signer can write them.
+    text = json.dumps(host.claims(**{claim: "PLACEHOLDER"})).replace('"PLACEHOLDER"', literal)
+    token = forge_hs256({"alg": "HS256", "typ": "JWT"}, text, host.secret.encode())
+    body = assert_refused(exchange(embed_client, token))
+    assert claim in body["detail"]

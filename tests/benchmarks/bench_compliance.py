@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/benchmarks/bench_compliance.py [--source demo|synthetic]
         [--scale 20] [--projects 200] [--naive-projects 5] [--no-postgis]
-        [--api] [--api-seconds 60] [--connections 16] [--workers 2]
+        [--api] [--api-seconds 30] [--connections 16,64] [--workers 1,2] [--profile]
 
 Data: `--source demo` uses the demo dataset at `--scale` (20 ≈ 1,000,000 features in all
 layers; generated with `planfuse demo-data generate`, imported once into
@@ -23,8 +23,12 @@ Measured in the same run, over the same random 1–5 km² projects:
   land-use incompatible area, sensitive zones by class) as one SQL statement per project,
   without building, signing or storing a report.
 
-`--api` then runs `planfuse serve` on loopback over the same database and loads
-`POST /api/v1/compliance/check` with wrk (16 connections, 60 s, HTTP Basic app
+`--profile` runs every check under a profiler and prints where the slowest tenth (the
+tail where the p95 lies) spend their time.
+
+`--api` then runs `planfuse serve` with 1 and 2 workers on loopback over the same database
+(the time from its start to the first answer is printed) and loads
+`POST /api/v1/compliance/check` with wrk (16 and 64 connections, 30 s, HTTP Basic app
 credentials, bodies cycling through the projects): requests per second, p50/p99 latency
 and the error rate. Figures are printed; docs/benchmarks/compliance.txt keeps a run.
 """
@@ -61,8 +65,8 @@ from planfuse.services.compliance.check import check  # noqa: E402
 from planfuse.services.compliance.overlaps import dissolved_layers, overlap_masks  # noqa: E402
 from planfuse.services.compliance.rules import allowed_classes  # noqa: E402
 from planfuse.services.compliance.rulesets import RULE_ORDER, get_ruleset  # noqa: E402
-from planfuse.services.layer_data import current_layers, layer_index  # noqa: E402
-from planfuse.services.layers import ImportOptions, store_features  # noqa: E402
+from planfuse.services.layers.data import current_layers, layer_index  # noqa: E402
+from planfuse.services.layers.importer import ImportOptions, store_features  # noqa: E402
 from planfuse.settings import load_settings  # noqa: E402
 from tests.benchmarks.synthetic import tessellation  # noqa: E402
 
@@ -264,6 +268,44 @@ def bench_planfuse(ctx, requests, store=True, cpu=None):
     return times, reports
 
 
+def profile_slowest(ctx, requests, share: float = 0.1, top: int = 18) -> None:
+    """Where the slow checks' time goes: each check runs under its own profiler; the
+    slowest ``share`` of them (the p90–p100 tail, where the p95 lies) are merged and their
+    functions printed by cumulative time, as a share of those checks' wall time."""
+    import cProfile
+    import io
+    import pstats
+
+    caller = BenchCaller()
+    runs = []
+    for body in requests:
+        profile = cProfile.Profile()
+        t = time.perf_counter()
+        profile.enable()
+        check(ctx, body["geometry"], body["crs"], body["land_use"], body["project_type"],
+              caller=caller, store=True)  # fmt: skip
+        profile.disable()
+        runs.append((time.perf_counter() - t, profile))
+    runs.sort(key=lambda r: r[0], reverse=True)
+    slow = runs[: max(1, int(len(runs) * share))]
+    wall = sum(r[0] for r in slow)
+    stats = pstats.Stats(slow[0][1], stream=io.StringIO())
+    for _, profile in slow[1:]:
+        stats.add(profile)
+    print(
+        f"profile of the slowest {len(slow)} checks (p{100 - 100 * share:.0f}–p100; "
+        f"{wall / len(slow) * 1000:.1f} ms each under the profiler):"
+    )
+    rows = []
+    for (path, lineno, name), (_, _, tottime, cumtime, _) in stats.stats.items():
+        ours = "/server/" in path or "/planfuse/" in path
+        if ours or name in ("intersection", "union_all", "to_geojson", "sign", "execute"):
+            where = path.split("/server/")[-1] if "/server/" in path else Path(path).name
+            rows.append((cumtime, tottime, f"{where}:{lineno}({name})"))
+    for cumtime, tottime, where in sorted(rows, reverse=True)[:top]:
+        print(f"  {cumtime / wall:6.1%} cumulative  {tottime / wall:6.1%} own   {where}")
+
+
 def control_geometries(ctx):
     """Every control-layer feature: (kind, working-CRS geometry, code, type, level)."""
     out = {}
@@ -429,8 +471,19 @@ def free_port() -> int:
 
 
 def bench_api(
-    ctx, db: Path, requests, seconds: int, connections: int, workers: int, warmup_s: float
+    ctx,
+    db: Path,
+    requests,
+    seconds: int,
+    connections: list[int],
+    workers: int,
+    warmup_s: float,
+    cpu_ms: float,
+    threads: int = 4,
 ):
+    """`planfuse serve --workers N --threads T` over the database, loaded by wrk at each number of
+    connections; prints the time from start to the first answer, req/s, p50/p99 and the
+    throughput the CPU time per check allows on the cores (cores / CPU ms per check)."""
     from planfuse.auth.apps import create_host_app
 
     if shutil.which("wrk") is None:
@@ -446,89 +499,112 @@ def bench_api(
         "PLANFUSE_LOG_LEVEL": "WARNING",
         "PLANFUSE_INDEX_CACHE_SIZE": "64",
     }
+    started = time.perf_counter()
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/planfuse"), "serve", "--port", str(port), "--workers", str(workers)],
+        [
+            str(ROOT / ".venv/bin/planfuse"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    base = f"http://127.0.0.1:{port}"
+    warm = [orjson.dumps(b) for b in requests]
+
+    def post(body: bytes) -> None:
+        req = urllib.request.Request(
+            base + "/api/v1/compliance/check",
+            data=body,
+            headers={"Content-Type": "application/json", "Authorization": auth},
+        )
+        with urllib.request.urlopen(req, timeout=300) as response:
+            assert response.status == 201
+
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
+        while True:
             try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
+                post(warm[0])
                 break
             except OSError:
-                time.sleep(0.2)
-        # Warm up: every worker builds its layer indexes on its first request, then its
-        # self-overlap masks and dissolved layers in the background. Passes over the
-        # projects until a pass is no faster than the one before.
+                if time.perf_counter() - started > 900:
+                    raise
+                time.sleep(0.1)
+        first = time.perf_counter() - started
+        # Warm up until a pass over 60 projects is no faster than the one before (what a
+        # worker still builds on first use: dissolved layers not stored yet).
         t = time.perf_counter()
-        warm = [orjson.dumps(b) for b in requests]
         previous = float("inf")
         while time.perf_counter() - t < 600:
-            started = time.perf_counter()
+            pass_started = time.perf_counter()
             for body in warm[:60]:
-                req = urllib.request.Request(
-                    base + "/api/v1/compliance/check",
-                    data=body,
-                    headers={"Content-Type": "application/json", "Authorization": auth},
-                )
-                with urllib.request.urlopen(req, timeout=300) as response:
-                    assert response.status == 201
-            elapsed = time.perf_counter() - started
-            # The masks of a million features take about a minute per worker.
+                post(body)
+            elapsed = time.perf_counter() - pass_started
             if elapsed > 0.9 * previous and time.perf_counter() - t > warmup_s:
                 break
             previous = elapsed
-            time.sleep(5)
+            time.sleep(1)
         print(
-            f"API warm-up (indexes, masks and dissolved layers in each of {workers} "
-            f"workers): {time.perf_counter() - t:.1f} s",
+            f"API {workers} worker(s): first answer {first:.1f} s after start, steady after "
+            f"{time.perf_counter() - started:.1f} s",
             flush=True,
         )
-        with tempfile.TemporaryDirectory() as tmp:
-            script = Path(tmp) / "check.lua"
-            script.write_text(WRK_SCRIPT)
-            lines = Path(tmp) / "bodies.jsonl"
-            lines.write_text("\n".join(json.dumps(b, separators=(",", ":")) for b in requests))
-            out = subprocess.run(
-                [
-                    "wrk",
-                    "-t",
-                    "2",
-                    "-c",
-                    str(connections),
-                    "-d",
-                    f"{seconds}s",
-                    "--timeout",
-                    "10s",
-                    "-s",
-                    str(script),
-                    base,
-                ],
-                env={**os.environ, "PF_BODIES": str(lines), "PF_AUTH": auth},
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        stats = next(x for x in out.splitlines() if x.startswith("JSON "))
-        (n, connect, read, write, status, timeout, duration, p50, p99, worst) = stats.split()[1:]
-        n = int(n)
-        errors = int(connect) + int(read) + int(write) + int(status) + int(timeout)
-        rps = n / float(duration)
-        print(
-            f"API POST /compliance/check   {rps:8.1f} req/s   p50 {float(p50):7.1f} ms   "
-            f"p99 {float(p99):7.1f} ms   max {float(worst):7.1f} ms   {n:,} requests, "
-            f"errors {errors} ({errors / max(n, 1):.2%})   "
-            f"[{connections} connections, {seconds} s, {workers} workers, loopback]",
-            flush=True,
-        )
+        allowed = (os.cpu_count() or 1) / (cpu_ms / 1000)
+        for count in connections:
+            rps, p50, p99, worst, n, errors = run_wrk(base, requests, auth, count, seconds)
+            print(
+                f"API POST /compliance/check   {rps:8.1f} req/s   p50 {p50:7.1f} ms   "
+                f"p99 {p99:7.1f} ms   max {worst:7.1f} ms   {n:,} requests, "
+                f"errors {errors} ({errors / max(n, 1):.2%})   "
+                f"[{count} connections, {seconds} s, {workers} worker(s) × {threads} "
+                f"thread(s), loopback]   "
+                f"{rps / allowed:.0%} of the {allowed:.0f} req/s the CPU time per check "
+                f"({cpu_ms:.2f} ms) allows on {os.cpu_count()} cores",
+                flush=True,
+            )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def run_wrk(base: str, requests, auth: str, connections: int, seconds: int):
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "check.lua"
+        script.write_text(WRK_SCRIPT)
+        lines = Path(tmp) / "bodies.jsonl"
+        lines.write_text("\n".join(json.dumps(b, separators=(",", ":")) for b in requests))
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                "2",
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                base,
+            ],
+            env={**os.environ, "PF_BODIES": str(lines), "PF_AUTH": auth},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    stats = next(x for x in out.splitlines() if x.startswith("JSON "))
+    (n, connect, read, write, status, timeout, duration, p50, p99, worst) = stats.split()[1:]
+    n = int(n)
+    errors = int(connect) + int(read) + int(write) + int(status) + int(timeout)
+    return n / float(duration), float(p50), float(p99), float(worst), n, errors
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -543,13 +619,19 @@ def main() -> None:
     parser.add_argument("--no-postgis", action="store_true")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--api", action="store_true")
-    parser.add_argument("--api-seconds", type=int, default=60)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--api-seconds", type=int, default=30)
     parser.add_argument(
-        "--api-warmup", type=float, default=180.0, help="Least warm-up of the server, s."
+        "--connections", default="16,64", help="Comma-separated connection counts for wrk."
+    )
+    parser.add_argument("--workers", default="1,2", help="Comma-separated web worker counts.")
+    parser.add_argument("--threads", type=int, default=4, help="Threads per web worker.")
+    parser.add_argument(
+        "--api-warmup", type=float, default=10.0, help="Least warm-up of the server, s."
     )
     parser.add_argument("--prepare-only", action="store_true", help="Import the data and stop.")
+    parser.add_argument(
+        "--profile", action="store_true", help="Profile the slowest tenth of the checks."
+    )
     args = parser.parse_args()
 
     ctx, db = prepare(args.source, args.scale)
@@ -599,6 +681,8 @@ def main() -> None:
     bare, _ = bench_planfuse(ctx, requests, store=False, cpu=bare_cpu)
     line("  … without store+sign", bare)
     line("  … without store+sign, CPU time", bare_cpu)
+    if args.profile:
+        profile_slowest(ctx, requests)
     verdicts = {}
     for r in reports:
         verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
@@ -625,9 +709,19 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
     if args.api:
-        bench_api(
-            ctx, db, requests, args.api_seconds, args.connections, args.workers, args.api_warmup
-        )
+        connections = [int(c) for c in args.connections.split(",")]
+        for workers in (int(w) for w in args.workers.split(",")):
+            bench_api(
+                ctx,
+                db,
+                requests,
+                args.api_seconds,
+                connections,
+                workers,
+                args.api_warmup,
+                pct(cpu, 50),
+                args.threads,
+            )
     ctx.close()
 
 

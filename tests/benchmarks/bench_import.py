@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from planfuse.context import build_context
 from planfuse.geo.crs import transform_geometry
-from planfuse.services.layers import ImportOptions, import_layer
+from planfuse.services.layers.importer import ImportOptions, import_layer
 from planfuse.settings import load_settings
 from tests.benchmarks.synthetic import tessellation
 

@@ -31,7 +31,7 @@ from planfuse.context import PlanFuse, build_context
 from planfuse.geo.crs import resolve_crs
 from planfuse.geo.measure import work_projection
 from planfuse.geo.parse import ParsedFeature
-from planfuse.services.layers import ImportOptions, store_features
+from planfuse.services.layers.importer import ImportOptions, store_features
 from planfuse.settings import load_settings
 from planfuse.storage.models import Layer
 from tests.benchmarks.synthetic import tessellation

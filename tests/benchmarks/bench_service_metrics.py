@@ -30,7 +30,7 @@ SECRET = "bench-secret-key-" + "x" * 40
 def bench_record(n: int = 1_000_000) -> None:
     from types import SimpleNamespace
 
-    from planfuse.services.service_metrics import MetricsRecorder
+    from planfuse.services.monitoring.metrics import MetricsRecorder
 
     ctx = SimpleNamespace(
         db=None,
@@ -101,8 +101,8 @@ def bench_requests(database_url: str, requests: int, rounds: int = 20) -> None:
 
 def bench_flush(database_url: str, label: str, repeats: int = 20) -> None:
     from planfuse.context import build_context
-    from planfuse.services.service_catalogue import SERVICES
-    from planfuse.services.service_metrics import MetricsRecorder
+    from planfuse.services.monitoring.catalogue import SERVICES
+    from planfuse.services.monitoring.metrics import MetricsRecorder
     from planfuse.settings import load_settings
 
     ctx = build_context(load_settings({"database_url": database_url}, environ={}))

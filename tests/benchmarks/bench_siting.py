@@ -12,8 +12,8 @@ urban-boundary, red-line and farmland blobs, roads and facilities. The demo gene
 need scale ≈ 53 for a million parcels (19,000 per scale unit), so it is not used here.
 
 PlanFuse runs its real code path — `search(ctx, …)` reading layer versions from a SQLite
-database and layer indexes from `ctx.indexes` — with the indexes built in memory from the
-synthetic geometries instead of loaded from 1,000,000 database rows (that load is the layer
+database and layer indexes from the context's index cache — with the indexes built in memory
+from the synthetic geometries instead of loaded from 1,000,000 database rows (that load is the layer
 data's cost, measured by bench_layer.py, not the search's).
 
 Cold: the first query in each district (its parcels' relations are computed and cached);
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from planfuse.context import build_context
 from planfuse.geo.index import IndexCache, LayerIndex
-from planfuse.services.layer_data import current_layers
+from planfuse.services.layers.data import INDEX_CACHE_KEY, current_layers
 from planfuse.services.siting import search
 from planfuse.services.siting.relations import siting_cache
 from planfuse.settings import load_settings
@@ -183,7 +183,9 @@ def planfuse_context(world, folder: Path):
             session.add(Layer(id=layer_id, name=layer_id, kind=kind, current_version=1))
             session.flush()
             session.add(LayerVersion(layer_id=layer_id, version=1, source_crs="EPSG:4490"))
-    ctx.indexes = IndexCache(lambda layer_id, version: world[layer_id][1], max_entries=32)
+    ctx.extras[INDEX_CACHE_KEY] = IndexCache(
+        lambda layer_id, version: world[layer_id][1], max_entries=32
+    )
     return ctx
 
 

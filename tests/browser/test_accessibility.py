@@ -3,7 +3,7 @@ headless Debian Chromium: the four widgets embedded by a host page on a second o
 (tests/embed_browser.py) in a realistic state — a check result, a search result, a detection
 with conflicts and the ledgers, layers shown and a feature identified — in zh-CN and in
 English; the home page; the sample host app; the admin console's sign-in, embed, layer,
-layer version, host app and service pages. A violation of impact "serious" or "critical"
+layer version, host app, service and audit log pages. A violation of impact "serious" or "critical"
 fails the test, listed with its rule, help text and the elements it was found on.
 
 axe's source goes in with `evaluate()`, which runs as the debugger does and so is not subject
@@ -26,8 +26,10 @@ from compliance_world import project
 from embed_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, EmbedRig, browser_marks
 from map_support import LAND_USE_RESIDENTIAL, LAYER_IDS, load_map_dataset
 
-import planfuse.services.conflicts.service as conflict_service
 from planfuse.services.compliance.projects import register_project
+from planfuse.services.conflicts.actor import Actor
+from planfuse.services.conflicts.detect import detect
+from planfuse.services.conflicts.detection_jobs import save_detection
 from tests.conflict_world import build_world as build_conflict_world
 from tests.siting_world import DISTRICT_A, EXAMPLE
 from tests.siting_world import build_world as build_siting_world
@@ -353,11 +355,11 @@ def conflicts_rig(tmp_path_factory, browser, chromium):
     rig = make_rig(tmp_path_factory, browser, chromium, "conflicts")
     build_conflict_world(rig.pf, tmp_path_factory.mktemp("a11y-conflict-layers"))
     for analysis in ("two_plans", "three_lines"):
-        conflict_service.save_detection(
+        save_detection(
             rig.pf,
-            conflict_service.detect(rig.pf, analysis),
+            detect(rig.pf, analysis),
             job_id=None,
-            actor=conflict_service.Actor("browser-test"),
+            actor=Actor("browser-test"),
         )
     yield rig
     rig.close()
@@ -526,5 +528,26 @@ def test_admin_console(admin_site, audit, tmp_path):
     page.wait_for_selector("tr[data-service]")
     audit(page, "admin services page")
     assert_focus_visible(page, page, "admin services page")
+    page.goto(server.url + "/admin/catalogue")
+    page.wait_for_selector("tr[data-service=city_plan_ledger_city]")
+    audit(page, "admin catalogue page")
+    assert_focus_visible(page, page, "admin catalogue page")
+    page.click("tr[data-service=city_plan_ledger_city] button")
+    page.wait_for_selector("#detail:not([hidden]) #try-form")
+    audit(page, "admin catalogue page, a service's details")
+    page.goto(server.url + "/admin/chains")
+    page.wait_for_selector("#list-status:not(:empty)")
+    audit(page, "admin chain editor page")
+    assert_focus_visible(page, page, "admin chain editor page")
+    page.fill("#document", '{"id": "x"}')
+    page.click("#validate")
+    page.wait_for_selector("#problems .pf-problems")
+    audit(page, "admin chain editor page, a refused document")
+    page.goto(server.url + "/admin/audit")
+    page.wait_for_selector("#audit-events tr[data-id]")
+    audit(page, "admin audit log page")
+    assert_focus_visible(page, page, "admin audit log page")
+    page.goto(server.url + "/admin/audit?since=yesterday")
+    audit(page, "admin audit log page, a refused filter")
     page.close()
     audit.check()

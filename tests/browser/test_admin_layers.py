@@ -98,3 +98,62 @@ def test_import_a_layer_and_see_its_row_then_a_bad_file_listed(
     errors = [e for e in page.pf_log.console_errors if "status of 400" not in e]
     assert errors == [] and page.pf_log.page_errors == []
     assert page.pf_log.foreign_requests() == []
+
+
+def test_make_an_earlier_version_current_from_the_versions_page(
+    sqlite_app, live_server, new_page, tmp_path
+):
+    from planfuse.services.admin_tokens import create_admin_token
+    from planfuse.storage.models import Layer
+
+    app = sqlite_app()
+    ctx = app.extensions["planfuse"]
+    server = live_server(app)
+    token = create_admin_token(ctx, "browser admin")[1]
+    page = new_page()
+    page.goto(server.url + "/admin/login")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#embed-form")
+    page.goto(server.url + "/admin/layers")
+    page.wait_for_selector("#layers-body td:has-text('还没有图层')")
+    for places in ([JIEFANGBEI, SHAPINGBA], [SHAPINGBA]):
+        file = write_geojson(
+            tmp_path / f"farmland-{len(places)}.geojson",
+            feature_collection(
+                [square(*p, 50) for p in places], [{}] * len(places), crs="EPSG:4523"
+            ),
+        )
+        page.set_input_files("#file", str(file))
+        page.fill("#layer", "farmland")
+        page.select_option("#kind", "basic_farmland")
+        page.select_option("#crs", "EPSG:4523")
+        page.click("#upload-button")
+        page.wait_for_selector(f"#result-h:has-text('farmland v{3 - len(places)}')")
+
+    page.goto(server.url + "/admin/layers/farmland/versions")
+    assert page.inner_text("#current-version") == "2"
+    assert not page.is_visible("[data-make-current='2']")
+    page.focus("[data-make-current='1']")
+    page.keyboard.press("Enter")
+    assert page.is_visible("#versions-confirm")
+    assert "版本 1" in page.inner_text("#versions-confirm-text")
+    # Escape cancels and gives the focus back to the button; nothing changes.
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#versions-confirm")
+    assert page.evaluate("document.activeElement.dataset.makeCurrent") == "1"
+    page.keyboard.press("Enter")
+    page.click("#versions-confirm-yes")
+    page.wait_for_selector("#versions-status:has-text('版本 1 现为当前版本')")
+    assert page.inner_text("#current-version") == "1"
+    assert "当前 · current" in page.inner_text("tr[data-version='1'] th")
+    assert "当前 · current" not in page.inner_text("tr[data-version='2'] th")
+    assert page.is_visible("[data-make-current='2']")
+    assert not page.is_visible("[data-make-current='1']")
+    with ctx.db.session() as session:
+        assert session.get(Layer, "farmland").current_version == 1
+    page.goto(server.url + "/admin/layers")
+    page.wait_for_selector("tr[data-layer=farmland]")
+    assert page.inner_text("tr[data-layer=farmland] td:nth-of-type(5)") == "v1"
+    assert page.pf_log.console_errors == [] and page.pf_log.page_errors == []
+    assert page.pf_log.foreign_requests() == []

@@ -66,7 +66,7 @@ def test_service_page_shows_and_refreshes_the_figures(
     assert "错误率高 · High error rate" in compliance[2] and "⚠" in compliance[2]
     assert compliance[6] == "3.0%"
     assert float(compliance[7]) > 0 and float(compliance[8]) >= float(compliance[7])
-    assert "空闲 · Idle" in cells(page, "siting_search")[2]
+    assert "空闲 · Idle" in cells(page, "siting_advanced")[2]
     spark = page.query_selector("tr[data-service=layer_catalogue] svg polyline")
     assert spark is not None and len(spark.get_attribute("points").split()) == 60
     assert "2 requests in the last hour" in page.get_attribute(

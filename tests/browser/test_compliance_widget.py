@@ -223,3 +223,53 @@ def test_a_bad_red_line_offers_repair(rig):
     result = rig.wait_for_event(page, "result", 30000)
     assert result["verdict"] in {"fail", "warn", "pass"}
     page.context.close()
+
+
+def test_a_locked_projects_result_comes_after_ready(rig, locked_project):
+    page, _ = open_widget(rig, {"project": locked_project["id"]})
+    rig.wait_for_event(page, "result", 30000)
+    names = [e["name"] for e in page.evaluate("window.events") if e["name"] != "resize"]
+    assert names.index("ready") < names.index("result"), names
+    result = rig.wait_for_event(page, "result")
+    assert result["jwks_url"] == f"{rig.server}/api/v1/compliance/jwks.json"
+    page.context.close()
+
+
+def test_the_sample_host_blocks_its_form_on_a_verified_fail(rig):
+    page = rig.open("/?widget=compliance")
+    page.wait_for_selector("#events-compliance li[data-event=ready]", timeout=30000)
+    assert page.is_disabled("#application-submit")
+
+    def check(geometry) -> dict:
+        payload = json.dumps(
+            {"geometry": geometry, "crs": "EPSG:4490", "land_use": "0701", "project_type": "urban"}
+        )
+        return page.evaluate(f"window.planfuseHandles.compliance.send('check', {payload})")
+
+    failed = check(project(-100, 50, 100, 150))
+    assert failed["verdict"] == "fail"
+    rig.poll(
+        page, f"document.getElementById('application-report').value === '{failed['report_id']}'"
+    )
+    assert page.is_disabled("#application-submit")
+    assert "不能提交" in page.inner_text("#application-status")
+    # The backend refuses the application for that report whatever the page does.
+    answer = page.evaluate(
+        """(id) => fetch('/applications', {method: 'POST',
+             headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify({report_id: id})}).then((r) => r.status)""",
+        failed["report_id"],
+    )
+    assert answer == 409
+
+    passed = check(project(-600, -300, -400, -100))
+    assert passed["verdict"] == "pass"
+    rig.poll(
+        page, f"document.getElementById('application-report').value === '{passed['report_id']}'"
+    )
+    assert page.is_enabled("#application-submit")
+    # By keyboard (the widget above may still be resizing, moving the button under a mouse).
+    page.focus("#application-submit")
+    page.keyboard.press("Enter")
+    rig.poll(page, "document.getElementById('application-status').textContent.includes('SQ-0001')")
+    page.context.close()

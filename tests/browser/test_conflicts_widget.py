@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from embed_browser import EmbedRig, browser_marks
 
-import planfuse.services.conflicts.service as conflict_service
+from planfuse.services.conflicts.actor import Actor
+from planfuse.services.conflicts.detect import detect
+from planfuse.services.conflicts.detection_jobs import save_detection
 from tests.conflict_world import DISTRICT_B, build_world, hold_detection
 
 pytestmark = browser_marks()
@@ -159,11 +161,11 @@ def test_detect_list_map_and_a_status_change(rig, held_detection):
 
 
 def test_ledger_tab_table_chart_and_export(rig):
-    conflict_service.save_detection(
+    save_detection(
         rig.pf,
-        conflict_service.detect(rig.pf, "three_lines"),
+        detect(rig.pf, "three_lines"),
         job_id=None,
-        actor=conflict_service.Actor("browser-test"),
+        actor=Actor("browser-test"),
     )
     page, frame = open_widget(rig)
     # Keyboard: the tabs are a tab list; the arrow key moves to the ledger.
@@ -220,8 +222,6 @@ def test_a_reader_sees_no_controls_and_english(rig):
 
 def ensure_detected(ctx) -> None:
     """Stored two-plan conflicts, whatever ran before (tests may run in any order)."""
-    from planfuse.services.conflicts.detect import detect
-    from planfuse.services.conflicts.service import Actor, save_detection
 
     detection = detect(ctx, "two_plans", None, progress=lambda f, stage: None, check=lambda: None)
     save_detection(ctx, detection, job_id=None, actor=Actor(app_id="", user="setup"))
@@ -238,3 +238,47 @@ def test_locked_district_and_read_only(rig):
     assert districts == ["", DISTRICT_B]
     assert frame.query_selector("#pf-detect-start") is None
     page.context.close()
+
+
+def test_ledger_chart_shows_long_county_names_whole(rig, tmp_path):
+    from planfuse.services.layers.versions import make_version_current
+    from tests.conflict_world import DISTRICT_A, import_features
+
+    long_name = "彭水苗族土家族自治县"
+    # The same in letters: as long on screen whatever CJK fonts the machine has.
+    latin_name = "Shizhu Tujia Autonomous County"
+    before = (
+        import_features(
+            rig.pf,
+            tmp_path,
+            "districts",
+            "district",
+            [
+                ("D1", {"adcode": DISTRICT_A, "name": latin_name}, (0, 0, 10_000, 10_000)),
+                ("D2", {"adcode": DISTRICT_B, "name": long_name}, (10_000, 0, 20_000, 10_000)),
+            ],
+            tag="-long",
+        ).version
+        - 1
+    )
+    try:
+        save_detection(
+            rig.pf, detect(rig.pf, "two_plans"), job_id=None, actor=Actor("browser-test")
+        )
+        page, frame = open_widget(rig)
+        frame.click("#pf-tab-ledger")
+        frame.wait_for_selector("#pf-ledger-chart svg text")
+        labels = frame.eval_on_selector_all(
+            "#pf-ledger-chart svg text.pf-cf-bar-label",
+            """ts => ts.map((t) => {
+                const svg = t.ownerSVGElement.getBoundingClientRect();
+                const box = t.getBoundingClientRect();
+                return {text: t.firstChild.textContent, left: box.left - svg.left};
+            })""",
+        )
+        assert {long_name, latin_name} <= {label["text"] for label in labels}, labels
+        # Every label starts inside the chart: none is cut at its left edge.
+        assert all(label["left"] >= 0 for label in labels), labels
+        page.context.close()
+    finally:
+        make_version_current(rig.pf, "districts", before)

@@ -14,7 +14,7 @@ import pytest
 from embed_browser import CHROMIUM, CHROMIUM_ARGS, EmbedRig, browser_marks
 from flask import Blueprint, jsonify
 
-from planfuse.auth.caller import require_caller
+from planfuse.http.caller import require_caller
 
 pytestmark = browser_marks()
 
@@ -193,6 +193,43 @@ def test_plain_iframe_with_the_token_in_the_fragment(rig):
     page.context.close()
 
 
+def test_plain_iframe_gets_the_sdk_handle_with_attach(rig):
+    # No host_origin in the URL: the app has one origin, so the server names it.
+    token = rig.mint()
+    src = f"{rig.server}/embed/probe?app={rig.app_id}#token={token}"
+    body = f'<iframe id="plain" src="{src}" style="width:100%;height:300px;border:0"></iframe>'
+    page = rig.rig_page({"mode": "declarative"}, body=body)
+    page.evaluate(
+        """() => {
+          window.events = [];
+          window.handle = PlanFuse.attach(document.getElementById('plain'));
+          for (const name of ['ready', 'lines-changed', 'error'])
+            window.handle.on(name, (payload) => window.events.push({ name, payload }));
+        }"""
+    )
+    assert rig.wait_for_event(page, "ready")["widget"] == "probe"
+    assert page.evaluate("document.getElementById('plain').planfuse === window.handle")
+    # Commands over the port the widget offered to the SDK.
+    assert page.evaluate("window.handle.send('echo', {a: 1})") == {"a": 1}
+    assert page.evaluate("window.handle.send('lines', {n: 3})") == {"n": 3}
+    names = [e["name"] for e in page.evaluate("window.events")]
+    assert names[0] == "ready" and "error" not in names
+    page.context.close()
+
+
+def test_events_come_after_ready_in_a_stable_order(rig):
+    # The probe emits lines-changed inside init, before it is ready: it arrives after ready.
+    page = rig.rig_page({"params": {"lines": 3}})
+    rig.wait_for_event(page, "lines-changed")
+    names = [e["name"] for e in page.evaluate("window.events") if e["name"] != "resize"]
+    assert names[:2] == ["ready", "lines-changed"]
+    assert page.evaluate("window.events.find((e) => e.name === 'lines-changed').payload") == {
+        "n": 3,
+        "initial": True,
+    }
+    page.context.close()
+
+
 def test_declarative_div_and_custom_element(rig):
     body = (
         f'<div id="d" data-planfuse-widget="probe" data-app="{rig.app_id}" '
@@ -238,7 +275,13 @@ def test_admin_console_embed_page_previews_and_writes_code(rig):
     php = page.inner_text("#code")
     assert "'widget' => 'probe'" in php and "'project' => 'P-3'" in php
     page.click("#code-tabs button:has-text('Java')")
-    assert 'Map.of("project", "P-3")' in page.inner_text("#code")
+    assert 'claims.set("params", JSON.readTree("{\\"project\\":\\"P-3\\"}"));' in page.inner_text(
+        "#code"
+    )
+    # The helper packages are offered first, beside the plain code.
+    tabs = page.eval_on_selector_all("#code-tabs button", "bs => bs.map((b) => b.textContent)")
+    assert tabs[:2] == ["Python · planfuse-host", "Node.js · planfuse-host"]
+    assert {"Python", "Java", "Node.js", "C#", "PHP"} <= set(tabs)
 
     page.click("#preview-button")
     rig.poll(page, "document.querySelector('#events li') !== null")
@@ -255,5 +298,50 @@ def test_admin_console_embed_page_previews_and_writes_code(rig):
         )
         == "#aa3300"
     )
+    assert problems == []
+    context.close()
+
+
+def test_admin_embed_page_shows_real_theme_values_and_previews_at_once(rig):
+    from planfuse.services.admin_tokens import create_admin_token
+    from planfuse.widgets.registry import protocol
+
+    token = create_admin_token(rig.pf, "browser admin")[1]
+    context = rig.browser.new_context()
+    page = context.new_page()
+    problems = []
+    warnings = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(rig.server + "/admin/login")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#embed-form")
+    # Each theme field holds the value widgets really use, not one example for all.
+    defaults = protocol()["theme_defaults"]
+    shown = page.eval_on_selector_all(
+        "[data-theme]", "xs => Object.fromEntries(xs.map((x) => [x.dataset.theme, x.value]))"
+    )
+    assert shown == defaults
+    assert shown["background"] == "#ffffff" and shown["font-size"] == "14px"
+    assert len({shown[n] for n, kind in protocol()["theme"].items() if kind == "color"}) == 8
+    # Unchanged values stay out of the snippet; a changed one goes in.
+    assert "theme" not in page.inner_text("#snippet")
+    page.select_option("#app", rig.app_id)
+    page.select_option("#widget", "probe")
+    # The preview is there without a click on 预览 · Preview.
+    rig.poll(
+        page,
+        "[...document.querySelectorAll('#events li')].some(li => / ready /.test(li.textContent))",
+    )
+    assert page.locator("#preview iframe").count() == 1
+    # Same-origin with the console: no sandbox that could lift itself, and no browser warning.
+    assert page.get_attribute("#preview iframe", "sandbox") is None
+    assert not [w for w in warnings if "sandbox" in w.lower()], warnings
+    page.fill("#theme-font-size", "16px")
+    snippet = page.inner_text("#snippet")
+    assert "data-theme=" in snippet and "font-size" in snippet and "16px" in snippet
+    assert "#ffffff" not in snippet
     assert problems == []
     context.close()

@@ -31,7 +31,7 @@ from map_support import (
 from pyproj import Geod
 
 from planfuse.auth.apps import create_host_app
-from planfuse.embed.registry import BUILD_WIDGETS_DIR
+from planfuse.widgets.registry import BUILD_WIDGETS_DIR
 
 pytestmark = pytest.mark.browser
 
@@ -74,7 +74,7 @@ class MapSite:
         """Open the map widget page (a plain page with the token in the fragment)."""
         params = {"visible": EVERY_LAYER, "center": list(CENTER), "zoom": ZOOM, **(params or {})}
         params = {k: v for k, v in params.items() if v is not None}
-        # String parameters travel as they are, the others as JSON (planfuse.embed.registry).
+        # String parameters travel as they are, the others as JSON (planfuse.widgets.registry).
         query = "&".join(
             f"param.{k}={quote(v if isinstance(v, str) else json.dumps(v))}"
             for k, v in params.items()
@@ -152,12 +152,15 @@ def pixels(page, vp: Viewport, places) -> list[list[int]]:
     return page.evaluate(READ_PIXELS, [list(vp.canvas_pixel(*p)) for p in places])
 
 
-def wait_for_tiles(page, vp: Viewport) -> None:
-    """Until the farmland square is drawn (tiles fetched, decoded and rendered)."""
-    deadline = time.time() + 15
-    while pixels(page, vp, [(FARMLAND.lon, FARMLAND.lat)])[0][3] == 0:
+def wait_for_tiles(page, vp: Viewport, also=()) -> None:
+    """Until the farmland square and every point of `also` are drawn (each layer's tiles
+    fetched, decoded and rendered: on a busy machine one layer's tiles may land seconds
+    after another's)."""
+    points = [(FARMLAND.lon, FARMLAND.lat), *also]
+    deadline = time.time() + 30
+    while any(rgba[3] == 0 for rgba in pixels(page, vp, points)):
         if time.time() > deadline:
-            raise AssertionError("the farmland tile never drew")
+            raise AssertionError(f"tiles never drew at {points}")
         time.sleep(0.1)
     page.wait_for_timeout(300)
 
@@ -188,7 +191,9 @@ def test_the_canvas_draws_the_tiles_where_the_features_are_and_nothing_elsewhere
     requests = []
     page.on("request", lambda r: requests.append((r.url, r.headers)))
     vp = s.open(page)
-    wait_for_tiles(page, vp)
+    wait_for_tiles(
+        page, vp, also=[DISTRICT_ONLY, (LAND_USE_RESIDENTIAL.lon, LAND_USE_RESIDENTIAL.lat)]
+    )
     farmland, empty, district, residential = pixels(
         page,
         vp,

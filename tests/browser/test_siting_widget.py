@@ -124,8 +124,9 @@ def test_search_select_and_site_selected_in_the_hosts_crs(rig):
     assert len(rows) == 6
 
     # Map → list: after a new search the map shows all four; a click on P7 selects it.
+    frame.evaluate("document.getElementById('pf-results-summary').textContent = ''")
     page.evaluate(f"window.handle.send('search', {{conditions: {json.dumps(CONDITIONS)}}})")
-    frame.wait_for_timeout(300)
+    rig.poll(frame, "document.querySelector('#pf-results-summary').textContent.includes('共 4 个')")
     in_view = ["P1", "P2", "P7", "P12"]
     hx, hy = candidate_pixel(frame, in_view, "P12")
     page.mouse.move(hx, hy)
@@ -223,7 +224,7 @@ def test_a_scope_drawn_on_the_map(rig):
     page, frame = open_widget(rig)
     scope = {"scope": {"districts": [DISTRICT_A]}, **CONDITIONS}
     page.evaluate(f"window.handle.send('search', {{conditions: {json.dumps(scope)}}})")
-    frame.wait_for_timeout(300)
+    rig.poll(frame, "document.querySelector('#pf-results-summary').textContent.includes('共 4 个')")
     in_view = ["P1", "P2", "P7", "P12"]
     # A box 16 px around the four candidates (the fit leaves 32 px of map outside them).
     px, (minx, miny, maxx, maxy), _ = fitted_view(frame, in_view)
@@ -236,6 +237,8 @@ def test_a_scope_drawn_on_the_map(rig):
         page.wait_for_timeout(120)
     page.mouse.dblclick(x0, y1)
     rig.poll(frame, "document.getElementById('pf-draw-status').textContent.includes('公顷')")
+    # The district search above also found 4: wait for this search's own answer, not that one.
+    frame.evaluate("document.getElementById('pf-results-summary').textContent = ''")
     frame.click("#pf-search")
     rig.poll(frame, "document.querySelector('#pf-results-summary').textContent.includes('共 4 个')")
     frame.click("#pf-candidates .pf-candidate-item:first-child button")

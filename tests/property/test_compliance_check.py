@@ -20,7 +20,7 @@ from planfuse.services.compliance.check import check, report_bytes
 from planfuse.services.compliance.overlaps import dissolve, self_overlap_mask
 from planfuse.services.compliance.rules import PieceSet
 from planfuse.services.compliance.rulesets import save_ruleset
-from planfuse.services.layer_data import LayerRef
+from planfuse.services.layers.data import LayerRef
 from planfuse.settings import load_settings
 
 # The world spans x −1000…4200 m, y −1000…1100 m around CENTRE (tests/compliance_world.py).

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from planfuse.services.conflicts.districts import DistrictSet, split_by_district
 from planfuse.services.conflicts.overlay import intersect_pairs, subtract_cover
-from planfuse.services.layer_data import LayerRef
+from planfuse.services.layers.data import LayerRef
 from planfuse.services.ledgers.rounding import controlled_round, largest_remainder, round_total
 
 # Integer coordinates on a small grid make identical, touching and nested boxes common.

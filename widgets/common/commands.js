@@ -7,9 +7,9 @@ export function invalidPayload(message) {
 }
 
 /** `value` as a whole number ≥ 1 (an id a host sends, as number or text); else
- *  `invalidPayload`. */
-export function positiveInteger(value, name = 'id') {
+ *  `invalidPayload` with `message` (the widget base passes it in the user's language). */
+export function positiveInteger(value, name = 'id', message = `${name} must be a positive integer`) {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw invalidPayload(`${name} must be a positive integer`);
+  if (!Number.isInteger(n) || n < 1) throw invalidPayload(message);
   return n;
 }

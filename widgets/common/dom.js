@@ -1,11 +1,28 @@
-// Building the widgets' DOM: small element helpers every widget uses, so markup that reads
-// the same (tables with a caption and column headers, term lists) is built the same way.
+// Building the DOM of the widgets and the admin console: small element helpers, so markup
+// that reads the same (tables with a caption and column headers, term lists, SVG pictures)
+// is built the same way. Text only ever goes in through textContent, never as markup.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** The element with this id (null when there is none). */
+export const $ = (id) => document.getElementById(id);
 
 /** An element with an optional class and text (null/undefined text: none). */
 export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+/**
+ * An SVG element with attributes (values as text; null/undefined ones left out) and
+ * children (nodes, or text).
+ */
+export function svg(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes)) if (value !== null && value !== undefined) node.setAttribute(name, String(value));
+  node.append(...children);
   return node;
 }
 

@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { describe as suite, expect, it } from 'vitest';
-import { clearInvalid, describe, el, table } from './dom.js';
+import { $, clearInvalid, describe, el, svg, table } from './dom.js';
 
 suite('el', () => {
   it('makes an element with a class and text', () => {
@@ -8,6 +8,26 @@ suite('el', () => {
     expect(node.outerHTML).toBe('<span class="pf-x">城镇</span>');
     expect(el('p', null, null).outerHTML).toBe('<p></p>');
     expect(el('td', '', 0).textContent).toBe('0');
+  });
+});
+
+suite('$', () => {
+  it('finds an element by id, null when there is none', () => {
+    document.body.innerHTML = '<p id="here">x</p>';
+    expect($('here').textContent).toBe('x');
+    expect($('nowhere')).toBeNull();
+  });
+});
+
+suite('svg', () => {
+  it('makes SVG elements with attributes and children, leaving out empty attributes', () => {
+    const node = svg('svg', { viewBox: '0 0 4 4', width: 4, role: null }, svg('title', {}, '<b>图</b>'), svg('rect', { x: 0 }));
+    expect(node.namespaceURI).toBe('http://www.w3.org/2000/svg');
+    expect(node.getAttribute('width')).toBe('4');
+    expect(node.hasAttribute('role')).toBe(false);
+    expect(node.querySelector('title').textContent).toBe('<b>图</b>');
+    expect(node.querySelector('title').children.length).toBe(0);
+    expect(node.querySelector('rect').namespaceURI).toBe('http://www.w3.org/2000/svg');
   });
 });
 

@@ -4,6 +4,7 @@
 // specs into OpenLayers styles.
 
 import { formatNumber, toMu } from './format.js';
+import { translator } from './i18n.js';
 
 /** Highest zoom of PlanFuse's vector tiles (TileJSON `maxzoom`); the map overzooms beyond. */
 export const TILE_MAX_ZOOM = 16;
@@ -22,6 +23,7 @@ export const DEFAULT_ZOOM = 9;
 /** Layer kinds in drawing order, bottom first; DOMAIN.md "Layer kinds". */
 export const KIND_ORDER = [
   'district',
+  'land_use_status',
   'land_use_plan',
   'urban_plan',
   'land_plan',
@@ -36,6 +38,7 @@ export const KIND_ORDER = [
 
 export const KIND_TITLES = {
   district: { 'zh-CN': '行政区', en: 'Districts' },
+  land_use_status: { 'zh-CN': '土地利用现状', en: 'Land-use status (annual land survey)' },
   land_use_plan: { 'zh-CN': '国土空间规划用地', en: 'Land-use plan' },
   urban_plan: { 'zh-CN': '城乡规划', en: 'Urban plan (legacy)' },
   land_plan: { 'zh-CN': '土地利用总体规划', en: 'Land plan (legacy)' },
@@ -189,7 +192,8 @@ export function landUseClass(code) {
  */
 export function featureClass(kind, props = {}) {
   let hit = null;
-  if (kind === 'land_use_plan') hit = landUseClass(props.code);
+  // The annual survey (国土变更调查) uses the same 用地用海 classes as the plan.
+  if (kind === 'land_use_plan' || kind === 'land_use_status') hit = landUseClass(props.code);
   else if (kind === 'urban_plan') hit = byPrefix(URBAN_PLAN_CLASSES, props.code, [1]);
   else if (kind === 'land_plan') hit = byPrefix(LAND_PLAN_CLASSES, props.code, [2]);
   else if (kind === 'urban_boundary') hit = URBAN_ZONES.find((z) => z.code === String(props.zone ?? '').padStart(2, '0')) || null;
@@ -231,6 +235,10 @@ export function styleSpec(kind, props = {}) {
   switch (kind) {
     case 'district':
       spec = { ...base, fill: 'rgba(242,239,233,0.45)', stroke: '#6D6D6D', width: 1.2, dash: [8, 3, 2, 3], label: 'name' };
+      break;
+    case 'land_use_status':
+      // Drawn under the plan, paler and dashed: what is there, not what is planned.
+      spec = { ...base, fill: rgba(cls.color, 0.45), stroke: 'rgba(90,90,90,0.45)', width: 0.6, dash: [3, 2] };
       break;
     case 'land_use_plan':
     case 'urban_plan':
@@ -281,6 +289,7 @@ export function legendItems(kind, locale = 'zh-CN') {
     });
   switch (kind) {
     case 'land_use_plan':
+    case 'land_use_status':
       return entries(LAND_USE_CLASSES, 'code').map((e) => ({ ...e, label: `${e.code} ${e.label}` }));
     case 'urban_plan':
       return entries(URBAN_PLAN_CLASSES, 'code').map((e) => ({ ...e, label: `${e.code} ${e.label}` }));
@@ -394,7 +403,7 @@ export function describeAttributes(kind, props = {}, { locale = 'zh-CN', distric
   return keys.map((key) => {
     let value = String(props[key]);
     if (key === 'district' && districtNames && districtNames.get(value)) value = `${districtNames.get(value)} (${value})`;
-    else if ((key === 'code' && ['land_use_plan', 'urban_plan', 'land_plan'].includes(kind)) || (key === 'zone' && kind === 'urban_boundary') || (key === 'type' && ['control_line', 'sensitive_zone', 'facility'].includes(kind)) || (key === 'class' && kind === 'road')) {
+    else if ((key === 'code' && ['land_use_plan', 'land_use_status', 'urban_plan', 'land_plan'].includes(kind)) || (key === 'zone' && kind === 'urban_boundary') || (key === 'type' && ['control_line', 'sensitive_zone', 'facility'].includes(kind)) || (key === 'class' && kind === 'road')) {
       const cls = featureClass(kind, props);
       if (cls.code && cls.code !== 'other') value = `${value} (${label(cls, locale)})`;
     }
@@ -528,11 +537,7 @@ export const MAP_MESSAGES = {
   },
 };
 
-/** A translate function over MAP_MESSAGES (zh-CN fallback, `{name}` placeholders). */
+/** A translate function over MAP_MESSAGES (the widgets' translator: zh-CN, then English). */
 export function mapTranslator(locale) {
-  const table = MAP_MESSAGES[locale] || MAP_MESSAGES['zh-CN'];
-  return (key, vars) => {
-    const text = table[key] ?? MAP_MESSAGES['zh-CN'][key] ?? key;
-    return vars ? text.replace(/\{(\w+)\}/g, (m, n) => (Object.hasOwn(vars, n) ? String(vars[n]) : m)) : text;
-  };
+  return translator(locale, MAP_MESSAGES);
 }

@@ -116,7 +116,7 @@ describe('legend model', () => {
   it('shows each class with exactly the style its features get', () => {
     for (const kind of KIND_ORDER) {
       for (const item of legendItems(kind, 'zh-CN')) {
-        const attr = { land_use_plan: 'code', urban_plan: 'code', land_plan: 'code', urban_boundary: 'zone', control_line: 'type', sensitive_zone: 'type', road: 'class', facility: 'type' }[kind];
+        const attr = { land_use_plan: 'code', land_use_status: 'code', urban_plan: 'code', land_plan: 'code', urban_boundary: 'zone', control_line: 'type', sensitive_zone: 'type', road: 'class', facility: 'type' }[kind];
         const props = attr ? { [attr]: item.code } : {};
         expect(item.swatch).toEqual(styleSpec(kind, props));
       }

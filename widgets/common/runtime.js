@@ -18,6 +18,8 @@ export { formatNumber, translator } from './i18n.js';
 const ANNOUNCE_CLEAR_MS = 50;
 /** Error codes of the protocol (server/embed/protocol.json) the runtime itself reports. */
 export const ERROR_CODES = ['token_expired', 'token_invalid', 'origin_denied', 'forbidden', 'network'];
+/** The protocol's lifecycle events: every other event comes after `ready`. */
+const LIFECYCLE = ['ready', 'resize', 'error'];
 
 /** The stable code of a problem: the last path segment of its `type` URI. */
 export function problemCode(problem) {
@@ -57,10 +59,10 @@ export function takeFragmentToken(loc = location, hist = history) {
 }
 
 /**
- * The origin of the page that frames the widget: the `host_origin` the server checked, else
- * the parent's origin from `location.ancestorOrigins` when it is one of the app's origins,
- * else the app's only origin. `denied` is true when the browser reports a parent at another
- * origin than the one we would talk to.
+ * The origin of the page that frames the widget: the `host_origin` the server checked (given
+ * in the URL, or the app's one origin when it has only one), else the parent's origin from
+ * `location.ancestorOrigins` when it is one of the app's origins. `denied` is true when the
+ * browser reports a parent at another origin than the one we would talk to.
  */
 export function resolveHostOrigin(config, loc = location) {
   const allowed = config.allowed_origins || [];
@@ -68,7 +70,6 @@ export function resolveHostOrigin(config, loc = location) {
   const parent = ancestors && ancestors.length ? ancestors[0] : null;
   let origin = config.host_origin || null;
   if (!origin && parent && allowed.includes(parent)) origin = parent;
-  if (!origin && allowed.length === 1) origin = allowed[0];
   return { origin, denied: Boolean(parent && origin && parent !== origin) };
 }
 
@@ -105,8 +106,8 @@ function liveRegion(politeness) {
  *
  * ctx: config, locale, t(key, vars), params (unlocked ∪ locked, locked win), lockedParams,
  *      user {sub, name, dept, roles}, root (the #planfuse-root element),
- *      api(path, {method, body, query, timeoutMs, signal, raw}), emit(name, payload),
- *      announce(text, {assertive}), showStatus(text, kind), clearStatus(), fail(code, text),
+ *      api(path, {method, body, query, timeoutMs, signal, raw, soft}), emit(name, payload),
+ *      announce(text, {assertive}), showStatus(content, kind), clearStatus(), fail(code, text),
  *      focus(el), destroy().
  */
 export function startWidget(options) {
@@ -138,6 +139,7 @@ export function startWidget(options) {
   let queuedToken = null;
   let failures = 0;
   let stopped = false;
+  let fragmentToken = null;
   let readyResolve;
   const readyPromise = new Promise((resolve) => {
     readyResolve = resolve;
@@ -171,7 +173,14 @@ export function startWidget(options) {
     lockedParams: {},
     user: null,
     emit(name, payload = {}) {
-      post(message('event', { name, payload }));
+      // `ready` is the first event a host sees from a widget that starts; before it only
+      // `resize` and `error` pass (a widget that cannot start says why).
+      if (!readySent && !LIFECYCLE.includes(name)) held.push({ name, payload });
+      else post(message('event', { name, payload }));
+      if (name === 'ready') {
+        readySent = true;
+        while (held.length) post(message('event', held.shift()));
+      }
     },
     announce(text, { assertive: urgent = false } = {}) {
       const region = urgent ? assertive : polite;
@@ -180,8 +189,9 @@ export function startWidget(options) {
         region.textContent = text;
       }, ANNOUNCE_CLEAR_MS);
     },
-    showStatus(text, kind = 'info') {
-      status.textContent = text;
+    /** Show `content` (text, a node, or a list of them) in the status line. */
+    showStatus(content, kind = 'info') {
+      status.replaceChildren(...[].concat(content));
       status.dataset.kind = kind;
       status.setAttribute('role', kind === 'error' ? 'alert' : 'status');
       status.hidden = false;
@@ -329,7 +339,8 @@ export function startWidget(options) {
         await waitForSession(TOKEN_WAIT_MS);
         return api(path, { ...opts, retried: true });
       }
-      if (error.status === 401 || error.status === 403 || error.code === 'network') {
+      // `soft`: a call whose refusal concerns only itself (one optional layer), not the widget.
+      if (!opts.soft && (error.status === 401 || error.status === 403 || error.code === 'network')) {
         ctx.fail(error.code, userText(error), { status: error.status, detail: error.detail });
       }
       throw error;
@@ -349,6 +360,7 @@ export function startWidget(options) {
       const handler = (o.commands || {})[data.name];
       let reply;
       try {
+        // For the host's developer, like the code: the protocol's own English.
         if (!handler) throw Object.assign(new Error(`unknown command: ${data.name}`), { code: 'unknown_command' });
         await ctx.ready;
         reply = { id: data.id, ok: true, result: (await handler(data.payload, ctx)) ?? null };
@@ -367,6 +379,10 @@ export function startWidget(options) {
       if (!p || port) return;
       port = p;
       port.onmessage = onPortMessage;
+      // A plain iframe's session began before the port: its refresh can be asked for now,
+      // and a host that attached after the widget was ready still learns that it is.
+      if (session) schedule();
+      if (readySent) port.postMessage(message('event', { name: 'ready', payload: readyPayload() }));
       removeEventListener('message', onMessage);
       clearInterval(helloTimer);
       cancel(waitTimer);
@@ -376,7 +392,7 @@ export function startWidget(options) {
     helloTimer = setInterval(hello, HELLO_INTERVAL_MS);
     const waitTimer = later(() => {
       clearInterval(helloTimer);
-      if (!session) ctx.fail('token_invalid', t('runtime.no_token'));
+      if (!session && !exchanging && !fragmentToken) ctx.fail('token_invalid', t('runtime.no_token'));
     }, TOKEN_WAIT_MS);
   }
 
@@ -393,15 +409,20 @@ export function startWidget(options) {
   // --- start -----------------------------------------------------------------------------
 
   let started = false;
+  let readySent = false;
+  const readyPayload = () => ({ widget: config.widget, title: config.title, locale });
+  /** Widget events emitted before `ready` (e.g. a locked project's result): sent right after. */
+  const held = [];
   async function start() {
     started = true;
     try {
       if (o.init) await o.init(ctx);
       reportSize();
-      ctx.emit('ready', { widget: config.widget, title: config.title, locale });
+      ctx.emit('ready', readyPayload());
       readyResolve(ctx);
     } catch (error) {
-      ctx.fail(error.code && ERROR_CODES.includes(error.code) ? error.code : 'widget_failed', error.message);
+      if (error.code && ERROR_CODES.includes(error.code)) ctx.fail(error.code, userText(error));
+      else ctx.fail('widget_failed', t('runtime.failed', { message: error.detail || error.message }));
     }
   }
 
@@ -412,10 +433,17 @@ export function startWidget(options) {
     ctx.fail(config.error.code, config.error.message);
   } else if (host.denied) {
     ctx.fail('origin_denied');
+  } else if (framed && !host.origin) {
+    // Neither the URL's host_origin nor the browser names the page that frames us.
+    ctx.fail('origin_denied', t('runtime.host_origin_required'));
   } else {
-    const token = takeFragmentToken();
-    if (token) exchange(token);
-    else if (framed && host.origin) {
+    fragmentToken = takeFragmentToken();
+    if (fragmentToken) {
+      exchange(fragmentToken);
+      // A plain iframe still offers the handshake, for a host page that attaches the SDK
+      // (PlanFuse.attach) to get a port: commands, and token refresh.
+      if (framed) connect();
+    } else if (framed) {
       ctx.showStatus(t('runtime.waiting_for_token'));
       connect();
     } else ctx.fail('token_invalid', t('runtime.no_token'));

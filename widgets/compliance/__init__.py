@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planfuse.embed.registry import Widget
+from planfuse.widgets.registry import Widget
 
 HERE = Path(__file__).resolve().parent
 

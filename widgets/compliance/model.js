@@ -24,8 +24,12 @@ export const CRS_OPTIONS = [
   { value: 'EPSG:3857', zh: 'Web 墨卡托', en: 'Web Mercator' },
 ];
 
-/** The `result` event payload: what a host acts on (no geometry). */
-export function resultPayload(report) {
+/**
+ * The `result` event payload: what a host acts on (no geometry). `base` is the widget page's
+ * address: the JWKS URL is made absolute against it, so the host page does not resolve it
+ * against its own origin.
+ */
+export function resultPayload(report, base) {
   return {
     report_id: report.id,
     verdict: report.verdict,
@@ -42,7 +46,7 @@ export function resultPayload(report) {
     })),
     signed_result: report.signature.jws,
     signature_kid: report.signature.kid,
-    jwks_url: report.signature.jwks_url,
+    jwks_url: new URL(report.signature.jwks_url, base).href,
   };
 }
 

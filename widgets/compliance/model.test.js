@@ -38,7 +38,7 @@ describe('compliance model', () => {
   });
 
   it('builds the result event without geometry', () => {
-    const payload = resultPayload(report);
+    const payload = resultPayload(report, 'https://planfuse.example.gov.cn/embed/compliance?app=a');
     expect(payload).toEqual({
       report_id: 'cr_1',
       verdict: 'fail',
@@ -49,7 +49,7 @@ describe('compliance model', () => {
       items: [{ rule: 'basic_farmland', status: 'fail', overlap_area_m2: 10000, overlap_ratio: 0.5, feature_count: 2 }],
       signed_result: 'a.b.c',
       signature_kid: 'k1',
-      jwks_url: '/api/v1/compliance/jwks.json',
+      jwks_url: 'https://planfuse.example.gov.cn/api/v1/compliance/jwks.json',
     });
     expect(JSON.stringify(payload)).not.toContain('coordinates');
   });

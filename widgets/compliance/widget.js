@@ -1,143 +1,27 @@
 // The compliance widget (项目合规审查): the red line (upload, 界址点 list, drawing, or the
 // project the host locked), the requested land use and project type → POST
 // /api/v1/compliance/check → the verdict, the checklist, the map of overlap pieces, print,
-// CSV/XLSX export, and the `result` / `item-selected` events for the host.
+// CSV/XLSX export, and the `result` / `item-selected` events for the host. Parameters,
+// commands, events and errors: manifest.json; texts: messages.js.
 import '../common/base.css';
 import './widget.css';
-import { describe, el, table } from '../common/dom.js';
+import { describe, table } from '../common/dom.js';
 import { saveBlob } from '../common/export.js';
 import { formatNumber, localized, percentText, toMu } from '../common/format.js';
-import { createWidgetMap } from '../common/map.js';
-import { startWidget } from '../common/runtime.js';
+import { lockIcon } from '../common/icons.js';
+import { $, createWidget, el, layersOfKinds } from '../common/widget-base.js';
+import { errors } from './manifest.json';
+import { messages } from './messages.js';
 import { CRS_OPTIONS, STATUS_ICONS, checkBody, geodesicAreaM2, itemOverlay, resultPayload } from './model.js';
 
 /** Layer kinds drawn under the overlays for context; the busy plan layer starts hidden. */
 const CONTEXT_KINDS = { district: true, basic_farmland: true, ecological_redline: true, urban_boundary: true, control_line: true, sensitive_zone: true, land_use_plan: false };
 
-const messages = {
-  'zh-CN': {
-    'crs.auto': '按文件自动识别（.prj / crs，默认 CGCS2000 经纬度）',
-    'land_use.choose': '请选择申请用途……',
-    'land_use.all': '（整类）',
-    'form.need_geometry': '请先提供项目红线：上传文件、输入界址点坐标或在地图上绘制。',
-    'form.need_land_use': '请选择申请用途。',
-    'form.need_crs': '请选择界址点坐标的坐标系。',
-    'form.repair': '自动修复红线并重新审查',
-    'form.repair_preview': '自动修复红线',
-    'form.reading': '正在读取文件……',
-    'form.checking': '正在审查……',
-    'form.drawing': '请在地图上绘制红线：逐点单击，双击结束；Esc 取消。',
-    'form.draw_cancelled': '已取消绘制。',
-    'preview.text': '已读取 {file}：{parts} 个面，面积 {area} m²（{mu} 亩），坐标系 {crs}。',
-    'preview.drawn': '已绘制红线：面积约 {area} m²（{mu} 亩）。',
-    'preview.notes': '说明：{notes}',
-    'locked.text': '项目已由宿主系统锁定：{name}（{id}），申请用途 {land_use}，面积 {area} m²。',
-    'locked.loading': '项目已由宿主系统锁定：{id}',
-    'verdict.title': '综合结论：{status}',
-    'verdict.summary': '项目面积 {area} m²（{mu} 亩）· 报告编号 {id} · 签名指纹 {fp}',
-    'verdict.announce': '审查完成。综合结论：{status}。{details}',
-    'verdict.item': '{title}：{status}',
-    'detail.heading': '{title}：{status}',
-    'detail.features': '决定结论的图斑（{shown} / {total}）',
-    'detail.truncated': '仅列出面积最大的 {shown} 个。',
-    'detail.none': '未涉及任何图斑。',
-    'detail.layer': '图层',
-    'detail.fid': '编号',
-    'detail.attributes': '属性',
-    'detail.area': '重叠面积（m²）',
-    'detail.counted': '计入',
-    'detail.yes': '是',
-    'detail.no': '否',
-    'detail.classes': '规划用途构成',
-    'detail.allowed': '允许',
-    'detail.not_allowed': '不允许',
-    'detail.outside': '边界外面积 {area} m²',
-    'item.select': '选择“{title}”以在地图上定位',
-    'export.failed': '导出失败：{message}',
-    'print.report': '报告编号',
-    'print.created': '审查时间',
-    'print.project': '项目',
-    'print.land_use': '申请用途',
-    'print.type': '项目类型',
-    'print.crs': '坐标系',
-    'print.ruleset': '审查规则',
-    'print.by': '审查人',
-    'print.area': '项目面积',
-    'print.signature': '本报告由 PlanFuse 以 ES256 签名（密钥 {kid}，公钥 {jwks}）。签名指纹：{fp}',
-    'type.urban': '城镇建设',
-    'type.linear': '线性工程',
-    'type.major': '重大项目',
-    'type.other': '其他',
-    'map.failed': '地图无法显示：{message}',
-    'command.locked': '项目已锁定，不能替换红线。',
-    'command.unknown_rule': '未知的审查项：{rule}',
-    'command.no_result': '尚无审查结果。',
-  },
-  en: {
-    'crs.auto': 'From the file (.prj / crs member; default CGCS2000 lon/lat)',
-    'land_use.choose': 'Choose the requested land use…',
-    'land_use.all': '(whole class)',
-    'form.need_geometry': 'Give the project red line first: upload a file, enter boundary points or draw on the map.',
-    'form.need_land_use': 'Choose the requested land use.',
-    'form.need_crs': 'Choose the coordinate system of the boundary points.',
-    'form.repair': 'Repair the red line and check again',
-    'form.repair_preview': 'Repair the red line',
-    'form.reading': 'Reading the file…',
-    'form.checking': 'Checking…',
-    'form.drawing': 'Draw the red line on the map: click each corner, double-click to finish; Esc cancels.',
-    'form.draw_cancelled': 'Drawing cancelled.',
-    'preview.text': 'Read {file}: {parts} polygon(s), {area} m² ({mu} mu), coordinate system {crs}.',
-    'preview.drawn': 'Red line drawn: about {area} m² ({mu} mu).',
-    'preview.notes': 'Notes: {notes}',
-    'locked.text': 'The host locked the project: {name} ({id}), requested use {land_use}, {area} m².',
-    'locked.loading': 'The host locked the project: {id}',
-    'verdict.title': 'Verdict: {status}',
-    'verdict.summary': 'Project area {area} m² ({mu} mu) · report {id} · signature fingerprint {fp}',
-    'verdict.announce': 'Check finished. Verdict: {status}. {details}',
-    'verdict.item': '{title}: {status}',
-    'detail.heading': '{title}: {status}',
-    'detail.features': 'Features that decide the result ({shown} of {total})',
-    'detail.truncated': 'Only the {shown} largest are listed.',
-    'detail.none': 'No feature is involved.',
-    'detail.layer': 'Layer',
-    'detail.fid': 'Id',
-    'detail.attributes': 'Attributes',
-    'detail.area': 'Overlap (m²)',
-    'detail.counted': 'Counted',
-    'detail.yes': 'yes',
-    'detail.no': 'no',
-    'detail.classes': 'Planned land use under the project',
-    'detail.allowed': 'allowed',
-    'detail.not_allowed': 'not allowed',
-    'detail.outside': '{area} m² outside the boundary',
-    'item.select': 'Select “{title}” to show it on the map',
-    'export.failed': 'Export failed: {message}',
-    'print.report': 'Report',
-    'print.created': 'Checked at',
-    'print.project': 'Project',
-    'print.land_use': 'Requested land use',
-    'print.type': 'Project type',
-    'print.crs': 'Coordinate system',
-    'print.ruleset': 'Ruleset',
-    'print.by': 'Checked by',
-    'print.area': 'Project area',
-    'print.signature': 'Signed by PlanFuse with ES256 (key {kid}, public keys at {jwks}). Signature fingerprint: {fp}',
-    'type.urban': 'Urban construction',
-    'type.linear': 'Linear infrastructure',
-    'type.major': 'Major project',
-    'type.other': 'Other',
-    'map.failed': 'The map cannot be shown: {message}',
-    'command.locked': 'The project is locked; its red line cannot be replaced.',
-    'command.unknown_rule': 'Unknown checklist item: {rule}',
-    'command.no_result': 'There is no result yet.',
-  },
-};
-
-function fmt(ctx, value, digits = 2) {
+function fmt(value, digits = 2) {
   return formatNumber(ctx.locale, value, digits);
 }
 
-function statusBadge(ctx, status, name) {
+function statusBadge(status, name) {
   const badge = el('span', 'pfc-status');
   badge.dataset.status = status;
   badge.append(el('span', 'pfc-status-icon', STATUS_ICONS[status] || '•'));
@@ -148,50 +32,53 @@ function statusBadge(ctx, status, name) {
 
 // --- the widget ---------------------------------------------------------------------------
 
-const state = {
-  locked: false,
-  project: null,
-  source: 'file',
-  geometry: null,
-  crs: '',
-  landUse: '',
-  projectType: 'urban',
-  ruleset: null,
-  repair: false,
-  submitted: false,
-  report: null,
-  selected: null,
-};
-let map = null;
-let mapReady = Promise.resolve();
-const $ = (id) => document.getElementById(id);
+const widget = createWidget({
+  name: 'compliance',
+  messages,
+  errors,
+  state: {
+    map: null,
+    /** The host locked the project (its red line, land use and type come from the server). */
+    locked: false,
+    project: null,
+    /** Where the red line comes from: file, coordinates or draw. */
+    source: 'file',
+    /** The red line (GeoJSON, or 界址点 text for `coordinates`) in `crs`. */
+    geometry: null,
+    crs: '',
+    landUse: '',
+    projectType: 'urban',
+    ruleset: null,
+    /** Send `repair: true` (make_valid) with the next parse or check. */
+    repair: false,
+    /** A check was asked for and has not answered yet. */
+    submitted: false,
+    report: null,
+    /** The rule of the checklist item selected. */
+    selected: null,
+  },
+});
+const { ctx, state, update, t, markLocked, showProblem, startMap } = widget;
 
-function showFormError(ctx, problem) {
+/**
+ * Show a problem of the red line or the check in the form (in the user's language, see
+ * widget-base.js), with a repair button when the server offers make_valid; `preview` re-reads
+ * the upload that failed.
+ */
+function showFormError(problem) {
   const box = $('pfc-form-error');
-  box.textContent = '';
-  const detail = problem.detail || problem.message || String(problem);
-  box.append(el('p', null, detail));
-  const where = (problem.errors || []).filter((e) => e.message && e.field !== 'repair').slice(0, 5);
-  if (where.length > 1) {
-    const list = el('ul');
-    for (const e of where) list.append(el('li', null, e.where ? `${e.where}: ${e.message}` : e.message));
-    box.append(list);
-  }
-  const repairable = (problem.errors || []).some((e) => e.repairable);
-  if (repairable) {
-    const button = el('button', 'pf-button pf-button-secondary', ctx.t(problem.preview ? 'form.repair_preview' : 'form.repair'));
-    button.type = 'button';
-    button.id = 'pfc-repair';
-    button.addEventListener('click', async () => {
-      state.repair = true;
-      // A repaired preview goes straight on to the check the user already asked for.
-      if (problem.preview && !(await problem.preview())) return;
-      if (!problem.preview || state.submitted) runCheck(ctx).catch(() => {});
-    });
-    box.append(button);
-  }
-  box.hidden = false;
-  ctx.emit('error', { code: problem.code || 'check_failed', message: detail, status: problem.status });
+  showProblem(problem, { into: box, code: 'check_failed' });
+  if (!(problem.errors || []).some((e) => e.repairable)) return;
+  const button = el('button', 'pf-button pf-button-secondary', t(problem.preview ? 'form.repair_preview' : 'form.repair'));
+  button.type = 'button';
+  button.id = 'pfc-repair';
+  button.addEventListener('click', async () => {
+    update({ repair: true });
+    // A repaired preview goes straight on to the check the user already asked for.
+    if (problem.preview && !(await problem.preview())) return;
+    if (!problem.preview || state.submitted) runCheck().catch(() => {});
+  });
+  box.append(button);
 }
 
 function clearFormError() {
@@ -204,10 +91,10 @@ function setBusy(busy, text) {
   const button = $('pfc-check');
   button.disabled = busy;
   $('pfc').setAttribute('aria-busy', busy ? 'true' : 'false');
-  if (text !== undefined) showPreview(null, text);
+  if (text !== undefined) showPreview(text);
 }
 
-function showPreview(ctx, text) {
+function showPreview(text) {
   // Always laid out (an empty line when there is nothing to say): text appearing on blur
   // must not move the 审查 button away from under the pointer.
   const preview = $('pfc-preview');
@@ -216,15 +103,15 @@ function showPreview(ctx, text) {
 }
 
 function showProject(geometry, fit = true) {
-  if (!map || !geometry) return;
-  map.setOverlay('project', { type: 'FeatureCollection', features: [{ type: 'Feature', id: 'project', geometry, properties: { id: 'project' } }] }, 'project');
-  if (fit) map.fitTo('project');
+  if (!state.map || !geometry) return;
+  state.map.setOverlay('project', { type: 'FeatureCollection', features: [{ type: 'Feature', id: 'project', geometry, properties: { id: 'project' } }] }, 'project');
+  if (fit) state.map.fitTo('project');
 }
 
-function buildCrsSelect(ctx, preferred) {
+function buildCrsSelect(preferred) {
   const select = $('pfc-crs');
   select.textContent = '';
-  const auto = el('option', null, ctx.t('crs.auto'));
+  const auto = el('option', null, t('crs.auto'));
   auto.value = '';
   select.append(auto);
   for (const option of CRS_OPTIONS) {
@@ -240,11 +127,11 @@ function buildCrsSelect(ctx, preferred) {
   select.value = preferred || '';
 }
 
-async function buildLandUseSelect(ctx, preferred) {
+async function buildLandUseSelect(preferred) {
   const select = $('pfc-land-use');
   const { classes } = await ctx.api('compliance/land-use-classes', { query: { max_level: 3 } });
   select.textContent = '';
-  const placeholder = el('option', null, ctx.t('land_use.choose'));
+  const placeholder = el('option', null, t('land_use.choose'));
   placeholder.value = '';
   select.append(placeholder);
   let group = null;
@@ -254,7 +141,7 @@ async function buildLandUseSelect(ctx, preferred) {
       group = el('optgroup');
       group.label = `${cls.code} ${name}`;
       select.append(group);
-      const whole = el('option', null, `${cls.code} ${name} ${ctx.t('land_use.all')}`);
+      const whole = el('option', null, `${cls.code} ${name} ${t('land_use.all')}`);
       whole.value = cls.code;
       group.append(whole);
     } else {
@@ -265,23 +152,23 @@ async function buildLandUseSelect(ctx, preferred) {
     }
   }
   select.value = preferred && classes.some((c) => c.code === preferred) ? preferred : '';
-  state.landUse = select.value;
+  update({ landUse: select.value });
   return classes;
 }
 
-function landUseName(ctx, landUse) {
+function landUseName(landUse) {
   return `${landUse.code} ${localized(landUse.name, ctx.locale)}`;
 }
 
 // --- input ---------------------------------------------------------------------------------
 
 function selectSource(value) {
-  state.source = value;
+  update({ source: value });
   for (const pane of document.querySelectorAll('.pfc-pane')) pane.hidden = pane.dataset.source !== value;
   if (value === 'draw') $('pfc-crs').value = 'EPSG:4490';
 }
 
-async function parseUpload(ctx, file, name) {
+async function parseUpload(file, name) {
   clearFormError();
   const form = new FormData();
   form.append('file', file, name);
@@ -289,86 +176,86 @@ async function parseUpload(ctx, file, name) {
   if (crs) form.append('crs', crs);
   if (state.repair) form.append('repair', 'true');
   // Only the check itself disables the form: a preview must not swallow a click on 审查.
-  showPreview(ctx, ctx.t('form.reading'));
+  showPreview(t('form.reading'));
   try {
     const parsed = await ctx.api('compliance/parse', { method: 'POST', body: form });
-    state.geometry = parsed.geometry;
-    state.crs = parsed.crs;
-    let text = ctx.t('preview.text', { file: parsed.file, parts: parsed.parts, area: fmt(ctx, parsed.area_m2), mu: fmt(ctx, toMu(parsed.area_m2)), crs: parsed.crs });
-    if (parsed.notes && parsed.notes.length) text += ` ${ctx.t('preview.notes', { notes: parsed.notes.join('；') })}`;
-    showPreview(ctx, text);
+    update({ geometry: parsed.geometry, crs: parsed.crs });
+    let text = t('preview.text', { file: parsed.file, parts: parsed.parts, area: fmt(parsed.area_m2), mu: fmt(toMu(parsed.area_m2)), crs: parsed.crs });
+    if (parsed.notes && parsed.notes.length) text += ` ${t('preview.notes', { notes: parsed.notes.join('；') })}`;
+    showPreview(text);
     showProject(parsed.geometry_4490);
     ctx.announce(text);
     return true;
   } catch (error) {
-    state.geometry = null;
-    showPreview(ctx, '');
-    showFormError(ctx, { ...(error.problem || {}), code: error.code, status: error.status, detail: error.detail || error.message, errors: error.errors, preview: () => parseUpload(ctx, file, name) });
+    update({ geometry: null });
+    showPreview('');
+    showFormError({ ...(error.problem || {}), code: error.code, status: error.status, detail: error.detail || error.message, errors: error.errors, preview: () => parseUpload(file, name) });
     return false;
   }
 }
 
-async function startDrawing(ctx) {
-  if (!map) return;
+async function startDrawing() {
+  if (!state.map) return;
   clearFormError();
-  showPreview(ctx, ctx.t('form.drawing'));
-  ctx.announce(ctx.t('form.drawing'));
-  const geometry = await map.draw('Polygon');
+  showPreview(t('form.drawing'));
+  ctx.announce(t('form.drawing'));
+  const geometry = await state.map.draw('Polygon');
   if (!geometry) {
-    showPreview(ctx, ctx.t('form.draw_cancelled'));
+    showPreview(t('form.draw_cancelled'));
     return;
   }
-  state.geometry = geometry;
-  state.crs = 'EPSG:4490';
+  update({ geometry, crs: 'EPSG:4490' });
   $('pfc-crs').value = 'EPSG:4490';
   showProject(geometry, false);
   const area = geodesicAreaM2(geometry);
-  const text = ctx.t('preview.drawn', { area: fmt(ctx, area), mu: fmt(ctx, toMu(area)) });
-  showPreview(ctx, text);
+  const text = t('preview.drawn', { area: fmt(area), mu: fmt(toMu(area)) });
+  showPreview(text);
   ctx.announce(text);
 }
 
-function readForm(ctx) {
-  state.crs = state.source === 'coordinates' || state.source === 'draw' ? $('pfc-crs').value : state.crs || $('pfc-crs').value;
-  state.landUse = $('pfc-land-use').value;
+/** Take what the form shows into the state (a file's red line is in the state already). */
+function readForm() {
   const type = document.querySelector('input[name="project_type"]:checked');
-  state.projectType = type ? type.value : 'urban';
-  if (state.source === 'coordinates') state.geometry = $('pfc-coords').value.trim() || null;
+  update({
+    crs: state.source === 'coordinates' || state.source === 'draw' ? $('pfc-crs').value : state.crs || $('pfc-crs').value,
+    landUse: $('pfc-land-use').value,
+    projectType: type ? type.value : 'urban',
+  });
+  if (state.source === 'coordinates') update({ geometry: $('pfc-coords').value.trim() || null });
 }
 
-function validateForm(ctx) {
+function validateForm() {
   if (state.locked) return null;
-  if (!state.geometry) return { field: 'pfc-source', message: ctx.t('form.need_geometry') };
-  if (state.source === 'coordinates' && !state.crs) return { field: 'pfc-crs', message: ctx.t('form.need_crs') };
-  if (!state.landUse) return { field: 'pfc-land-use', message: ctx.t('form.need_land_use') };
+  if (!state.geometry) return { field: 'pfc-source', message: t('form.need_geometry') };
+  if (state.source === 'coordinates' && !state.crs) return { field: 'pfc-crs', message: t('form.need_crs') };
+  if (!state.landUse) return { field: 'pfc-land-use', message: t('form.need_land_use') };
   return null;
 }
 
 // --- check and result ------------------------------------------------------------------------
 
-async function runCheck(ctx, overrides = null) {
+async function runCheck(overrides = null) {
   clearFormError();
-  if (!overrides) readForm(ctx);
-  const invalid = overrides ? null : validateForm(ctx);
+  if (!overrides) readForm();
+  const invalid = overrides ? null : validateForm();
   if (invalid) {
-    showFormError(ctx, { code: 'invalid_request', detail: invalid.message });
+    showFormError({ code: 'invalid_request', text: invalid.message });
     const target = $(invalid.field);
     if (target) ctx.focus(target.querySelector('input, select, textarea, button') || target);
     return null;
   }
   const body = overrides || checkBody(state);
-  state.submitted = true;
-  setBusy(true, ctx.t('form.checking'));
-  ctx.announce(ctx.t('form.checking'));
+  update({ submitted: true });
+  setBusy(true, t('form.checking'));
+  ctx.announce(t('form.checking'));
   try {
     const report = await ctx.api('compliance/check', { method: 'POST', body });
-    state.repair = false;
-    state.submitted = false;
-    showPreview(ctx, '');
-    await renderReport(ctx, report);
+    update({ repair: false, submitted: false });
+    showPreview('');
+    await renderReport(report);
     return report;
   } catch (error) {
-    showFormError(ctx, { code: error.code, status: error.status, detail: error.detail || error.message, errors: error.errors });
+    showFormError({ code: error.code, status: error.status, detail: error.detail || error.message, errors: error.errors });
     if (!overrides) ctx.focus($('pfc-form-error'));
     throw error;
   } finally {
@@ -376,35 +263,34 @@ async function runCheck(ctx, overrides = null) {
   }
 }
 
-async function renderReport(ctx, report) {
-  state.report = report;
-  state.selected = null;
+async function renderReport(report) {
+  update({ report, selected: null });
   const verdictName = localized(report.verdict_name, ctx.locale);
   const banner = $('pfc-verdict');
   banner.dataset.status = report.verdict;
   $('pfc-verdict-icon').textContent = STATUS_ICONS[report.verdict] || '';
-  $('pfc-verdict-title').textContent = ctx.t('verdict.title', { status: verdictName });
-  $('pfc-verdict-summary').textContent = ctx.t('verdict.summary', {
-    area: fmt(ctx, report.project_area_m2),
-    mu: fmt(ctx, toMu(report.project_area_m2)),
+  $('pfc-verdict-title').textContent = t('verdict.title', { status: verdictName });
+  $('pfc-verdict-summary').textContent = t('verdict.summary', {
+    area: fmt(report.project_area_m2),
+    mu: fmt(toMu(report.project_area_m2)),
     id: report.id,
     fp: report.signature.fingerprint,
   });
-  renderItems(ctx, report);
-  renderPrintMeta(ctx, report);
+  renderItems(report);
+  renderPrintMeta(report);
   $('pfc-detail').textContent = '';
   $('pfc-result').hidden = false;
   $('pfc-input').classList.toggle('pfc-collapsed', true);
   showProject(report.input.geometry);
-  if (map) map.clearOverlay('pieces');
-  const details = report.items.map((i) => ctx.t('verdict.item', { title: localized(i.title, ctx.locale), status: localized(i.status_name, ctx.locale) })).join('；');
-  ctx.announce(ctx.t('verdict.announce', { status: verdictName, details }), { assertive: report.verdict === 'fail' });
+  if (state.map) state.map.clearOverlay('pieces');
+  const details = report.items.map((i) => t('verdict.item', { title: localized(i.title, ctx.locale), status: localized(i.status_name, ctx.locale) })).join('；');
+  ctx.announce(t('verdict.announce', { status: verdictName, details }), { assertive: report.verdict === 'fail' });
   ctx.focus(banner);
-  ctx.emit('result', resultPayload(report));
+  ctx.emit('result', resultPayload(report, location.href));
   snapshotMap();
 }
 
-function renderItems(ctx, report) {
+function renderItems(report) {
   const body = $('pfc-items-body');
   body.textContent = '';
   for (const item of report.items) {
@@ -417,18 +303,18 @@ function renderItems(ctx, report) {
     button.type = 'button';
     button.setAttribute('aria-pressed', 'false');
     button.setAttribute('aria-controls', 'pfc-detail');
-    button.title = ctx.t('item.select', { title: localized(item.title, ctx.locale) });
-    button.addEventListener('click', () => selectItem(ctx, item.rule));
+    button.title = t('item.select', { title: localized(item.title, ctx.locale) });
+    button.addEventListener('click', () => selectItem(item.rule));
     button.addEventListener('keydown', (event) => moveSelection(event, row));
     head.append(button);
     const status = el('td');
-    status.append(statusBadge(ctx, item.status, item.status_name));
-    const area = el('td', 'pfc-num', item.status === 'not_checked' ? '—' : fmt(ctx, item.overlap_area_m2));
-    const mu = el('td', 'pfc-num', item.status === 'not_checked' ? '—' : fmt(ctx, toMu(item.overlap_area_m2)));
+    status.append(statusBadge(item.status, item.status_name));
+    const area = el('td', 'pfc-num', item.status === 'not_checked' ? '—' : fmt(item.overlap_area_m2));
+    const mu = el('td', 'pfc-num', item.status === 'not_checked' ? '—' : fmt(toMu(item.overlap_area_m2)));
     const share = el('td', 'pfc-num', item.status === 'not_checked' ? '—' : percentText(ctx.locale, item.overlap_ratio));
     row.append(head, status, area, mu, share);
     row.addEventListener('click', (event) => {
-      if (event.target === row || event.target.tagName === 'TD' || event.target.closest('td')) selectItem(ctx, item.rule);
+      if (event.target === row || event.target.tagName === 'TD' || event.target.closest('td')) selectItem(item.rule);
     });
     const reason = el('tr', 'pfc-reason-row');
     const cell = el('td', 'pfc-reason', localized(item.reason, ctx.locale));
@@ -448,45 +334,45 @@ function moveSelection(event, row) {
   }
 }
 
-function selectItem(ctx, rule, { emit = true } = {}) {
+function selectItem(rule, { emit = true } = {}) {
   const report = state.report;
-  if (!report) throw Object.assign(new Error(ctx.t('command.no_result')), { code: 'no_result' });
+  if (!report) throw Object.assign(new Error(t('command.no_result')), { code: 'no_result' });
   const item = report.items.find((i) => i.rule === rule);
-  if (!item) throw Object.assign(new Error(ctx.t('command.unknown_rule', { rule })), { code: 'unknown_rule' });
-  state.selected = rule;
+  if (!item) throw Object.assign(new Error(t('command.unknown_rule', { rule })), { code: 'unknown_rule' });
+  update({ selected: rule });
   for (const row of document.querySelectorAll('#pfc-items-body tr[data-rule]')) {
     const on = row.dataset.rule === rule;
     row.classList.toggle('pfc-selected', on);
     row.querySelector('button').setAttribute('aria-pressed', on ? 'true' : 'false');
   }
-  renderDetail(ctx, item);
-  if (map) {
+  renderDetail(item);
+  if (state.map) {
     const overlay = itemOverlay(item);
     if (overlay.features.length) {
-      map.setOverlay('pieces', overlay, 'overlap');
-      map.fitTo('pieces', { maxZoom: 18 });
+      state.map.setOverlay('pieces', overlay, 'overlap');
+      state.map.fitTo('pieces', { maxZoom: 18 });
     } else {
-      map.clearOverlay('pieces');
-      map.fitTo('project');
+      state.map.clearOverlay('pieces');
+      state.map.fitTo('project');
     }
   }
   if (emit) ctx.emit('item-selected', { rule: item.rule, status: item.status, overlap_area_m2: item.overlap_area_m2, feature_count: item.feature_count });
   return item;
 }
 
-function renderDetail(ctx, item) {
+function renderDetail(item) {
   const box = $('pfc-detail');
   box.textContent = '';
-  box.append(el('h3', null, ctx.t('detail.heading', { title: localized(item.title, ctx.locale), status: localized(item.status_name, ctx.locale) })));
+  box.append(el('h3', null, t('detail.heading', { title: localized(item.title, ctx.locale), status: localized(item.status_name, ctx.locale) })));
   box.append(el('p', null, localized(item.reason, ctx.locale)));
   const details = item.details || {};
   if (details.classes && details.classes.length) {
-    box.append(el('h4', null, ctx.t('detail.classes')));
+    box.append(el('h4', null, t('detail.classes')));
     const list = el('ul', 'pfc-classes');
     for (const c of details.classes) {
       const li = el('li');
-      li.append(statusBadge(ctx, c.allowed ? 'pass' : 'fail', { [ctx.locale]: ctx.t(c.allowed ? 'detail.allowed' : 'detail.not_allowed') }));
-      li.append(document.createTextNode(` ${c.code} ${localized(c.name, ctx.locale)} — ${fmt(ctx, c.area_m2)} m²`));
+      li.append(statusBadge(c.allowed ? 'pass' : 'fail', { [ctx.locale]: t(c.allowed ? 'detail.allowed' : 'detail.not_allowed') }));
+      li.append(document.createTextNode(` ${c.code} ${localized(c.name, ctx.locale)} — ${fmt(c.area_m2)} m²`));
       list.append(li);
     }
     box.append(list);
@@ -496,39 +382,39 @@ function renderDetail(ctx, item) {
     const list = el('ul', 'pfc-classes');
     for (const c of details[key]) {
       const li = el('li');
-      if (c.status) li.append(statusBadge(ctx, c.status, { [ctx.locale]: c.status }), document.createTextNode(' '));
+      if (c.status) li.append(statusBadge(c.status, { [ctx.locale]: c.status }), document.createTextNode(' '));
       const level = c.level ? ` (${c.level})` : '';
-      li.append(document.createTextNode(`${localized(c.name, ctx.locale)}${level} — ${fmt(ctx, c.area_m2)} m²`));
+      li.append(document.createTextNode(`${localized(c.name, ctx.locale)}${level} — ${fmt(c.area_m2)} m²`));
       list.append(li);
     }
     box.append(list);
   }
-  if (details.outside_area_m2) box.append(el('p', null, ctx.t('detail.outside', { area: fmt(ctx, details.outside_area_m2) })));
+  if (details.outside_area_m2) box.append(el('p', null, t('detail.outside', { area: fmt(details.outside_area_m2) })));
   if (!item.features.length) {
-    if (item.status !== 'not_checked') box.append(el('p', null, ctx.t('detail.none')));
+    if (item.status !== 'not_checked') box.append(el('p', null, t('detail.none')));
     return;
   }
-  box.append(el('h4', null, ctx.t('detail.features', { shown: item.features.length, total: item.counted_feature_count ?? item.feature_count })));
-  if (item.features_truncated) box.append(el('p', null, ctx.t('detail.truncated', { shown: item.features.length })));
-  const headers = ['detail.layer', 'detail.fid', 'detail.attributes', 'detail.area', 'detail.counted'].map((key) => (key === 'detail.area' ? [ctx.t(key), 'pfc-num'] : ctx.t(key)));
+  box.append(el('h4', null, t('detail.features', { shown: item.features.length, total: item.counted_feature_count ?? item.feature_count })));
+  if (item.features_truncated) box.append(el('p', null, t('detail.truncated', { shown: item.features.length })));
+  const headers = ['detail.layer', 'detail.fid', 'detail.attributes', 'detail.area', 'detail.counted'].map((key) => (key === 'detail.area' ? [t(key), 'pfc-num'] : t(key)));
   const rows = item.features.slice(0, 50).map((f) => {
     const row = el('tr');
     const attrs = Object.entries(f.attributes || {})
       .filter(([, v]) => v !== null && v !== undefined)
       .map(([k, v]) => `${k}=${v}`)
       .join(', ');
-    row.append(el('td', null, f.layer), el('td', null, String(f.fid)), el('td', null, attrs), el('td', 'pfc-num', fmt(ctx, f.overlap_area_m2)), el('td', null, ctx.t(f.counted ? 'detail.yes' : 'detail.no')));
+    row.append(el('td', null, f.layer), el('td', null, String(f.fid)), el('td', null, attrs), el('td', 'pfc-num', fmt(f.overlap_area_m2)), el('td', null, t(f.counted ? 'detail.yes' : 'detail.no')));
     row.tabIndex = 0;
-    row.addEventListener('click', () => map && map.highlight('pieces', `${f.layer}:${f.fid}`, { zoom: true }));
+    row.addEventListener('click', () => state.map && state.map.highlight('pieces', `${f.layer}:${f.fid}`, { zoom: true }));
     row.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' && map) map.highlight('pieces', `${f.layer}:${f.fid}`, { zoom: true });
+      if (event.key === 'Enter' && state.map) state.map.highlight('pieces', `${f.layer}:${f.fid}`, { zoom: true });
     });
     return row;
   });
   box.append(table(null, headers, rows, 'pfc-features'));
 }
 
-function renderPrintMeta(ctx, report) {
+function renderPrintMeta(report) {
   const meta = $('pfc-print-meta');
   meta.textContent = '';
   const by = report.checked_by || {};
@@ -536,15 +422,15 @@ function renderPrintMeta(ctx, report) {
     ['print.report', report.id],
     ['print.created', new Date(report.created_at).toLocaleString(ctx.locale)],
     ['print.project', report.project ? `${report.project.name} (${report.project.id})` : '—'],
-    ['print.land_use', landUseName(ctx, report.land_use)],
-    ['print.type', ctx.t(`type.${report.project_type}`)],
-    ['print.area', `${fmt(ctx, report.project_area_m2)} m² (${fmt(ctx, toMu(report.project_area_m2))} ${ctx.locale === 'en' ? 'mu' : '亩'})`],
+    ['print.land_use', landUseName(report.land_use)],
+    ['print.type', t(`type.${report.project_type}`)],
+    ['print.area', `${fmt(report.project_area_m2)} m² (${fmt(toMu(report.project_area_m2))} ${ctx.locale === 'en' ? 'mu' : '亩'})`],
     ['print.crs', `${report.input.crs}`],
     ['print.ruleset', `${report.ruleset.id} v${report.ruleset.version}`],
     ['print.by', [by.name, by.dept, by.user].filter(Boolean).join(' · ') || by.app || '—'],
   ];
-  describe(meta, rows.map(([key, value]) => [ctx.t(key), value]));
-  $('pfc-print-signature').textContent = ctx.t('print.signature', {
+  describe(meta, rows.map(([key, value]) => [t(key), value]));
+  $('pfc-print-signature').textContent = t('print.signature', {
     kid: report.signature.kid,
     jwks: new URL(report.signature.jwks_url, location.href).href,
     fp: report.signature.fingerprint,
@@ -553,8 +439,8 @@ function renderPrintMeta(ctx, report) {
 
 /** Keep a still image of the map for print (the live canvas is hidden in print). */
 async function snapshotMap() {
-  if (!map) return;
-  const image = await map.toImage();
+  if (!state.map) return;
+  const image = await state.map.toImage();
   let img = $('pfc-print-map');
   if (!img) {
     img = el('img', 'pfc-print-map');
@@ -566,14 +452,14 @@ async function snapshotMap() {
   else img.removeAttribute('src');
 }
 
-async function download(ctx, ext) {
+async function download(ext) {
   const report = state.report;
   if (!report) return;
   try {
     const response = await ctx.api(`compliance/reports/${encodeURIComponent(report.id)}/items.${ext}`, { raw: true, query: { locale: ctx.locale } });
     saveBlob(await response.blob(), `${report.id}.${ext}`);
   } catch (error) {
-    ctx.showStatus(ctx.t('export.failed', { message: error.detail || error.message }), 'error');
+    ctx.showStatus(t('export.failed', { message: error.detail || error.message }), 'error');
   }
 }
 
@@ -584,120 +470,109 @@ async function printReport() {
 
 // --- locked project ---------------------------------------------------------------------------
 
-async function loadLockedProject(ctx, id) {
-  state.locked = true;
+function projectTypeRadios() {
+  return [...document.querySelectorAll('input[name="project_type"]')];
+}
+
+async function loadLockedProject(id) {
+  update({ locked: true });
   $('pfc-form').querySelector('#pfc-source').hidden = true;
   $('pfc-locked').hidden = false;
-  $('pfc-locked-text').textContent = ctx.t('locked.loading', { id });
+  $('pfc-locked-text').before(lockIcon());
+  $('pfc-locked-text').textContent = t('locked.loading', { id });
   const project = await ctx.api(`projects/${encodeURIComponent(id)}`);
-  state.project = project;
-  $('pfc-locked-text').textContent = ctx.t('locked.text', { name: project.name, id: project.id, land_use: project.land_use, area: fmt(ctx, project.area_m2) });
+  update({ project });
+  $('pfc-locked-text').textContent = t('locked.text', { name: project.name, id: project.id, land_use: project.land_use, area: fmt(project.area_m2) });
   $('pfc-land-use').value = project.land_use;
-  $('pfc-land-use').disabled = true;
-  for (const radio of document.querySelectorAll('input[name="project_type"]')) {
-    radio.checked = radio.value === project.project_type;
-    radio.disabled = true;
-  }
+  markLocked($('pfc-land-use'));
+  for (const radio of projectTypeRadios()) radio.checked = radio.value === project.project_type;
+  markLocked(projectTypeRadios(), $('pfc-types'));
   showProject(project.geometry);
 }
 
-function applyLockedParams(ctx) {
+/** The parameters the host locked in the token: shown, and not to be changed. */
+function applyLockedParams() {
   const locked = ctx.lockedParams || {};
-  if (locked.land_use) $('pfc-land-use').disabled = true;
-  if (locked.project_type) for (const radio of document.querySelectorAll('input[name="project_type"]')) radio.disabled = true;
-  if (locked.crs) $('pfc-crs').disabled = true;
+  if (locked.land_use) markLocked($('pfc-land-use'));
+  if (locked.project_type) markLocked(projectTypeRadios(), $('pfc-types'));
+  if (locked.crs) markLocked($('pfc-crs'));
 }
 
 // --- start --------------------------------------------------------------------------------------
 
-async function setUpMap(ctx) {
-  const element = $('pfc-map');
-  try {
-    const catalogue = await ctx.api('layers');
-    const layers = (catalogue.layers || [])
-      .filter((l) => Object.hasOwn(CONTEXT_KINDS, l.kind))
-      .map((l) => ({ ...l, visible: CONTEXT_KINDS[l.kind] }));
-    map = createWidgetMap(ctx, element, { layers, identify: true });
-    map.on('error', (e) => ctx.emit('error', { code: 'layer_unavailable', message: e.message, layer: e.layer, status: e.status }));
-  } catch (error) {
-    element.append(el('p', 'pfc-map-failed', ctx.t('map.failed', { message: error.message })));
-  }
+async function setUpMap() {
+  const { map } = await startMap($('pfc-map'), { layers: (catalogue) => layersOfKinds(catalogue, CONTEXT_KINDS), identify: true });
+  update({ map });
 }
 
-startWidget({
-  name: 'compliance',
-  messages,
-  async init(ctx) {
+widget.start({
+  async init() {
     const params = ctx.params || {};
-    state.ruleset = params.ruleset || null;
-    buildCrsSelect(ctx, params.crs || '');
-    await buildLandUseSelect(ctx, params.land_use || '');
+    update({ ruleset: params.ruleset || null });
+    buildCrsSelect(params.crs || '');
+    await buildLandUseSelect(params.land_use || '');
     if (params.project_type) {
-      for (const radio of document.querySelectorAll('input[name="project_type"]')) radio.checked = radio.value === params.project_type;
+      for (const radio of projectTypeRadios()) radio.checked = radio.value === params.project_type;
     }
-    await setUpMap(ctx);
-    applyLockedParams(ctx);
+    await setUpMap();
+    applyLockedParams();
 
     for (const radio of document.querySelectorAll('input[name="source"]')) radio.addEventListener('change', () => selectSource(radio.value));
     $('pfc-file').addEventListener('change', (event) => {
       const file = event.target.files && event.target.files[0];
-      state.repair = false;
-      if (file) parseUpload(ctx, file, file.name);
+      update({ repair: false });
+      if (file) parseUpload(file, file.name);
     });
     $('pfc-coords').addEventListener('change', () => {
-      state.repair = false;
       const text = $('pfc-coords').value.trim();
-      state.geometry = text || null;
-      if (text && $('pfc-crs').value) parseUpload(ctx, new Blob([text], { type: 'text/plain' }), 'coordinates.txt');
+      update({ repair: false, geometry: text || null });
+      if (text && $('pfc-crs').value) parseUpload(new Blob([text], { type: 'text/plain' }), 'coordinates.txt');
     });
-    $('pfc-crs').addEventListener('change', () => {
-      state.crs = $('pfc-crs').value;
-    });
-    $('pfc-draw').addEventListener('click', () => startDrawing(ctx));
+    $('pfc-crs').addEventListener('change', () => update({ crs: $('pfc-crs').value }));
+    $('pfc-draw').addEventListener('click', () => startDrawing());
     $('pfc-form').addEventListener('submit', (event) => {
       event.preventDefault();
-      runCheck(ctx).catch(() => {});
+      runCheck().catch(() => {});
     });
     $('pfc-again').addEventListener('click', () => {
       $('pfc-input').classList.remove('pfc-collapsed');
       ctx.focus($('pfc-input-heading'));
     });
     $('pfc-print').addEventListener('click', () => printReport());
-    $('pfc-csv').addEventListener('click', () => download(ctx, 'csv'));
-    $('pfc-xlsx').addEventListener('click', () => download(ctx, 'xlsx'));
+    $('pfc-csv').addEventListener('click', () => download('csv'));
+    $('pfc-xlsx').addEventListener('click', () => download('xlsx'));
     window.addEventListener('beforeprint', () => {
       const img = $('pfc-print-map');
-      if (img && !img.getAttribute('src') && map) snapshotMap();
+      if (img && !img.getAttribute('src') && state.map) snapshotMap();
     });
 
     const lockedProject = (ctx.lockedParams || {}).project || null;
     if (lockedProject) {
-      await loadLockedProject(ctx, lockedProject);
-      if (params.auto_check !== false) await runCheck(ctx).catch(() => {});
+      await loadLockedProject(lockedProject);
+      // Checked after `ready` (the runtime sends `result` after it in any case).
+      if (params.auto_check !== false) runCheck().catch(() => {});
     }
   },
   commands: {
-    async check(payload, ctx) {
+    async check(payload) {
       const p = payload || {};
-      if (state.locked && p.geometry !== undefined && p.geometry !== null) throw Object.assign(new Error(ctx.t('command.locked')), { code: 'forbidden' });
-      readForm(ctx);
+      if (state.locked && p.geometry !== undefined && p.geometry !== null) throw Object.assign(new Error(t('command.locked')), { code: 'forbidden' });
+      readForm();
       if (!state.locked) {
-        if (p.geometry !== undefined) state.geometry = p.geometry;
-        if (p.crs !== undefined) state.crs = p.crs;
-        if (p.land_use !== undefined) state.landUse = p.land_use;
-        if (p.project_type !== undefined) state.projectType = p.project_type;
-        if (p.ruleset !== undefined) state.ruleset = p.ruleset;
+        // What the host sends replaces what the form holds; what it leaves out stays.
+        const given = { geometry: p.geometry, crs: p.crs, landUse: p.land_use, projectType: p.project_type, ruleset: p.ruleset };
+        update(Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)));
       }
-      state.repair = Boolean(p.repair);
+      update({ repair: Boolean(p.repair) });
       try {
-        const report = await runCheck(ctx, checkBody(state));
+        const report = await runCheck(checkBody(state));
         return { report_id: report.id, verdict: report.verdict };
       } catch (error) {
         throw Object.assign(new Error(error.detail || error.message), { code: error.code || 'check_failed' });
       }
     },
-    highlight(payload, ctx) {
-      const item = selectItem(ctx, (payload || {}).rule);
+    highlight(payload) {
+      const item = selectItem((payload || {}).rule);
       const row = document.querySelector(`#pfc-items-body tr[data-rule="${item.rule}"]`);
       if (row) row.scrollIntoView({ block: 'nearest' });
       return { rule: item.rule, status: item.status };

@@ -3,7 +3,7 @@ conflict patches beside the map, each patch's sources, area, district and coordi
 history, status changes with a note for coordinators, the ledgers (台账) with a chart and
 CSV/XLSX export, and a progress bar while a detection runs.
 
-It registers the way any third-party widget does (see planfuse.embed.registry). Its data
+It registers the way any third-party widget does (see planfuse.widgets.registry). Its data
 comes from the conflicts, jobs and ledgers function services (server/api/conflicts.py);
 the parameters a host locks (`districts`, `analysis`, `readonly`) are enforced there.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planfuse.embed.registry import Widget
+from planfuse.widgets.registry import Widget
 
 MANIFEST = Path(__file__).resolve().parent / "manifest.json"
 

@@ -4,7 +4,7 @@ import { invalidPayload } from '../common/commands.js';
 
 /** Statuses with a symbol each: a status is never told by colour alone. */
 export const STATUS_SYMBOLS = { pending: '○', coordinating: '◐', adjusted: '✔', kept: '■' };
-/** pending → coordinating → adjusted | kept (server/services/conflicts/service.py). */
+/** pending → coordinating → adjusted | kept (server/services/conflicts/analyses.py, TRANSITIONS). */
 export const TRANSITIONS = { pending: ['coordinating'], coordinating: ['adjusted', 'kept'], adjusted: [], kept: [] };
 export const FINAL_JOB_STATES = ['done', 'failed', 'cancelled'];
 /** 1 亩 = 10000/15 m². */
@@ -167,6 +167,39 @@ export function chartBars(ledger, group = '') {
     bars = ledger.rows.filter((r) => r.group === chosen).map((r) => ({ key: r.district ?? '', label: r.district_name || r.district || '', value: r.area_ha }));
   }
   return bars.filter((b) => b.value > 0).sort((a, b) => b.value - a.value || String(a.key).localeCompare(String(b.key)));
+}
+
+/** Rough advance of one character in em: CJK and full-width forms are square, the rest
+ *  (Latin, digits) about 0.62 em in the widget's sans-serif fonts. */
+const charEm = (ch) => (/[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/.test(ch) ? 1 : 0.62);
+
+/** Width (px at `fontPx`) a label needs, e.g. 彭水苗族土家族自治县 at 12 px → 120. */
+export function labelWidth(label, fontPx = 12) {
+  let em = 0;
+  for (const ch of String(label)) em += charEm(ch);
+  return Math.ceil(em * fontPx);
+}
+
+/**
+ * The label column of a bar chart: wide enough for the longest label (plus `gap`), at
+ * least `min`, at most `max` — a label longer still is shortened with "…" (its full text
+ * stays in the bar's tooltip). Returns {width, labels: [shown text per bar]}.
+ */
+export function labelColumn(bars, { fontPx = 12, gap = 10, min = 60, max = 280 } = {}) {
+  const widest = bars.reduce((m, b) => Math.max(m, labelWidth(b.label, fontPx)), 0);
+  const width = Math.min(max, Math.max(min, widest + gap));
+  const room = width - gap;
+  const labels = bars.map((b) => {
+    const text = String(b.label);
+    if (labelWidth(text, fontPx) <= room) return text;
+    let cut = '';
+    for (const ch of text) {
+      if (labelWidth(`${cut}${ch}…`, fontPx) > room) break;
+      cut += ch;
+    }
+    return `${cut}…`;
+  });
+  return { width, labels };
 }
 
 /**

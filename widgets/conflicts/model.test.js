@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { barLayout, changeBody, chartBars, conflictFeatures, emptyFilters, ledgerTable, listQuery, missingFields, nextStatuses, pageRange, parseFilters, percent } from './model.js';
+import { barLayout, changeBody, chartBars, labelColumn, labelWidth, conflictFeatures, emptyFilters, ledgerTable, listQuery, missingFields, nextStatuses, pageRange, parseFilters, percent } from './model.js';
 
 const choices = {
   analyses: { two_plans: ['03', '04'], three_lines: ['farmland_redline', 'farmland_boundary', 'redline_boundary'] },
@@ -108,5 +108,25 @@ describe('ledger', () => {
     expect(layout.rows.map((r) => r.barWidth)).toEqual([100, 50]);
     expect(layout.height).toBe(44);
     expect(barLayout([]).rows).toEqual([]);
+  });
+});
+
+describe('chart labels', () => {
+  it('makes the label column wide enough for the longest county name', () => {
+    expect(labelWidth('彭水苗族土家族自治县', 12)).toBe(120);
+    expect(labelWidth('渝中区', 12)).toBe(36);
+    const bars = [{ label: '渝中区' }, { label: '彭水苗族土家族自治县' }];
+    const column = labelColumn(bars, { fontPx: 12 });
+    expect(column.width).toBe(130);
+    expect(column.labels).toEqual(['渝中区', '彭水苗族土家族自治县']);
+    expect(labelColumn([{ label: '江北区' }]).width).toBe(60);
+  });
+
+  it('shortens only a label longer than the widest column', () => {
+    const long = 'Pengshui Miao and Tujia Autonomous County of Chongqing Municipality';
+    const column = labelColumn([{ label: long }], { fontPx: 12, max: 200 });
+    expect(column.width).toBe(200);
+    expect(column.labels[0].endsWith('…')).toBe(true);
+    expect(labelWidth(column.labels[0], 12)).toBeLessThanOrEqual(190);
   });
 });

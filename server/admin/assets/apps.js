@@ -3,7 +3,7 @@
 // from create and rotate: it is shown once in the secret dialog, held nowhere else, and
 // cleared from the dialog when it closes. Text from the server only goes through textContent.
 import './apps.css';
-import { $, el, readConfig, timeNode } from './dom.js';
+import { $, el, problemText, readConfig, timeNode } from './dom.js';
 
 const config = readConfig('apps-config');
 const titles = Object.fromEntries(config.widgets.map((w) => [w.name, w.title]));
@@ -17,7 +17,7 @@ const appUrl = (id, action) => `${config.app_url.replace('APP_ID', encodeURIComp
 const find = (id) => apps.find((a) => a.app_id === id);
 
 /** Words for screen readers only: which app a row's button acts on. */
-const hidden = (text) => el('span', text, 'pf-visually-hidden');
+const hidden = (text) => el('span', 'pf-visually-hidden', text);
 
 function widgetLabel(name) {
   const t = titles[name];
@@ -49,15 +49,6 @@ async function post(url, body) {
   return { status: response.status, body: data };
 }
 
-function problemText(result) {
-  if (result.status === 0) return '网络错误，未能连接服务器 · Network error: the server could not be reached.';
-  const problem = result.body || {};
-  let text = problem.detail || `HTTP ${result.status}`;
-  if (result.status === 403 && /csrf/.test(problem.type || '')) text += ' — 请刷新页面 · reload the page.';
-  if (result.status === 401) text += ' — 请重新登录 · sign in again.';
-  return text;
-}
-
 function clearProblems(prefix) {
   for (const node of document.querySelectorAll(`[id^="${prefix}-"][id$="-error"]`)) node.textContent = '';
   for (const node of document.querySelectorAll(`[id^="${prefix}-"][aria-invalid]`)) node.removeAttribute('aria-invalid');
@@ -81,7 +72,7 @@ function showProblem(prefix, result) {
     (first.matches('fieldset') ? first.querySelector('input') : first)?.focus();
     return;
   }
-  $(`${prefix}-error`).textContent = problemText(result);
+  $(`${prefix}-error`).textContent = problemText(result.status, result.body);
 }
 
 async function submitWith(form, request) {
@@ -103,13 +94,13 @@ function announce(text) {
 // --- the table -----------------------------------------------------------------------------
 
 function listCell(items, empty, className) {
-  const td = el('td', null, className);
+  const td = el('td', className);
   if (!items.length) {
     td.textContent = empty;
     return td;
   }
-  const ul = el('ul', null, 'pf-list');
-  for (const item of items) ul.appendChild(el('li', item));
+  const ul = el('ul', 'pf-list');
+  for (const item of items) ul.appendChild(el('li', null, item));
   td.appendChild(ul);
   return td;
 }
@@ -129,7 +120,7 @@ function keyItem(app, key) {
     return li;
   }
   li.textContent = `◆ 公钥 · Public key ${key.alg} · kid ${key.kid} `;
-  const remove = el('button', '移除 · Remove', 'pf-small pf-secondary');
+  const remove = el('button', 'pf-small pf-secondary', '移除 · Remove');
   remove.type = 'button';
   remove.dataset.action = 'remove-key';
   remove.dataset.kid = key.kid;
@@ -139,12 +130,12 @@ function keyItem(app, key) {
 }
 
 function keysCell(app) {
-  const td = el('td', null, 'pf-keys');
+  const td = el('td', 'pf-keys');
   if (!app.keys.length) {
     td.textContent = '无密钥 · No key';
     return td;
   }
-  const ul = el('ul', null, 'pf-list');
+  const ul = el('ul', 'pf-list');
   for (const key of app.keys) ul.appendChild(keyItem(app, key));
   td.appendChild(ul);
   return td;
@@ -152,14 +143,14 @@ function keysCell(app) {
 
 function statusCell(app) {
   const td = el('td');
-  const ul = el('ul', null, 'pf-list');
+  const ul = el('ul', 'pf-list');
   ul.appendChild(
-    app.disabled ? el('li', '⊘ 已停用 · Disabled', 'pf-state pf-state-off') : el('li', '✓ 启用 · Enabled', 'pf-state pf-state-on'),
+    app.disabled ? el('li', 'pf-state pf-state-off', '⊘ 已停用 · Disabled') : el('li', 'pf-state pf-state-on', '✓ 启用 · Enabled'),
   );
   const active = app.keys.some((k) => !k.expires_at || inFuture(k.expires_at));
-  if (!active) ul.appendChild(el('li', '⚠ 无有效密钥，无法签发令牌 · No active key: no token can be signed', 'pf-state-warn'));
+  if (!active) ul.appendChild(el('li', 'pf-state-warn', '⚠ 无有效密钥，无法签发令牌 · No active key: no token can be signed'));
   if (app.revoked_before) {
-    const li = el('li', '⊗ 已吊销此前签发的令牌 · Tokens issued before ');
+    const li = el('li', null, '⊗ 已吊销此前签发的令牌 · Tokens issued before ');
     li.append(timeNode(app.revoked_before), ' 已吊销 · revoked');
     ul.appendChild(li);
   }
@@ -168,7 +159,7 @@ function statusCell(app) {
 }
 
 function actionButton(app, action, zh, en) {
-  const b = el('button', `${zh} · ${en}`, 'pf-small pf-secondary');
+  const b = el('button', 'pf-small pf-secondary', `${zh} · ${en}`);
   b.type = 'button';
   b.dataset.action = action;
   b.appendChild(hidden(` (${app.name})`));
@@ -177,7 +168,7 @@ function actionButton(app, action, zh, en) {
 
 function actionsCell(app) {
   const td = el('td');
-  const wrap = el('div', null, 'pf-actions');
+  const wrap = el('div', 'pf-actions');
   wrap.append(
     actionButton(app, 'edit', '编辑', 'Edit'),
     actionButton(app, 'rotate', '轮换密钥', 'Rotate secret'),
@@ -185,7 +176,7 @@ function actionsCell(app) {
     app.disabled ? actionButton(app, 'enable', '启用', 'Enable') : actionButton(app, 'disable', '停用', 'Disable'),
     actionButton(app, 'revoke', '吊销令牌', 'Revoke tokens'),
   );
-  const link = el('a', '嵌入代码 · Embed');
+  const link = el('a', null, '嵌入代码 · Embed');
   link.href = `${config.embed_url}?app=${encodeURIComponent(app.app_id)}`;
   link.appendChild(hidden(` (${app.name})`));
   wrap.appendChild(link);
@@ -199,13 +190,13 @@ function appRow(app, highlight) {
   if (app.disabled) tr.classList.add('pf-row-disabled');
   const id = el('th');
   id.scope = 'row';
-  id.appendChild(el('code', app.app_id));
-  if (highlight) id.append(' ', el('span', '刚更新 · updated', 'pf-tag'));
+  id.appendChild(el('code', null, app.app_id));
+  if (highlight) id.append(' ', el('span', 'pf-tag', '刚更新 · updated'));
   const created = el('td');
   created.appendChild(timeNode(app.created_at));
   tr.append(
     id,
-    el('td', app.name),
+    el('td', null, app.name),
     listCell(app.origins, '—', 'pf-origins'),
     listCell(app.widgets.map(widgetLabel), '全部组件 · All widgets'),
     keysCell(app),
@@ -220,7 +211,7 @@ function render(highlightId) {
   const body = $('apps-body');
   body.replaceChildren(...apps.map((a) => appRow(a, a.app_id === highlightId)));
   if (!apps.length) {
-    const td = el('td', '还没有宿主应用，用下面的表单注册 · No host app yet: register one with the form below.');
+    const td = el('td', null, '还没有宿主应用，用下面的表单注册 · No host app yet: register one with the form below.');
     td.colSpan = 8;
     body.appendChild(el('tr')).appendChild(td);
   }
@@ -248,7 +239,7 @@ function focusRow(appId) {
 function fillWidgets(fieldset, prefix, chosen) {
   for (const node of fieldset.querySelectorAll('label')) node.remove();
   for (const w of config.widgets) {
-    const label = el('label', null, 'pf-check');
+    const label = el('label', 'pf-check');
     const box = el('input');
     box.type = 'checkbox';
     box.name = 'widgets';
@@ -258,7 +249,7 @@ function fillWidgets(fieldset, prefix, chosen) {
     label.append(box, ` ${widgetLabel(w.name)}`);
     fieldset.appendChild(label);
   }
-  if (!config.widgets.length) fieldset.appendChild(el('label', '没有已注册的组件 · No widget is registered.'));
+  if (!config.widgets.length) fieldset.appendChild(el('label', null, '没有已注册的组件 · No widget is registered.'));
 }
 
 const checked = (fieldset) => [...fieldset.querySelectorAll('input[type=checkbox]:checked')].map((b) => b.value);

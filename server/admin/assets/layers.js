@@ -2,7 +2,7 @@
 // as a new layer version (XMLHttpRequest, for upload progress) and shows the summary or
 // every bad feature. Text from the server only ever goes through textContent.
 import './layers.css';
-import { $, el, readConfig, timeNode } from './dom.js';
+import { $, el, problemText, readConfig, timeNode } from './dom.js';
 
 const config = readConfig('layers-config');
 const kinds = Object.fromEntries(config.kinds.map((k) => [k.name, k]));
@@ -19,8 +19,8 @@ function kindLabel(name) {
 /** A layer's total area in hectares (公顷, how planners compare layers); exact m² on hover. */
 function areaCell(layer) {
   const k = kinds[layer.kind];
-  if (!k || k.geometry !== 'polygon') return el('td', '—', 'pf-num');
-  const cell = el('td', `${number(layer.total_area_m2 / 10000, 2)} ha`, 'pf-num');
+  if (!k || k.geometry !== 'polygon') return el('td', 'pf-num', '—');
+  const cell = el('td', 'pf-num', `${number(layer.total_area_m2 / 10000, 2)} ha`);
   cell.title = `${number(layer.total_area_m2, 2)} m²`;
   return cell;
 }
@@ -30,18 +30,18 @@ const bboxText = (bbox) => (bbox ? bbox.map((v) => v.toFixed(5)).join(', ') : '�
 // --- the layer table -----------------------------------------------------------------------
 
 function layerRow(layer, highlight) {
-  const tr = document.createElement('tr');
+  const tr = el('tr');
   tr.dataset.layer = layer.id;
   const idCell = el('th');
   idCell.scope = 'row';
-  const link = el('a', layer.id);
+  const link = el('a', null, layer.id);
   link.href = config.versions_url.replace('LAYER_ID', encodeURIComponent(layer.id));
   link.title = '查看全部版本 · All versions';
   idCell.appendChild(link);
-  if (highlight) idCell.append(' ', el('span', '刚导入 · new', 'pf-tag'));
+  if (highlight) idCell.append(' ', el('span', 'pf-tag', '刚导入 · new'));
   tr.appendChild(idCell);
   const versions = el('td');
-  const vlink = el('a', `v${layer.version}`);
+  const vlink = el('a', null, `v${layer.version}`);
   vlink.href = link.href;
   // The name starts with the visible text (what a voice-control user says), then the context.
   vlink.setAttribute('aria-label', `v${layer.version}：${layer.id} 第 ${layer.version} 版，查看全部版本 · version ${layer.version} of ${layer.id}, all versions`);
@@ -49,16 +49,16 @@ function layerRow(layer, highlight) {
   const updated = el('td');
   updated.appendChild(timeNode(layer.updated));
   tr.append(
-    el('td', layer.name),
-    el('td', `${kindLabel(layer.kind)} (${layer.kind})`),
-    el('td', layer.department || '—'),
-    el('td', layer.crs),
+    el('td', null, layer.name),
+    el('td', null, `${kindLabel(layer.kind)} (${layer.kind})`),
+    el('td', null, layer.department || '—'),
+    el('td', null, layer.crs),
     versions,
-    el('td', number(layer.feature_count), 'pf-num'),
+    el('td', 'pf-num', number(layer.feature_count)),
     areaCell(layer),
-    el('td', bboxText(layer.bbox), 'pf-bbox'),
+    el('td', 'pf-bbox', bboxText(layer.bbox)),
     updated,
-    el('td', layer.restricted ? '是 · yes' : '否 · no'),
+    el('td', null, layer.restricted ? '是 · yes' : '否 · no'),
   );
   return tr;
 }
@@ -68,7 +68,7 @@ function renderLayers(highlightId) {
   body.replaceChildren(...layers.map((l) => layerRow(l, l.id === highlightId)));
   if (!layers.length) {
     const tr = el('tr');
-    const td = el('td', '还没有图层，用下面的表单导入 · No layer yet: import one with the form below.');
+    const td = el('td', null, '还没有图层，用下面的表单导入 · No layer yet: import one with the form below.');
     td.colSpan = 11;
     tr.appendChild(td);
     body.appendChild(tr);
@@ -95,9 +95,9 @@ async function reloadLayers(highlightId) {
 // --- the form ------------------------------------------------------------------------------
 
 function fillSelects() {
-  $('kind').appendChild(el('option', '— 请选择 · Choose a kind —')).value = '';
+  $('kind').appendChild(el('option', null, '— 请选择 · Choose a kind —')).value = '';
   for (const k of config.kinds) {
-    const o = el('option', `${k.title_zh} · ${k.title_en} (${k.name})`);
+    const o = el('option', null, `${k.title_zh} · ${k.title_en} (${k.name})`);
     o.value = k.name;
     $('kind').appendChild(o);
   }
@@ -105,7 +105,7 @@ function fillSelects() {
     const g = el('optgroup');
     g.label = group.label;
     for (const c of group.options) {
-      const o = el('option', c.label);
+      const o = el('option', null, c.label);
       o.value = c.value;
       g.appendChild(o);
     }
@@ -174,6 +174,8 @@ function formData() {
   }
   if ($('repair').checked) data.append('repair', '1');
   if ($('restricted').checked) data.append('restricted', '1');
+  if ($('as_of').value) data.append('as_of', $('as_of').value);
+  if ($('replace').checked) data.append('replace', '1');
   data.append('file', $('file').files[0]);
   return data;
 }
@@ -240,16 +242,16 @@ function showSummary(s) {
   ];
   if (kinds[s.kind]?.geometry === 'polygon') rows.push(['总面积 · Total area', `${number(s.total_area_m2, 2)} m²`]);
   if (kinds[s.kind]?.geometry === 'line') rows.push(['总长度 · Total length', `${number(s.total_length_m, 2)} m`]);
+  if (s.as_of) rows.push(['现状时点 · As of', s.as_of]);
   if (s.repaired) rows.push(['已修复 · Repaired', number(s.repaired)]);
   const dl = $('result-summary');
-  dl.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', k), el('dd', v)]));
+  dl.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', null, k), el('dd', null, v)]));
   dl.hidden = false;
 }
 
 function showProblem(status, problem) {
   if (!problem || typeof problem !== 'object') {
-    const why = status === 0 ? '网络错误，未能连接服务器 · Network error: the server could not be reached.' : `HTTP ${status}`;
-    showResult(false, '✗ 导入失败 · Import failed', `${why} 未保存任何内容 · Nothing was stored.`);
+    showResult(false, '✗ 导入失败 · Import failed', `${problemText(status, null)} 未保存任何内容 · Nothing was stored.`);
     return;
   }
   const errors = Array.isArray(problem.errors) ? problem.errors : [];
@@ -257,22 +259,19 @@ function showProblem(status, problem) {
   const heading = located.length
     ? `✗ 导入失败：${located.length} 处要素问题，未保存任何内容 · Import failed: ${located.length} problem(s) in features, nothing stored`
     : `✗ 导入失败，未保存任何内容 · Import failed, nothing stored (${problem.status || status} ${problem.title || ''})`;
-  let detail = problem.detail || '';
-  if (status === 403 && /csrf/.test(problem.type || '')) detail += ' — 请刷新页面 · reload the page.';
-  if (status === 401) detail += ' — 请重新登录 · sign in again.';
-  showResult(false, heading, detail);
+  showResult(false, heading, problemText(status, problem));
   if (!errors.length) return;
   const dash = (v) => (v === undefined || v === null ? '—' : v);
   $('problems-body').replaceChildren(
     ...errors.map((e) => {
       const tr = el('tr');
       tr.append(
-        el('td', dash(e.feature), 'pf-num'),
-        el('td', dash(e.part), 'pf-num'),
-        el('td', dash(e.ring), 'pf-num'),
-        el('td', dash(e.vertex), 'pf-num'),
-        el('td', e.line !== undefined ? `line ${e.line}` : dash(e.field)),
-        el('td', e.message),
+        el('td', 'pf-num', dash(e.feature)),
+        el('td', 'pf-num', dash(e.part)),
+        el('td', 'pf-num', dash(e.ring)),
+        el('td', 'pf-num', dash(e.vertex)),
+        el('td', null, e.line !== undefined ? `line ${e.line}` : dash(e.field)),
+        el('td', null, e.message),
       );
       return tr;
     }),

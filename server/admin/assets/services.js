@@ -1,16 +1,14 @@
 // The admin console's service page: the service catalogue with live figures, reloaded from
 // the JSON report every `refresh_s` seconds. Built with DOM APIs only (text, never HTML).
 import './services.css';
-import { $, el, readConfig } from './dom.js';
+import { $, el, readConfig, svg } from './dom.js';
 
 const config = readConfig('admin-config');
-const SVG = 'http://www.w3.org/2000/svg';
 
 const KINDS = {
   function: '功能服务 · Function service',
   data: '数据服务 · Data service',
-  widget: '组件 · Widget',
-  admin: '管理 · Admin',
+  application: '应用服务 · Application service',
   platform: '平台 · Platform',
 };
 // Status is told by an icon and words, never by colour alone.
@@ -39,10 +37,10 @@ function when(iso) {
 
 function status(state) {
   const [icon, words] = STATES[state] || ['?', state];
-  const cell = el('td', null, `pf-status pf-status-${state}`);
-  const mark = el('span', icon, 'pf-status-icon');
+  const cell = el('td', `pf-status pf-status-${state}`);
+  const mark = el('span', 'pf-status-icon', icon);
   mark.setAttribute('aria-hidden', 'true');
-  cell.append(mark, ' ', el('span', words));
+  cell.append(mark, ' ', el('span', null, words));
   return cell;
 }
 
@@ -52,25 +50,15 @@ function sparkline(values) {
   const height = 24;
   const max = Math.max(1, ...values);
   const step = values.length > 1 ? width / (values.length - 1) : width;
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
-  svg.setAttribute('width', String(width));
-  svg.setAttribute('height', String(height));
-  svg.setAttribute('class', 'pf-spark');
-  svg.setAttribute('role', 'img');
   const total = values.reduce((a, b) => a + b, 0);
   const label = `近 1 小时 ${total} 次请求，每分钟最多 ${Math.max(0, ...values)} 次 · ${total} requests in the last hour, at most ${Math.max(0, ...values)} a minute`;
-  svg.setAttribute('aria-label', label);
-  const title = document.createElementNS(SVG, 'title');
-  title.textContent = label;
-  const line = document.createElementNS(SVG, 'polyline');
   const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 1 - (v / max) * (height - 2)).toFixed(1)}`);
-  line.setAttribute('points', points.join(' '));
-  line.setAttribute('fill', 'none');
-  line.setAttribute('stroke', 'currentColor');
-  line.setAttribute('stroke-width', '1.5');
-  svg.append(title, line);
-  return svg;
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${width} ${height}`, width, height, class: 'pf-spark', role: 'img', 'aria-label': label },
+    svg('title', {}, label),
+    svg('polyline', { points: points.join(' '), fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 }),
+  );
 }
 
 function serviceRow(service, windowName) {
@@ -79,16 +67,16 @@ function serviceRow(service, windowName) {
   row.dataset.service = service.id;
   const name = el('th');
   name.scope = 'row';
-  name.append(el('span', `${service.name['zh-CN']} · ${service.name.en}`), el('br'), el('code', service.base_path));
-  row.append(name, el('td', KINDS[service.kind] || service.kind), status(service.status));
+  name.append(el('span', null, `${service.name['zh-CN']} · ${service.name.en}`), el('br'), el('code', null, service.base_path));
+  row.append(name, el('td', null, KINDS[service.kind] || service.kind), status(service.status));
   row.append(
-    el('td', figures.requests, 'pf-num'),
-    el('td', figures.requests_per_minute.toFixed(2), 'pf-num'),
-    el('td', percent(figures.client_error_rate), 'pf-num'),
-    el('td', percent(figures.server_error_rate), 'pf-num'),
-    el('td', ms(figures.p50_ms), 'pf-num'),
-    el('td', ms(figures.p95_ms), 'pf-num'),
-    el('td', when(service.last_request_at)),
+    el('td', 'pf-num', figures.requests),
+    el('td', 'pf-num', figures.requests_per_minute.toFixed(2)),
+    el('td', 'pf-num', percent(figures.client_error_rate)),
+    el('td', 'pf-num', percent(figures.server_error_rate)),
+    el('td', 'pf-num', ms(figures.p50_ms)),
+    el('td', 'pf-num', ms(figures.p95_ms)),
+    el('td', null, when(service.last_request_at)),
   );
   const spark = el('td');
   spark.append(sparkline(service.requests_per_minute_1h));
@@ -100,11 +88,11 @@ function renderDependencies() {
   const list = $('dependencies');
   list.replaceChildren();
   for (const dep of report.dependencies) {
-    const item = el('li', null, dep.ready ? 'pf-dep-ready' : 'pf-dep-down');
-    const mark = el('span', dep.ready ? '✓' : '✗', 'pf-status-icon');
+    const item = el('li', dep.ready ? 'pf-dep-ready' : 'pf-dep-down');
+    const mark = el('span', 'pf-status-icon', dep.ready ? '✓' : '✗');
     mark.setAttribute('aria-hidden', 'true');
     const words = dep.ready ? '就绪 · Ready' : `不可用 · Unavailable${dep.detail ? ` (${dep.detail})` : ''}`;
-    item.append(mark, ' ', el('strong', `${dep.label['zh-CN']} · ${dep.label.en}`), ` (${dep.backend}): ${words}`);
+    item.append(mark, ' ', el('strong', null, `${dep.label['zh-CN']} · ${dep.label.en}`), ` (${dep.backend}): ${words}`);
     list.append(item);
   }
   const layers = report.layers;

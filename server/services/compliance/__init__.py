@@ -7,7 +7,7 @@ use, clear of sensitive zones and control lines? (DOMAIN.md "Compliance review".
 Modules: `check` (the service and its report), `rules` (the rule functions), `rulesets`
 (versioned rules as data), `redline` (input validation), `uploads` (red lines from
 files), `projects` (registered projects), `reports` (stored reports and exports). The
-用地用海 classification is `planfuse.services.land_use`.
+用地用海 classification is `planfuse.services.layers.land_use`.
 """
 
 from planfuse.services.compliance.check import check, report_bytes

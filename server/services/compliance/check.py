@@ -17,9 +17,8 @@ import orjson
 import shapely
 from sqlalchemy import insert
 
-from planfuse.auth.server_keys import ALGORITHM, fingerprint, sign_claims
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError
+from planfuse.errors import InvalidInput
 from planfuse.services.compliance.overlaps import dissolved_layers, overlap_masks
 from planfuse.services.compliance.redline import RedLine, parse_red_line
 from planfuse.services.compliance.rules import (
@@ -35,8 +34,9 @@ from planfuse.services.compliance.rules import (
     overall_verdict,
 )
 from planfuse.services.compliance.rulesets import PROJECT_TYPES, RULE_ORDER, Ruleset, get_ruleset
-from planfuse.services.land_use import require_land_use
-from planfuse.services.layer_data import LayerRef, current_layers, data_versions, layer_index
+from planfuse.services.layers.data import LayerRef, current_layers, data_versions, layer_index
+from planfuse.services.layers.land_use import require_land_use
+from planfuse.signing.server_keys import ALGORITHM, fingerprint, sign_claims
 from planfuse.storage.models import ComplianceReport
 from planfuse.storage.models.base import utcnow
 
@@ -56,7 +56,7 @@ REPORT_ATTRIBUTES = {
 
 
 def require_project_type(value: Any, field: str = "project_type") -> str:
-    """The project type, or a 400 problem listing the four types."""
+    """The project type, or InvalidInput listing the four types."""
     if value in PROJECT_TYPES:
         return value
     shown = "missing" if value in (None, "") else repr(str(value)[:40])
@@ -64,12 +64,11 @@ def require_project_type(value: Any, field: str = "project_type") -> str:
         f"project type {shown} is not valid; expected one of urban (城镇建设), "
         "linear (线性工程), major (重大项目) or other (其他)"
     )
-    raise ProblemError(
-        400,
-        "invalid_project_type",
+    raise InvalidInput(
         detail,
-        title="Invalid project type",
+        code="invalid_project_type",
         errors=[{"field": field, "message": detail}],
+        title="Invalid project type",
     )
 
 
@@ -77,7 +76,7 @@ def check_inputs(
     ctx: PlanFuse, land_use: Any, project_type: Any, ruleset: Any
 ) -> tuple[Any, str, Ruleset]:
     """Validate the non-geometry inputs together, so one answer lists every problem."""
-    problems: list[ProblemError] = []
+    problems: list[InvalidInput] = []
     results: list[Any] = [None, None, None]
     for i, (fn, args) in enumerate(
         (
@@ -88,17 +87,13 @@ def check_inputs(
     ):
         try:
             results[i] = fn(*args)
-        except ProblemError as exc:
+        except InvalidInput as exc:
             problems.append(exc)
     if len(problems) == 1:
         raise problems[0]
     if problems:
-        raise ProblemError(
-            400,
-            "invalid_request",
-            "; ".join(p.detail for p in problems),
-            title="Invalid request",
-            errors=[e for p in problems for e in p.errors],
+        raise InvalidInput(
+            "; ".join(p.message for p in problems), errors=[e for p in problems for e in p.errors]
         )
     return results[0], results[1], results[2]
 
@@ -135,7 +130,7 @@ def check(
     `signature` (a compact JWS). Geometry members are pre-serialised GeoJSON
     (`orjson.Fragment`): serialise the report with orjson (`report_bytes`).
 
-    Bad input raises a 4xx ProblemError (or a GeoError) and stores nothing.
+    Bad input raises a domain error (or a GeoError) and stores nothing.
     """
     started = time.perf_counter()
     land_use_class, ptype, rules = check_inputs(ctx, land_use, project_type, ruleset)
@@ -147,12 +142,11 @@ def check(
             "a project may have (setting max_project_area_m2); check the CRS and the "
             "coordinates, or split the project"
         )
-        raise ProblemError(
-            400,
-            "project_too_large",
+        raise InvalidInput(
             detail,
-            title="Project too large",
+            code="project_too_large",
             errors=[{"field": "geometry", "message": detail}],
+            title="Project too large",
         )
     refs = current_layers(ctx, RULE_ORDER)
     items = evaluate(ctx, red, land_use_class.code, ptype, rules, refs)
@@ -396,15 +390,18 @@ def _who(caller: Any) -> dict[str, Any]:
     }
 
 
-def signed_claims(report: Mapping[str, Any]) -> dict[str, Any]:
+def signed_claims(report: Mapping[str, Any], ttl_s: int = 86400) -> dict[str, Any]:
     """What the JWS carries: the verdict and per-item results, the input's identity and
-    the versions of rules and data — everything a host acts on, without the geometry."""
+    the versions of rules and data — everything a host acts on, without the geometry — valid
+    for `ttl_s` seconds (`exp`)."""
     who = report["checked_by"]
+    now = int(time.time())
     return {
         "iss": ISSUER,
         "aud": who["app"] or ISSUER,
         "sub": who["user"] or who["app"] or ISSUER,
-        "iat": int(time.time()),
+        "iat": now,
+        "exp": now + ttl_s,
         "jti": report["id"],
         "report": {
             "id": report["id"],
@@ -441,7 +438,7 @@ def store_report(ctx: PlanFuse, report: dict[str, Any], red: RedLine, caller: An
     created = utcnow()
     report["id"] = new_report_id()
     report["created_at"] = created.isoformat()
-    claims = signed_claims(report)
+    claims = signed_claims(report, int(ctx.settings.get("compliance_result_ttl_s", 86400)))
     jws = sign_claims(ctx, claims, typ=SIGNED_TYPE)
     kid = orjson.loads(_b64(jws.split(".", 1)[0]))["kid"]
     report["signature"] = {

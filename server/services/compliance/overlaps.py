@@ -13,27 +13,32 @@ neighbour's edge, so a polygon whose edges are all shared with a neighbour — a
 its ring-shaped outer zone — goes unflagged when it lies inside a third polygon, and so do
 two stacked coverages in one layer.)
 
-Finding the pairs takes tens of seconds on a 500,000-feature layer, so the mask is built in
-a background thread on first use (GEOS releases the GIL); until it is ready, the check
-unions every piece of the kind, which gives the same areas, slower.
+Finding the pairs takes tens of seconds on a 500,000-feature layer, so the mask is built
+once per layer version — by the first process that needs it, in a background thread (GEOS
+releases the GIL) — and stored with the layer version (`planfuse.services.layers.derived`);
+every other process loads it. Until it is ready, the check unions every piece of the kind,
+which gives the same areas, slower. Dissolved layers are shared the same way.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 import numpy as np
 import shapely
 
 from planfuse.context import PlanFuse
 from planfuse.geo.index import LayerIndex
+from planfuse.services.layers import derived
 
 log = logging.getLogger("planfuse.compliance")
 _EXTRA = "compliance_overlap_masks"
+MASK_NAME = "overlap_mask"
 
 
 #: Pairs of features overlapping by less than this (m²) count as not overlapping: files
@@ -68,13 +73,15 @@ def self_overlap_mask(index: LayerIndex) -> np.ndarray:
 
 
 class OverlapMasks:
-    """Thread-safe LRU of self-overlap masks by (layer id, version), built in the
-    background."""
+    """Thread-safe LRU of self-overlap masks by (layer id, version): loaded from the layer
+    version's stored state, else built in the background and stored."""
 
-    def __init__(self, max_entries: int = 24) -> None:
+    def __init__(self, ctx: PlanFuse | None = None, max_entries: int = 24) -> None:
+        self._ctx = ctx
         self._max = max(1, max_entries)
         self._masks: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._pending: dict[Hashable, threading.Thread] = {}
+        self._looked_up: set[Hashable] = set()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, index: LayerIndex, *, wait: bool = False) -> np.ndarray | None:
@@ -85,6 +92,13 @@ class OverlapMasks:
             if mask is not None:
                 self._masks.move_to_end(key)
                 return mask
+            look_up = key not in self._looked_up
+            self._looked_up.add(key)
+        if look_up:
+            stored = self._load(key, index)
+            if stored is not None:
+                return self._store(key, stored)
+        with self._lock:
             thread = self._pending.get(key)
             if thread is None and not wait:
                 thread = threading.Thread(
@@ -101,12 +115,37 @@ class OverlapMasks:
                 found = self._masks.get(key)
             if found is not None:
                 return found
-        return self._store(key, self_overlap_mask(index))
+        return self._store(key, self._compute(key, index))
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        """Wait for builds under way: they write to the database, which closes next."""
+        with self._lock:
+            threads = list(self._pending.values())
+        _join_all(threads, timeout_s)
+
+    def _load(self, key: Hashable, index: LayerIndex) -> np.ndarray | None:
+        if self._ctx is None or not isinstance(key, tuple):
+            return None
+        data = derived.load(self._ctx, key[0], key[1], MASK_NAME)
+        if data is None:
+            return None
+        mask = derived.unpack_mask(data)
+        return mask if len(mask) == len(index) else None
+
+    def _compute(self, key: Hashable, index: LayerIndex) -> np.ndarray:
+        started = time.perf_counter()
+        mask = self_overlap_mask(index)
+        if self._ctx is not None and isinstance(key, tuple):
+            derived.store(
+                self._ctx, key[0], key[1], MASK_NAME, derived.pack_mask(mask),
+                time.perf_counter() - started,
+            )  # fmt: skip
+        return mask
 
     def _build(self, key: Hashable, index: LayerIndex) -> None:
         started = time.perf_counter()
         try:
-            mask = self_overlap_mask(index)
+            mask = self._compute(key, index)
         except Exception:  # the per-query fallback stays correct; log and carry on
             log.exception("self-overlap mask of %s could not be built", key)
             with self._lock:
@@ -131,9 +170,16 @@ class OverlapMasks:
         return mask
 
 
+def _join_all(threads: list[threading.Thread], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        if thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def overlap_masks(ctx: PlanFuse) -> OverlapMasks:
     """The instance's mask cache (as many entries as the index cache)."""
-    return ctx.shared(_EXTRA, lambda: OverlapMasks(ctx.settings.index_cache_size))
+    return ctx.shared(_EXTRA, lambda: OverlapMasks(ctx, ctx.settings.index_cache_size))
 
 
 # --- dissolved layers ------------------------------------------------------------------------
@@ -182,15 +228,28 @@ def dissolve(index: LayerIndex, keep: np.ndarray | None = None) -> LayerIndex:
     return LayerIndex(np.arange(len(pieces), dtype=np.int64), np.array(pieces, dtype=object))
 
 
-class DissolvedLayers:
-    """Background-built dissolved layers by (layer id, version, attribute, values): the
-    union of the layer's features whose `attribute` is one of `values` (all features when
-    `attribute` is None)."""
+def dissolve_name(key: Hashable) -> str:
+    """The stored name of a dissolve key (layer, version, attribute, values)."""
+    _, _, attribute, values = key
+    digest = hashlib.sha1(
+        "\x1f".join(sorted(str(v) for v in values or ())).encode(), usedforsecurity=False
+    ).hexdigest()[:16]
+    return f"dissolve:{attribute or '*'}:{digest}"
 
-    def __init__(self, max_entries: int = 48) -> None:
+
+class DissolvedLayers:
+    """Dissolved layers by (layer id, version, attribute, values): the union of the layer's
+    features whose `attribute` is one of `values` (all features when `attribute` is None).
+    Loaded from the layer version's stored state, else built in the background and
+    stored."""
+
+    def __init__(self, ctx: PlanFuse | None = None, max_entries: int = 48) -> None:
+        self._ctx = ctx
         self._max = max(1, max_entries)
         self._ready: OrderedDict[Hashable, LayerIndex] = OrderedDict()
         self._pending: set[Hashable] = set()
+        self._threads: set[threading.Thread] = set()
+        self._looked_up: set[Hashable] = set()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, index: LayerIndex, *, request: bool) -> LayerIndex | None:
@@ -200,13 +259,28 @@ class DissolvedLayers:
             if found is not None:
                 self._ready.move_to_end(key)
                 return found
+            look_up = key not in self._looked_up
+            self._looked_up.add(key)
+        if look_up:
+            stored = self._load(key)
+            if stored is not None:
+                return self._store(key, stored)
+        with self._lock:
             if not request or key in self._pending:
                 return None
             self._pending.add(key)
-        threading.Thread(
-            target=self._build, args=(key, index), name="dissolve", daemon=True
-        ).start()
+            thread = threading.Thread(
+                target=self._build, args=(key, index), name="dissolve", daemon=True
+            )
+            self._threads.add(thread)
+        thread.start()
         return None
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        """Wait for builds under way: they write to the database, which closes next."""
+        with self._lock:
+            threads = list(self._threads)
+        _join_all(threads, timeout_s)
 
     def pending(self) -> int:
         """How many builds are queued or running."""
@@ -219,13 +293,69 @@ class DissolvedLayers:
             found = self._ready.get(key)
         if found is not None:
             return found
-        return self._store(key, dissolve(index, _keep(index, key)))
+        return self._store(key, self._load(key) or self._compute(key, index))
+
+    def preload(self, layer_id: str, version: int) -> int:
+        """Load every stored dissolved layer of a layer version; returns how many."""
+        if self._ctx is None:
+            return 0
+        loaded = 0
+        for name in derived.names(self._ctx, layer_id, version, "dissolve:"):
+            data = derived.load(self._ctx, layer_id, version, name)
+            if data is None:
+                continue
+            geoms, header = derived.unpack_geometries(data)
+            values = header.get("values")
+            key = (
+                layer_id,
+                version,
+                header.get("attribute"),
+                None if values is None else frozenset(values),
+            )
+            with self._lock:
+                self._looked_up.add(key)
+            self._store(key, LayerIndex(np.arange(len(geoms), dtype=np.int64), geoms))
+            loaded += 1
+        return loaded
+
+    def _load(self, key: Hashable) -> LayerIndex | None:
+        if self._ctx is None:
+            return None
+        layer_id, version = key[0], key[1]
+        data = derived.load(self._ctx, layer_id, version, dissolve_name(key))
+        if data is None:
+            return None
+        geoms, _ = derived.unpack_geometries(data)
+        return LayerIndex(np.arange(len(geoms), dtype=np.int64), geoms)
+
+    def _compute(self, key: Hashable, index: LayerIndex) -> LayerIndex:
+        started = time.perf_counter()
+        layer = dissolve(index, _keep(index, key))
+        if self._ctx is not None:
+            _, _, attribute, values = key
+            header = {
+                "attribute": attribute,
+                "values": None if values is None else sorted(str(v) for v in values),
+            }
+            derived.store(
+                self._ctx, key[0], key[1], dissolve_name(key),
+                derived.pack_geometries(layer.geometries, header),
+                time.perf_counter() - started,
+            )  # fmt: skip
+        return layer
 
     def _build(self, key: Hashable, index: LayerIndex) -> None:
+        try:
+            self._build_and_store(key, index)
+        finally:
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def _build_and_store(self, key: Hashable, index: LayerIndex) -> None:
         started = time.perf_counter()
         try:
             with _build_lock:
-                layer = dissolve(index, _keep(index, key))
+                layer = self._compute(key, index)
         except Exception:  # the per-query union stays correct; log and carry on
             log.exception("dissolved layer %s could not be built", key)
             with self._lock:
@@ -259,4 +389,30 @@ def _keep(index: LayerIndex, key: Hashable) -> np.ndarray | None:
 
 def dissolved_layers(ctx: PlanFuse) -> DissolvedLayers:
     """The instance's dissolved-layer cache."""
-    return ctx.shared(_DISSOLVE_EXTRA, lambda: DissolvedLayers(2 * ctx.settings.index_cache_size))
+    return ctx.shared(
+        _DISSOLVE_EXTRA, lambda: DissolvedLayers(ctx, 2 * ctx.settings.index_cache_size)
+    )
+
+
+def preload_compliance_state(ctx: PlanFuse, kinds: Iterable[str] | None = None) -> dict:
+    """Load what a compliance check needs for every current control layer: its index, its
+    self-overlap mask (built and stored if no process did so yet) and its stored dissolved
+    layers. Run before a server forks its workers, so they share it. Returns counts and
+    seconds for the log."""
+    from planfuse.services.compliance.rulesets import RULE_ORDER
+    from planfuse.services.layers.data import current_layers, layer_index
+
+    started = time.perf_counter()
+    refs = current_layers(ctx, list(kinds or RULE_ORDER))
+    features = dissolves = 0
+    for ref in refs:
+        index = layer_index(ctx, ref)
+        features += len(index)
+        overlap_masks(ctx).get((ref.layer_id, ref.version), index, wait=True)
+        dissolves += dissolved_layers(ctx).preload(ref.layer_id, ref.version)
+    return {
+        "layers": len(refs),
+        "features": features,
+        "dissolved": dissolves,
+        "seconds": round(time.perf_counter() - started, 1),
+    }

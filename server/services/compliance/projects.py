@@ -16,7 +16,7 @@ import shapely
 from sqlalchemy import select
 
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError, not_found
+from planfuse.errors import InvalidInput, NotFound
 from planfuse.services.compliance.check import check_inputs
 from planfuse.services.compliance.redline import parse_red_line
 from planfuse.services.compliance.reports import check_list_limit
@@ -30,17 +30,12 @@ EXTERNAL_ID_MAX = 200
 def _text(value: Any, field: str, limit: int, required: bool) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ProblemError(
-                400,
-                "invalid_request",
-                f"`{field}` is required",
-                errors=[{"field": field, "message": "required"}],
+            raise InvalidInput(
+                f"`{field}` is required", errors=[{"field": field, "message": "required"}]
             )
         return None
     if not isinstance(value, str) or len(value) > limit:
-        raise ProblemError(
-            400,
-            "invalid_request",
+        raise InvalidInput(
             f"`{field}` must be text of at most {limit} characters",
             errors=[{"field": field, "message": f"text, at most {limit} characters"}],
         )
@@ -62,18 +57,16 @@ def register_project(ctx: PlanFuse, app_id: str, body: Mapping[str, Any]) -> dic
     )
     repair = body.get("repair", False)
     if not isinstance(repair, bool):
-        raise ProblemError(
-            400, "invalid_request", "`repair` must be true or false", errors=[{"field": "repair"}]
-        )
+        raise InvalidInput("`repair` must be true or false", errors=[{"field": "repair"}])
     red = parse_red_line(ctx, body.get("geometry"), body.get("crs"), repair=repair)
     limit = float(ctx.settings.max_project_area_m2)
     if red.area_m2 > limit:
-        raise ProblemError(
-            400,
-            "project_too_large",
+        raise InvalidInput(
             f"the red line encloses {red.area_m2:,.0f} m², more than the {limit:,.0f} m² a "
             "project may have (setting max_project_area_m2)",
+            code="project_too_large",
             errors=[{"field": "geometry", "message": "larger than max_project_area_m2"}],
+            title="Project too large",
         )
     row = ComplianceProject(
         id="prj_" + secrets.token_hex(10),
@@ -121,17 +114,17 @@ def _describe(row: ComplianceProject, geometry: bool = True) -> dict[str, Any]:
 
 def _load(ctx: PlanFuse, app_id: str, project_id: Any) -> ComplianceProject:
     if not isinstance(project_id, str) or len(project_id) > PROJECT_ID_MAX:
-        raise not_found("project", str(project_id)[:PROJECT_ID_MAX])
+        raise NotFound("project", str(project_id)[:PROJECT_ID_MAX])
     with ctx.db.session() as session:
         row = session.get(ComplianceProject, project_id)
         if row is None or row.app_id != app_id:
-            raise not_found("project", project_id)
+            raise NotFound("project", project_id)
         session.expunge(row)
     return row
 
 
 def get_project(ctx: PlanFuse, app_id: str, project_id: Any) -> dict[str, Any]:
-    """One of the app's projects (404 for another app's, as for an unknown id)."""
+    """One of the app's projects (NotFound for another app's, as for an unknown id)."""
     return _describe(_load(ctx, app_id, project_id))
 
 

@@ -18,17 +18,17 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError
+from planfuse.errors import InvalidInput
 from planfuse.geo.crs import CRSInfo, resolve_crs
 from planfuse.geo.errors import GeometryInputError, InputProblem
 from planfuse.geo.parse import (
     POLYGONAL_TYPES,
     ParsedFeature,
-    parse_features,
     polygonal_part,
     to_storage,
     validate_in_crs,
 )
+from planfuse.services.geometry_pool import parse_features_bounded
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 REPAIR_HINT = {
@@ -76,26 +76,19 @@ def crs_from_geojson(data: Any) -> str | None:
     return None
 
 
-def _input_problem(status: int, code: str, detail: str, fieldname: str = "geometry"):
-    return ProblemError(
-        status,
-        code,
-        detail,
-        title="Invalid red line",
-        errors=[{"field": fieldname, "message": detail}],
-    )
+def _input_problem(code: str, detail: str, fieldname: str = "geometry") -> InvalidInput:
+    return InvalidInput(detail, code=code, field=fieldname, title="Invalid red line")
 
 
 def resolve_input_crs(ctx: PlanFuse, crs: str | None, project: Any) -> CRSInfo:
     """The CRS of the input: the caller's, else the GeoJSON `crs` member, else the default
-    (`default_crs`, EPSG:4490). A GeoJSON member contradicting the caller's CRS is a 400."""
+    (`default_crs`, EPSG:4490). A GeoJSON member contradicting the caller's CRS is InvalidInput."""
     declared = crs_from_geojson(project)
     shifts = ctx.settings.datum_shifts
     if crs not in (None, ""):
         info = resolve_crs(crs, shifts)
         if declared is not None and resolve_crs(declared, shifts).key != info.key:
             raise _input_problem(
-                400,
                 "crs_conflict",
                 f"crs says {info.key} but the GeoJSON's own crs member says "
                 f"{resolve_crs(declared, shifts).key}; send the CRS that matches the "
@@ -128,14 +121,12 @@ def _parse(ctx: PlanFuse, project: Any, repair: bool) -> list[ParsedFeature]:
         project = _lists(project)
     if project is None or (isinstance(project, str | bytes) and not project.strip()):
         raise _input_problem(
-            400,
             "invalid_geometry",
             "the red line is missing: send `geometry` as a GeoJSON Polygon or MultiPolygon "
             "(or a Feature), WKT, or a 界址点 coordinate list",
         )
     if not isinstance(project, Mapping | str | bytes):
         raise _input_problem(
-            400,
             "invalid_geometry",
             "`geometry` must be a GeoJSON object or text (WKT or a 界址点 coordinate list)",
         )
@@ -145,7 +136,8 @@ def _parse(ctx: PlanFuse, project: Any, repair: bool) -> list[ParsedFeature]:
         if _has_tuples(project):
             # shapely's mapping() and other Python callers use tuples; GeoJSON has arrays.
             project = _lists(project)
-    return parse_features(
+    return parse_features_bounded(
+        ctx,
         project,
         max_vertices=ctx.settings.max_vertices,
         geometry_types=POLYGON_TYPES,
@@ -174,11 +166,11 @@ def _lists(obj: Any) -> Any:
     return obj
 
 
-def _repairable(ctx: PlanFuse, project: Any, exc: GeometryInputError) -> ProblemError | None:
+def _repairable(ctx: PlanFuse, project: Any, exc: GeometryInputError) -> InvalidInput | None:
     """The problem to raise when `exc` is a validity error make_valid would fix, else None."""
     try:
         _parse(ctx, project, repair=True)
-    except (GeometryInputError, ProblemError):
+    except (GeometryInputError, InvalidInput):
         return None
     messages = " ".join(p.message for p in exc.errors)
     code = "self_intersection" if "elf-intersection" in messages else "invalid_geometry"
@@ -196,7 +188,7 @@ def _repairable(ctx: PlanFuse, project: Any, exc: GeometryInputError) -> Problem
             "hint": REPAIR_HINT,
         }
     )
-    return ProblemError(400, code, detail, title="Invalid red line", errors=errors)
+    return InvalidInput(detail, code=code, errors=errors, title="Invalid red line")
 
 
 def parse_red_line(
@@ -204,7 +196,7 @@ def parse_red_line(
 ) -> RedLine:
     """Validate and reproject a red line (see the module docstring for the inputs).
 
-    Raises a 400 problem (or a GeoError the API maps to one) for: empty input, a point or
+    Raises InvalidInput (or a GeoError) for: empty input, a point or
     line, an invalid polygon (self-intersection etc., with an offer to repair), coordinates
     that do not fit the CRS (e.g. eastings without the zone prefix under a prefixed CRS)
     and unknown CRSs. Nothing is stored here.
@@ -221,15 +213,14 @@ def parse_red_line(
     try:
         geoms = to_storage(features, info, ctx.settings.datum_shifts, validate=False)
     except GeometryInputError as exc:
-        raise ProblemError(
-            400,
-            "invalid_geometry",
+        raise InvalidInput(
             f'{exc.message}. Send "repair": true to apply make_valid, or fix the boundary',
-            title="Invalid red line",
+            code="invalid_geometry",
             errors=[
                 *(p.to_dict() for p in exc.errors),
                 {"field": "repair", "message": "send repair: true", "repairable": True},
             ],
+            title="Invalid red line",
         ) from None
     notes = [n for f in features for n in f.notes]
     if len(geoms) == 1:
@@ -244,7 +235,7 @@ def parse_red_line(
         geom_work = polygonal_part(shapely.make_valid(geom_work)) or geom_work
     area_m2 = float(shapely.area(geom_work))
     if not area_m2 > 0:
-        raise _input_problem(400, "invalid_geometry", "the red line encloses no area")
+        raise _input_problem("invalid_geometry", "the red line encloses no area")
     parts = [mapping(f.geometry) for f in features]
     source = _lists(parts[0]) if len(parts) == 1 else _merge_source(parts)
     return RedLine(

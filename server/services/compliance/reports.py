@@ -2,7 +2,9 @@
 checklist as CSV or XLSX.
 
 A report is visible only to the host app that ran the check: another app asking for it
-gets the same 404 as for an id that does not exist (nothing to probe).
+gets the same NotFound as for an id that does not exist (nothing to probe). Within an
+app, a widget user sees only their own reports (`user`), as with siting plans; the host's
+backend sees all of its app's.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import orjson
 from sqlalchemy import select
 
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError, not_found
+from planfuse.errors import InvalidInput, NotFound
 from planfuse.storage.models import ComplianceReport
 
 #: 1 亩 = 10000/15 m² (666.67 m²): reviewers think in mu.
@@ -25,36 +27,43 @@ REPORT_ID_MAX = 40
 LIST_LIMIT_MAX = 200
 
 
-def _row(ctx: PlanFuse, report_id: str, app_id: str | None) -> ComplianceReport:
+def _row(ctx: PlanFuse, report_id: str, app_id: str | None, user: str | None) -> ComplianceReport:
     if not isinstance(report_id, str) or len(report_id) > REPORT_ID_MAX:
-        raise not_found("report", str(report_id)[:REPORT_ID_MAX])
+        raise NotFound("report", str(report_id)[:REPORT_ID_MAX])
     with ctx.db.session() as session:
         row = session.get(ComplianceReport, report_id)
         if row is None or row.app_id is None or row.app_id != app_id:
-            raise not_found("report", report_id)
+            raise NotFound("report", report_id)
+        # Another user's report answers as one that does not exist (nothing to probe).
+        if user is not None and row.user != user:
+            raise NotFound("report", report_id)
         session.expunge(row)
     return row
 
 
-def report_json(ctx: PlanFuse, report_id: str, app_id: str | None) -> bytes:
-    """The stored report exactly as it was returned by the check (JSON bytes)."""
-    return bytes(_row(ctx, report_id, app_id).result)
+def report_json(
+    ctx: PlanFuse, report_id: str, app_id: str | None, user: str | None = None
+) -> bytes:
+    """The stored report exactly as it was returned by the check (JSON bytes).
+
+    `user`: when given (a widget session's user), only a report that user ran."""
+    return bytes(_row(ctx, report_id, app_id, user).result)
 
 
 def check_list_limit(limit: int) -> None:
-    """A 400 problem unless `limit` (rows of a list of reports or projects) is 1–200."""
+    """InvalidInput unless `limit` (rows of a list of reports or projects) is 1–200."""
     if not 1 <= limit <= LIST_LIMIT_MAX:
-        raise ProblemError(
-            400,
-            "invalid_request",
+        raise InvalidInput(
             f"limit must be between 1 and {LIST_LIMIT_MAX}",
             errors=[{"field": "limit", "message": f"1–{LIST_LIMIT_MAX}"}],
         )
 
 
-def get_report(ctx: PlanFuse, report_id: str, app_id: str | None) -> dict[str, Any]:
-    """The stored report as a dict."""
-    return orjson.loads(report_json(ctx, report_id, app_id))
+def get_report(
+    ctx: PlanFuse, report_id: str, app_id: str | None, user: str | None = None
+) -> dict[str, Any]:
+    """The stored report as a dict (`user` as for `report_json`)."""
+    return orjson.loads(report_json(ctx, report_id, app_id, user))
 
 
 def list_reports(

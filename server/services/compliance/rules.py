@@ -19,8 +19,8 @@ from planfuse.geo.index import LayerIndex
 from planfuse.geo.measure import thinness_m
 from planfuse.services.compliance.overlaps import DISSOLVE_MIN_PIECES
 from planfuse.services.compliance.rulesets import TITLES, Ruleset
-from planfuse.services.land_use import nearest_class
-from planfuse.services.layer_data import LayerRef
+from planfuse.services.layers.data import LayerRef
+from planfuse.services.layers.land_use import nearest_class
 
 #: Order of severity for the overall verdict (DOMAIN.md item 7): fail, then the two kinds
 #: of referral, then warn, then pass. needs_approval (a higher authority must approve)

@@ -21,8 +21,8 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError, not_found
-from planfuse.services.land_use import LAND_USE_CLASSES
+from planfuse.errors import Conflict, InvalidInput, NotFound
+from planfuse.services.layers.land_use import LAND_USE_CLASSES
 from planfuse.storage.models import ComplianceRuleset
 
 DEFAULT_RULESET_ID = "default"
@@ -200,12 +200,11 @@ class _Problems:
         if self.items:
             head = "; ".join(f"{p['field']}: {p['message']}" for p in self.items[:3])
             more = f" (and {len(self.items) - 3} more)" if len(self.items) > 3 else ""
-            raise ProblemError(
-                400,
-                "invalid_ruleset",
+            raise InvalidInput(
                 f"the ruleset is not valid: {head}{more}",
-                title="Invalid ruleset",
+                code="invalid_ruleset",
                 errors=self.items,
+                title="Invalid ruleset",
             )
 
 
@@ -262,7 +261,7 @@ def validate_ruleset_document(doc: Any) -> dict[str, Any]:
     """Check a ruleset document (as an admin sends it) and return it normalised.
 
     Missing rules and settings take the default ruleset's values; unknown members are
-    errors (a typo must not silently switch a rule off). Raises a 400 problem listing every
+    errors (a typo must not silently switch a rule off). Raises InvalidInput listing every
     problem with its path, e.g. `rules.land_use_plan.compatibility.07[2]`.
     """
     problems = _Problems()
@@ -275,8 +274,14 @@ def validate_ruleset_document(doc: Any) -> dict[str, Any]:
     _known_keys(doc, members, "", problems)
     name = _texts(doc.get("name"), "name", problems, required=True)
     description = _texts(doc.get("description"), "description", problems, required=False)
+    settings = _checked_settings(doc.get("settings") or {}, problems)
+    rules = _checked_rules(doc.get("rules") or {}, problems)
+    problems.raise_if_any()
+    return {"name": name, "description": description, "settings": settings, "rules": rules}
 
-    settings_in = doc.get("settings") or {}
+
+def _checked_settings(settings_in: Any, problems: _Problems) -> dict[str, Any]:
+    """The ruleset's settings: the defaults, with the given tolerances in range."""
     settings = dict(DEFAULT_RULESET["settings"])
     if not isinstance(settings_in, Mapping):
         problems.add("settings", "expected an object")
@@ -286,97 +291,123 @@ def validate_ruleset_document(doc: Any) -> dict[str, Any]:
     for key, value in settings_in.items():
         if key in limits:
             settings[key] = _number(value, f"settings.{key}", problems, 0.0, limits[key])
+    return settings
 
-    rules_in = doc.get("rules") or {}
+
+def _checked_rules(rules_in: Any, problems: _Problems) -> dict[str, dict[str, Any]]:
+    """Every rule in RULE_ORDER: the default where none is given, else the given members
+    over the default's, checked."""
     if not isinstance(rules_in, Mapping):
         problems.add("rules", "expected an object keyed by rule")
         rules_in = {}
     _known_keys(rules_in, set(RULE_ORDER), "rules", problems)
     rules: dict[str, dict[str, Any]] = {}
-    for name_ in RULE_ORDER:
-        default = copy.deepcopy(DEFAULT_RULESET["rules"][name_])
-        given = rules_in.get(name_)
+    for name in RULE_ORDER:
+        default = copy.deepcopy(DEFAULT_RULESET["rules"][name])
+        given = rules_in.get(name)
         if given is None:
-            rules[name_] = default
+            rules[name] = default
             continue
-        where = f"rules.{name_}"
+        where = f"rules.{name}"
         if not isinstance(given, Mapping):
             problems.add(where, "expected an object")
             continue
         _known_keys(given, set(default), where, problems)
         rule = {**default, **given}
-        if not isinstance(rule["enabled"], bool):
-            problems.add(f"{where}.enabled", "expected true or false")
-        if name_ in ("basic_farmland", "ecological_redline", "control_line"):
-            rule["on_overlap"] = _status(rule["on_overlap"], f"{where}.on_overlap", problems)
-        if "by_project_type" in rule:
-            by_type = rule["by_project_type"]
-            if not isinstance(by_type, Mapping):
-                problems.add(f"{where}.by_project_type", "expected {project_type: status}")
-            else:
-                for ptype, status in by_type.items():
-                    if ptype not in PROJECT_TYPES:
-                        problems.add(
-                            f"{where}.by_project_type.{ptype}",
-                            f"unknown project type; expected {', '.join(PROJECT_TYPES)}",
-                        )
-                    _status(status, f"{where}.by_project_type.{ptype}", problems)
-        if name_ == "urban_boundary":
-            types = rule["project_types"]
-            if not isinstance(types, list) or any(t not in PROJECT_TYPES for t in types):
-                problems.add(
-                    f"{where}.project_types", f"expected a list of {', '.join(PROJECT_TYPES)}"
-                )
-            rule["pass_ratio"] = _number(rule["pass_ratio"], f"{where}.pass_ratio", problems, 0, 1)
-            rule["warn_ratio"] = _number(rule["warn_ratio"], f"{where}.warn_ratio", problems, 0, 1)
-            if rule["warn_ratio"] > rule["pass_ratio"]:
-                problems.add(f"{where}.warn_ratio", "must not exceed pass_ratio")
-            rule["otherwise"] = _status(rule["otherwise"], f"{where}.otherwise", problems)
-        if name_ == "land_use_plan":
-            rule["on_incompatible"] = _status(
-                rule["on_incompatible"], f"{where}.on_incompatible", problems
+        _check_rule(name, rule, where, problems)
+        rules[name] = rule
+    return rules
+
+
+def _check_rule(name: str, rule: dict[str, Any], where: str, problems: _Problems) -> None:
+    """The members several rules share, then the rule's own (statuses normalised in place)."""
+    if not isinstance(rule["enabled"], bool):
+        problems.add(f"{where}.enabled", "expected true or false")
+    if name in ("basic_farmland", "ecological_redline", "control_line"):
+        rule["on_overlap"] = _status(rule["on_overlap"], f"{where}.on_overlap", problems)
+    if "by_project_type" in rule:
+        _check_by_project_type(rule["by_project_type"], f"{where}.by_project_type", problems)
+    own_checks = _RULE_CHECKS.get(name)
+    if own_checks is not None:
+        own_checks(rule, where, problems)
+
+
+def _check_by_project_type(by_type: Any, where: str, problems: _Problems) -> None:
+    if not isinstance(by_type, Mapping):
+        problems.add(where, "expected {project_type: status}")
+        return
+    for ptype, status in by_type.items():
+        if ptype not in PROJECT_TYPES:
+            problems.add(
+                f"{where}.{ptype}", f"unknown project type; expected {', '.join(PROJECT_TYPES)}"
             )
-            table = rule["compatibility"]
-            if not isinstance(table, Mapping):
-                problems.add(f"{where}.compatibility", "expected {requested code: [codes]}")
-            else:
-                checked = {}
-                for code, allowed in table.items():
-                    if code not in LAND_USE_CLASSES:
-                        problems.add(
-                            f"{where}.compatibility.{str(code)[:20]}",
-                            "the key is not a 用地用海 code",
-                        )
-                        continue
-                    checked[code] = _code_list(allowed, f"{where}.compatibility.{code}", problems)
-                rule["compatibility"] = checked
-        if name_ == "sensitive_zone":
-            classes = rule["classes"]
-            if not isinstance(classes, list):
-                problems.add(f"{where}.classes", "expected a list")
-            else:
-                for i, entry in enumerate(classes):
-                    at = f"{where}.classes[{i}]"
-                    if not isinstance(entry, Mapping):
-                        problems.add(at, "expected {type, levels, status}")
-                        continue
-                    _known_keys(entry, {"type", "levels", "status", "label"}, at, problems)
-                    if entry.get("type") not in SENSITIVE_TYPES:
-                        problems.add(f"{at}.type", f"expected one of {', '.join(SENSITIVE_TYPES)}")
-                    levels = entry.get("levels", [])
-                    if not isinstance(levels, list) or not all(isinstance(v, str) for v in levels):
-                        problems.add(f"{at}.levels", "expected a list of level names ([] = any)")
-                    _status(entry.get("status"), f"{at}.status", problems)
-            rule["otherwise"] = _status(rule["otherwise"], f"{where}.otherwise", problems)
-        if name_ == "control_line":
-            types = rule["types"]
-            if not isinstance(types, list) or any(t not in CONTROL_LINE_TYPES for t in types):
-                problems.add(
-                    f"{where}.types", f"expected a list of {', '.join(CONTROL_LINE_TYPES)}"
-                )
-        rules[name_] = rule
-    problems.raise_if_any()
-    return {"name": name, "description": description, "settings": settings, "rules": rules}
+        _status(status, f"{where}.{ptype}", problems)
+
+
+def _check_urban_boundary(rule: dict[str, Any], where: str, problems: _Problems) -> None:
+    types = rule["project_types"]
+    if not isinstance(types, list) or any(t not in PROJECT_TYPES for t in types):
+        problems.add(f"{where}.project_types", f"expected a list of {', '.join(PROJECT_TYPES)}")
+    rule["pass_ratio"] = _number(rule["pass_ratio"], f"{where}.pass_ratio", problems, 0, 1)
+    rule["warn_ratio"] = _number(rule["warn_ratio"], f"{where}.warn_ratio", problems, 0, 1)
+    if rule["warn_ratio"] > rule["pass_ratio"]:
+        problems.add(f"{where}.warn_ratio", "must not exceed pass_ratio")
+    rule["otherwise"] = _status(rule["otherwise"], f"{where}.otherwise", problems)
+
+
+def _check_land_use_plan(rule: dict[str, Any], where: str, problems: _Problems) -> None:
+    rule["on_incompatible"] = _status(rule["on_incompatible"], f"{where}.on_incompatible", problems)
+    table = rule["compatibility"]
+    if not isinstance(table, Mapping):
+        problems.add(f"{where}.compatibility", "expected {requested code: [codes]}")
+        return
+    checked = {}
+    for code, allowed in table.items():
+        if code not in LAND_USE_CLASSES:
+            problems.add(
+                f"{where}.compatibility.{str(code)[:20]}", "the key is not a 用地用海 code"
+            )
+            continue
+        checked[code] = _code_list(allowed, f"{where}.compatibility.{code}", problems)
+    rule["compatibility"] = checked
+
+
+def _check_sensitive_zone(rule: dict[str, Any], where: str, problems: _Problems) -> None:
+    classes = rule["classes"]
+    if not isinstance(classes, list):
+        problems.add(f"{where}.classes", "expected a list")
+    else:
+        for i, entry in enumerate(classes):
+            _check_sensitive_class(entry, f"{where}.classes[{i}]", problems)
+    rule["otherwise"] = _status(rule["otherwise"], f"{where}.otherwise", problems)
+
+
+def _check_sensitive_class(entry: Any, at: str, problems: _Problems) -> None:
+    if not isinstance(entry, Mapping):
+        problems.add(at, "expected {type, levels, status}")
+        return
+    _known_keys(entry, {"type", "levels", "status", "label"}, at, problems)
+    if entry.get("type") not in SENSITIVE_TYPES:
+        problems.add(f"{at}.type", f"expected one of {', '.join(SENSITIVE_TYPES)}")
+    levels = entry.get("levels", [])
+    if not isinstance(levels, list) or not all(isinstance(v, str) for v in levels):
+        problems.add(f"{at}.levels", "expected a list of level names ([] = any)")
+    _status(entry.get("status"), f"{at}.status", problems)
+
+
+def _check_control_line(rule: dict[str, Any], where: str, problems: _Problems) -> None:
+    types = rule["types"]
+    if not isinstance(types, list) or any(t not in CONTROL_LINE_TYPES for t in types):
+        problems.add(f"{where}.types", f"expected a list of {', '.join(CONTROL_LINE_TYPES)}")
+
+
+#: Each rule's own checks, after the shared ones.
+_RULE_CHECKS = {
+    "urban_boundary": _check_urban_boundary,
+    "land_use_plan": _check_land_use_plan,
+    "sensitive_zone": _check_sensitive_zone,
+    "control_line": _check_control_line,
+}
 
 
 # --- storage ----------------------------------------------------------------------------
@@ -435,7 +466,7 @@ def get_ruleset(
 ) -> Ruleset:
     """A ruleset version (default: the current version of `default`).
 
-    Unknown ids and versions are a 400 `unknown_ruleset` problem naming the known ids.
+    Unknown ids and versions are InvalidInput `unknown_ruleset` naming the known ids.
     Versions are immutable, so they are cached per process; only "which version is
     current" is read from the database on each call (an edit in another process counts).
     """
@@ -461,16 +492,15 @@ def get_ruleset(
     return ruleset
 
 
-def _unknown_ruleset(ctx: PlanFuse, what: str) -> ProblemError:
+def _unknown_ruleset(ctx: PlanFuse, what: str) -> InvalidInput:
     with ctx.db.session() as session:
         known = sorted(set(session.scalars(select(ComplianceRuleset.id))))
     detail = f"ruleset {what!r} does not exist; known rulesets: {', '.join(known) or 'none'}"
-    return ProblemError(
-        400,
-        "unknown_ruleset",
+    return InvalidInput(
         detail,
-        title="Unknown ruleset",
+        code="unknown_ruleset",
         errors=[{"field": "ruleset", "message": detail}],
+        title="Unknown ruleset",
     )
 
 
@@ -507,13 +537,13 @@ def list_rulesets(ctx: PlanFuse) -> list[dict[str, Any]]:
 
 
 def get_ruleset_document(ctx: PlanFuse, ruleset_id: str, version: int | None = None) -> dict:
-    """One ruleset version as a document (404 if it does not exist, for the admin API)."""
+    """One ruleset version as a document (NotFound if it does not exist, for the admin API)."""
     try:
         return get_ruleset(ctx, ruleset_id, version).to_dict()
-    except ProblemError as exc:
+    except InvalidInput as exc:
         if exc.code == "unknown_ruleset":
             what = ruleset_id if version is None else f"{ruleset_id} version {version}"
-            raise not_found("ruleset", what) from None
+            raise NotFound("ruleset", what) from None
         raise
 
 
@@ -522,23 +552,23 @@ def save_ruleset(
 ) -> Ruleset:
     """Store `doc` as the next version of `ruleset_id` (version 1 for a new ruleset).
 
-    `create=True` refuses an id that exists (409); otherwise the id must exist (404).
+    `create=True` refuses an id that exists (Conflict); otherwise the id must exist (NotFound).
     """
     ensure_default_ruleset(ctx)
     if not isinstance(ruleset_id, str) or not RULESET_ID.match(ruleset_id):
-        raise ProblemError(
-            400,
-            "invalid_ruleset",
+        raise InvalidInput(
             f"ruleset id {str(ruleset_id)[:64]!r} is not valid; use 1–64 lower-case letters, "
             "digits, '_' or '-'",
+            code="invalid_ruleset",
             errors=[{"field": "id", "message": "invalid ruleset id"}],
+            title="Invalid ruleset",
         )
     if isinstance(doc, Mapping) and doc.get("id") not in (None, ruleset_id):
-        raise ProblemError(
-            400,
-            "invalid_ruleset",
+        raise InvalidInput(
             f"the document's id {str(doc.get('id'))[:64]!r} differs from {ruleset_id!r}",
+            code="invalid_ruleset",
             errors=[{"field": "id", "message": "differs from the URL"}],
+            title="Invalid ruleset",
         )
     checked = validate_ruleset_document(doc)
     for attempt in range(3):
@@ -549,11 +579,9 @@ def save_ruleset(
                 )
             )
         if create and latest is not None:
-            raise ProblemError(
-                409, "conflict", f"ruleset {ruleset_id!r} exists; PUT a new version instead"
-            )
+            raise Conflict(f"ruleset {ruleset_id!r} exists; PUT a new version instead")
         if not create and latest is None:
-            raise not_found("ruleset", ruleset_id)
+            raise NotFound("ruleset", ruleset_id)
         version = (latest or 0) + 1
         try:
             with ctx.db.session() as session:

@@ -12,24 +12,19 @@ from typing import Any
 import shapely
 
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError
+from planfuse.errors import InvalidInput, TooLarge
 from planfuse.geo.crs import crs_from_prj, resolve_crs
 from planfuse.services.compliance.redline import RedLine, parse_red_line
-from planfuse.services.layer_files import open_layer_file
+from planfuse.services.layers.files import open_layer_file
 
 #: A red line file is small (a few thousand vertices); anything bigger is not one.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 TEXT_SUFFIXES = {".txt", ".csv", ".wkt", ".dat"}
+UPLOAD_TITLE = "Unreadable red line file"
 
 
-def _problem(detail: str, code: str = "invalid_upload", status: int = 400) -> ProblemError:
-    return ProblemError(
-        status,
-        code,
-        detail,
-        title="Unreadable red line file",
-        errors=[{"field": "file", "message": detail}],
-    )
+def _problem(detail: str, code: str = "invalid_upload") -> InvalidInput:
+    return InvalidInput(detail, code=code, field="file", title=UPLOAD_TITLE)
 
 
 def parse_upload(
@@ -45,16 +40,16 @@ def parse_upload(
     `geometry_4490` (for the map), `area_m2`, `parts`, `notes`, `repaired`.
 
     The CRS comes from `crs`, else a shapefile's .prj or a GeoJSON `crs` member, else
-    EPSG:4490; a .prj that contradicts `crs` is a 400 `crs_conflict`.
+    EPSG:4490; a .prj that contradicts `crs` is InvalidInput `crs_conflict`.
     """
     if not data:
         raise _problem("the uploaded file is empty")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise _problem(
+        raise TooLarge(
             f"the file is {len(data):,} bytes; a red line file may have at most "
             f"{MAX_UPLOAD_BYTES:,}",
-            code="payload_too_large",
-            status=413,
+            field="file",
+            title=UPLOAD_TITLE,
         )
     name = Path(filename or "upload").name[-200:] or "upload"
     suffix = Path(name).suffix.lower()
@@ -123,13 +118,12 @@ def _from_zip(ctx: PlanFuse, data: bytes, name: str, crs: str | None) -> tuple[A
             declared = resolve_crs(crs, settings.datum_shifts) if crs else None
             from_prj = crs_from_prj(source.prj_wkt) if source.prj_wkt else None
             if declared and from_prj and declared.key != from_prj.key:
-                raise ProblemError(
-                    400,
-                    "crs_conflict",
+                raise InvalidInput(
                     f"you chose {declared.key} but {source.name}'s .prj says {from_prj.key}; "
                     "choose the CRS that matches the coordinates, or fix the .prj",
-                    title="Conflicting coordinate systems",
+                    code="crs_conflict",
                     errors=[{"field": "crs", "message": "conflicts with the .prj file"}],
+                    title="Conflicting coordinate systems",
                 )
             chosen = (declared or from_prj).key if (declared or from_prj) else None
             if chosen is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planfuse.errors import ProblemError
-from planfuse.services.kinds import LAYER_KINDS
+from planfuse.errors import InvalidInput
+from planfuse.services.layers.kinds import LAYER_KINDS
 
 
 @dataclass(frozen=True)
@@ -152,19 +152,25 @@ STATUS_TITLES = {
     "adjusted": ("已调整", "Adjusted"),
     "kept": ("保留", "Kept"),
 }
+# The coordination workflow's allowed status changes (DOMAIN.md).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "pending": ("coordinating",),
+    "coordinating": ("adjusted", "kept"),
+    "adjusted": (),
+    "kept": (),
+}
 
 
 def get_analysis(name: object, field: str = "analysis") -> Analysis:
-    """The analysis named ``name``; a 400 problem listing the analyses otherwise."""
+    """The analysis named ``name``; InvalidInput listing the analyses otherwise."""
     if isinstance(name, str) and name in ANALYSES:
         return ANALYSES[name]
     choices = ", ".join(ANALYSES)
-    raise ProblemError(
-        400,
-        "unknown_analysis",
+    raise InvalidInput(
         f"analysis {name!r} is unknown; expected one of {choices}",
-        title="Unknown analysis",
+        code="unknown_analysis",
         errors=[{"field": field, "message": f"expected one of {choices}"}],
+        title="Unknown analysis",
     )
 
 

@@ -1,6 +1,6 @@
 """Conflict detection: overlay the layers an analysis reads, classify the pieces, cut them
 at district boundaries and flag slivers. Plain Python over the geo core; the job wrapper
-and persistence are in `planfuse.services.conflicts.service`.
+and persistence are in `planfuse.services.conflicts.detection_jobs`.
 
 Rules (DOMAIN.md, "Conflict detection"):
 
@@ -19,6 +19,7 @@ Rules (DOMAIN.md, "Conflict detection"):
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import numpy as np
 import shapely
 
 from planfuse.context import PlanFuse
+from planfuse.errors import InvalidInput
 from planfuse.geo.measure import thinness_m
 from planfuse.services.conflicts.analyses import Analysis, get_analysis
 from planfuse.services.conflicts.districts import (
@@ -41,15 +43,17 @@ from planfuse.services.conflicts.overlay import (
     OverlayResult,
     default_workers,
     intersect_pairs,
+    spatial_partition,
     subtract_cover,
 )
-from planfuse.services.land_classes import (
+from planfuse.services.layers.data import LayerRef, layer_index, layers_by_kind
+from planfuse.services.layers.land_classes import (
     class_name,
     is_land_plan_construction,
     is_urban_plan_construction,
 )
-from planfuse.services.land_use import matches_prefix
-from planfuse.services.layer_data import LayerRef, layer_index, layers_by_kind
+from planfuse.services.layers.land_use import matches_prefix
+from planfuse.services.monitoring.config import config_value
 
 Progress = Callable[[float, str], None]
 
@@ -194,9 +198,13 @@ class Detection:
     seconds: float
 
 
-def _settings_floats(ctx: PlanFuse) -> tuple[float, float]:
-    s = ctx.settings
-    return float(s.conflict_sliver_area_m2), float(s.conflict_sliver_thinness_m)
+def sliver_rule(ctx: PlanFuse) -> tuple[float, float]:
+    """(area m², thinness m) under which a piece is a sliver: the conflict-detection service's
+    configuration (服务配置), defaulting to the instance settings."""
+    return (
+        float(config_value(ctx, "conflict_detection", "sliver_area_m2")),
+        float(config_value(ctx, "conflict_detection", "sliver_thinness_m")),
+    )
 
 
 def sliver_flags(
@@ -215,7 +223,7 @@ def sliver_flags(
 def resolve_inputs(
     ctx: PlanFuse, analysis: Analysis
 ) -> tuple[dict[str, list[LayerRef]], DistrictSet]:
-    """The current layers of every kind the analysis reads; 409 naming missing kinds."""
+    """The current layers of every kind the analysis reads; a Conflict naming missing kinds."""
     by_kind = layers_by_kind(ctx)
     missing = [k for k in analysis.kinds if not by_kind.get(k)]
     if missing:
@@ -226,20 +234,20 @@ def resolve_inputs(
 def check_request(
     ctx: PlanFuse, analysis_name: object, districts: object
 ) -> tuple[Analysis, list[str] | None]:
-    """Validate a detection request before a job is queued (400/409 problems)."""
-    from planfuse.errors import ProblemError
+    """Validate a detection request before a job is queued (InvalidInput; a Conflict when
+    layers are missing)."""
 
     analysis = get_analysis(analysis_name)
     _, district_set = resolve_inputs(ctx, analysis)
     if districts is None:
         return analysis, None
     if not isinstance(districts, list) or not districts:
-        raise ProblemError(
-            400,
-            "invalid_districts",
+        raise InvalidInput(
             '`districts` must be a non-empty list of district adcodes, e.g. ["500103"], '
             "or left out for the whole city",
+            code="invalid_districts",
             errors=[{"field": "districts", "message": "expected a non-empty list"}],
+            title="Invalid districts",
         )
     return analysis, check_district_codes(district_set, districts, "districts")
 
@@ -258,6 +266,31 @@ def detect(
     ``progress(fraction, stage)`` covers 0–1 of the detection; ``check()`` is called between
     overlay chunks (raise to stop). Areas in m² in the working CRS.
     """
+    part = detect_partition(
+        ctx, analysis_name, districts, 0, 1, progress=progress, check=check, workers=workers
+    )
+    return merge_detections([part])
+
+
+def detect_partition(
+    ctx: PlanFuse,
+    analysis_name: str,
+    districts: Sequence[str] | None,
+    part: int,
+    parts: int,
+    *,
+    progress: Progress = _no_progress,
+    check: Callable[[], None] | None = None,
+    workers: int | None = None,
+) -> Detection:
+    """One spatial partition of a detection: the pieces of the first-layer features of
+    partition ``part`` of ``parts`` (each step's first layer cut into ``parts`` compact
+    runs along a grid of the features' centres; every feature in exactly one partition).
+
+    Pieces, district cut and sliver flags depend on one pair of features each, so the
+    partitions' records together are the whole detection's; :func:`merge_detections`
+    puts them in one order and adds the statistics (left unrounded here).
+    """
     started = time.perf_counter()
     analysis, selected = check_request(ctx, analysis_name, list(districts) if districts else None)
     refs, district_set = resolve_inputs(ctx, analysis)
@@ -269,7 +302,7 @@ def detect(
     inputs = {kind: restrict(load_input(ctx, kind, r), region) for kind, r in refs.items()}
     progress(0.1, "overlay")
     pieces = Pieces()
-    steps = _overlay_steps(ctx, analysis, inputs)
+    steps = _overlay_steps(ctx, analysis, inputs, (part, parts))
     for k, (label, run) in enumerate(steps):
         span_lo = 0.1 + 0.7 * k / len(steps)
         span_hi = 0.1 + 0.7 * (k + 1) / len(steps)
@@ -289,16 +322,75 @@ def detect(
         layers=dict(sorted(layers.items())),
         records=records,
         type_stats=stats,
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def record_key(record: ConflictRecord) -> tuple:
+    """The order of records in a detection: type, the two source features, district — one
+    record per key, whichever partition found it."""
+    a = record.sources[0]
+    b = record.sources[1] if len(record.sources) > 1 else {}
+    return (
+        record.type,
+        str(a.get("layer")),
+        int(a.get("fid") or 0),
+        str(b.get("layer") or ""),
+        -1 if b.get("fid") is None else int(b["fid"]),
+        record.district or "",
+    )
+
+
+def merge_detections(parts: Sequence[Detection]) -> Detection:
+    """The detection the partitions make together: every record once, in
+    :func:`record_key` order, statistics added and rounded (m² to 4 decimals)."""
+    if not parts:
+        raise ValueError("no partitions to merge")
+    first = parts[0]
+    for other in parts[1:]:
+        if other.layers != first.layers or other.analysis.name != first.analysis.name:
+            raise ValueError("partitions of different detections (layer versions differ)")
+    records = sorted((r for p in parts for r in p.records), key=record_key)
+    stats: dict[str, dict[str, float]] = {}
+    for p in parts:
+        for code, entry in p.type_stats.items():
+            into = stats.setdefault(code, dict.fromkeys(entry, 0))
+            for name, value in entry.items():
+                into[name] += value
+    for entry in stats.values():
+        entry["area_m2"] = round(entry["area_m2"], 4)
+        entry["sliver_area_m2"] = round(entry["sliver_area_m2"], 4)
+    return Detection(
+        analysis=first.analysis,
+        districts=first.districts,
+        layers=first.layers,
+        records=records,
+        type_stats=stats,
+        seconds=round(sum(p.seconds for p in parts), 3),
     )
 
 
 OverlayStep = tuple[str, Callable[..., None]]
 
 
+def partition_of(layer: LayerInput, part: int, parts: int) -> LayerInput:
+    """The features of partition ``part`` of ``parts`` (see :func:`detect_partition`)."""
+    if parts <= 1:
+        return layer
+    positions = spatial_partition(layer.geoms, part, parts)
+    mask = np.zeros(len(layer), dtype=bool)
+    mask[positions] = True
+    return layer.subset(mask)
+
+
 def _overlay_steps(
-    ctx: PlanFuse, analysis: Analysis, inputs: dict[str, LayerInput]
+    ctx: PlanFuse,
+    analysis: Analysis,
+    inputs: dict[str, LayerInput],
+    partition: tuple[int, int] = (0, 1),
 ) -> list[OverlayStep]:
+    part, parts = partition
+
     def overlay(left: LayerInput, right: LayerInput, report, check, workers):
         return intersect_pairs(
             left.geoms,
@@ -311,7 +403,7 @@ def _overlay_steps(
 
     def pairwise(code: str, a_kind: str, b_kind: str, a: LayerInput | None = None):
         def run(pieces: Pieces, report, check, workers) -> None:
-            left = a if a is not None else inputs[a_kind]
+            left = partition_of(a if a is not None else inputs[a_kind], part, parts)
             right = inputs[b_kind]
             result = overlay(left, right, report, check, workers)
             pieces.add(np.full(len(result), code, dtype=object), result, left, right)
@@ -321,7 +413,8 @@ def _overlay_steps(
     if analysis.name == "two_plans":
 
         def two_plans(pieces: Pieces, report, check, workers) -> None:
-            urban, land = inputs["urban_plan"], inputs["land_plan"]
+            urban = partition_of(inputs["urban_plan"], part, parts)
+            land = inputs["land_plan"]
             result = overlay(urban, land, report, check, workers)
             cg = np.fromiter(
                 (is_urban_plan_construction(c) for c in urban.codes[result.left]),
@@ -358,17 +451,16 @@ def _overlay_steps(
 
     def outside(pieces: Pieces, report, check, workers) -> None:
         boundary = inputs["urban_boundary"]
+        left = partition_of(urban_built, part, parts)
         result = subtract_cover(
-            urban_built.geoms,
+            left.geoms,
             boundary.geoms,
             cover_tree=boundary.tree,
             workers=workers,
             progress=report,
             check=check,
         )
-        pieces.add(
-            np.full(len(result), "urban_outside_boundary", dtype=object), result, urban_built, None
-        )
+        pieces.add(np.full(len(result), "urban_outside_boundary", dtype=object), result, left, None)
 
     return [
         pairwise("construction_on_farmland", "land_use_plan", "basic_farmland", built),
@@ -384,25 +476,17 @@ def _records(
     districts: DistrictSet,
     selected: list[str] | None,
 ) -> tuple[list[ConflictRecord], dict[str, dict[str, float]]]:
-    min_area, min_thin = _settings_floats(ctx)
+    """The conflict records of an overlay's pieces (cut at district boundaries, noise
+    dropped, slivers flagged) and the count and area per type."""
+    min_area, min_thin = sliver_rule(ctx)
     noise_m2 = float(ctx.settings.conflict_noise_m2)
-    stats: dict[str, dict[str, float]] = {
-        t.code: {
-            "count": 0,
-            "area_m2": 0.0,
-            "sliver_count": 0,
-            "sliver_area_m2": 0.0,
-            "noise_count": 0,
-        }
-        for t in analysis.types
-    }
+    stats = _empty_stats(analysis)
     records: list[ConflictRecord] = []
     conflict_codes = {t.code for t in analysis.conflict_types}
     wanted = None if selected is None else {districts.position(c) for c in selected}
-    boundary_refs = None
-    for types, geoms, (a_in, a_pos), (b_in, b_pos) in zip(
-        pieces.type, pieces.geoms, pieces.a, pieces.b, strict=True
-    ):
+    # The urban boundary layer as a source, read once and only when a piece needs it.
+    boundary_source = functools.cache(lambda: _boundary_source(ctx))
+    for types, geoms, a, b in zip(pieces.type, pieces.geoms, pieces.a, pieces.b, strict=True):
         if len(geoms) == 0:
             continue
         keep_conflicts = np.isin(types, list(conflict_codes))
@@ -420,38 +504,15 @@ def _records(
         idx = np.flatnonzero(keep_conflicts)
         if idx.size == 0:
             continue
-        parts = split_by_district(geoms[idx], districts)
-        keep = parts.areas_m2 >= noise_m2
-        for code in types[idx[parts.owner[~keep]]].tolist():
-            stats[str(code)]["noise_count"] += 1
-        if wanted is not None:
-            keep &= np.isin(parts.district, list(wanted))
-        parts = type(parts)(
-            parts.owner[keep], parts.district[keep], parts.parts[keep], parts.areas_m2[keep]
-        )
+        parts = _kept_parts(geoms[idx], types[idx], districts, wanted, noise_m2, stats)
         thick = np.asarray(thinness_m(parts.parts), dtype=np.float64).reshape(-1)
         sliver, reasons = sliver_flags(parts.areas_m2, thick, min_area, min_thin)
         for k in range(len(parts.owner)):
             i = idx[parts.owner[k]]
             code = str(types[i])
-            d = int(parts.district[k])
-            adcode = districts.adcodes[d] if d >= 0 else None
-            name = districts.names[d] if d >= 0 else None
-            sources = [a_in.source(int(a_pos[i]))]
-            if b_in is not None:
-                sources.append(b_in.source(int(b_pos[i])))
-            else:
-                if boundary_refs is None:
-                    boundary_refs = _boundary_source(ctx)
-                sources.append(boundary_refs)
             area = float(parts.areas_m2[k])
-            entry = stats[code]
-            if sliver[k]:
-                entry["sliver_count"] += 1
-                entry["sliver_area_m2"] += area
-            else:
-                entry["count"] += 1
-                entry["area_m2"] += area
+            _count(stats[code], area, bool(sliver[k]))
+            d = int(parts.district[k])
             records.append(
                 ConflictRecord(
                     analysis=analysis.name,
@@ -461,15 +522,65 @@ def _records(
                     thickness_m=float(thick[k]),
                     sliver=bool(sliver[k]),
                     sliver_reason=reasons[k],
-                    district=adcode,
-                    district_name=name,
-                    sources=sources,
+                    district=districts.adcodes[d] if d >= 0 else None,
+                    district_name=districts.names[d] if d >= 0 else None,
+                    sources=_sources(a, b, i, boundary_source),
                 )
             )
-    for entry in stats.values():
-        entry["area_m2"] = round(entry["area_m2"], 4)
-        entry["sliver_area_m2"] = round(entry["sliver_area_m2"], 4)
     return records, stats
+
+
+def _empty_stats(analysis: Analysis) -> dict[str, dict[str, float]]:
+    return {
+        t.code: {
+            "count": 0,
+            "area_m2": 0.0,
+            "sliver_count": 0,
+            "sliver_area_m2": 0.0,
+            "noise_count": 0,
+        }
+        for t in analysis.types
+    }
+
+
+def _kept_parts(
+    geoms: np.ndarray,
+    types: np.ndarray,
+    districts: DistrictSet,
+    wanted: set[int] | None,
+    noise_m2: float,
+    stats: dict[str, dict[str, float]],
+):
+    """The conflict pieces cut at district boundaries, without the parts under `noise_m2`
+    (counted per type as noise) and, when districts were selected, those outside them."""
+    parts = split_by_district(geoms, districts)
+    keep = parts.areas_m2 >= noise_m2
+    for code in types[parts.owner[~keep]].tolist():
+        stats[str(code)]["noise_count"] += 1
+    if wanted is not None:
+        keep &= np.isin(parts.district, list(wanted))
+    return type(parts)(
+        parts.owner[keep], parts.district[keep], parts.parts[keep], parts.areas_m2[keep]
+    )
+
+
+def _count(entry: dict[str, float], area_m2: float, sliver: bool) -> None:
+    if sliver:
+        entry["sliver_count"] += 1
+        entry["sliver_area_m2"] += area_m2
+    else:
+        entry["count"] += 1
+        entry["area_m2"] += area_m2
+
+
+def _sources(a, b, i: int, boundary_source) -> list[dict[str, Any]]:
+    """The features the piece comes from: its A feature, and its B feature or (for the
+    outside-the-boundary type) the urban boundary layer."""
+    a_in, a_pos = a
+    b_in, b_pos = b
+    sources = [a_in.source(int(a_pos[i]))]
+    sources.append(b_in.source(int(b_pos[i])) if b_in is not None else boundary_source())
+    return sources
 
 
 def _count_consistent(

@@ -10,9 +10,9 @@ import numpy as np
 import shapely
 
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError
+from planfuse.errors import Conflict, InvalidInput
 from planfuse.services.conflicts.overlay import polygonal
-from planfuse.services.layer_data import LayerRef, current_layers, layer_index
+from planfuse.services.layers.data import LayerRef, current_layers, layer_index
 
 #: A piece whose parts inside districts cover all but this share of it has no outside part
 #: (floating-point noise of the intersections, not territory).
@@ -76,28 +76,27 @@ def require_districts(ctx: PlanFuse) -> DistrictSet:
     return districts
 
 
-def missing_layers(kinds: Iterable[str], analysis: str | None = None) -> ProblemError:
-    """409: the analysis needs layers of these kinds and the database has none."""
+def missing_layers(kinds: Iterable[str], analysis: str | None = None) -> Conflict:
+    """The analysis needs layers of these kinds and the database has none (a Conflict)."""
     from planfuse.services.conflicts.analyses import kind_title
 
     kinds = list(kinds)
     names = ", ".join(f"{k} ({kind_title(k)})" for k in kinds)
     what = f"analysis {analysis!r}" if analysis else "this request"
-    return ProblemError(
-        409,
-        "missing_layers",
+    return Conflict(
         f"{what} needs layers of kind {names}, and none is loaded; import one with "
         "`planfuse layers import FILE --kind KIND` or POST /api/v1/layers/{id}/versions",
-        title="Layers missing",
+        code="missing_layers",
         errors=[
             {"field": "kind", "kind": k, "message": f"no current layer of kind {k!r}"}
             for k in kinds
         ],
+        title="Layers missing",
     )
 
 
 def check_district_codes(districts: DistrictSet, codes: Sequence[object], field: str) -> list[str]:
-    """The codes as strings, each a district adcode; 400 naming the unknown ones."""
+    """The codes as strings, each a district adcode; InvalidInput naming the unknown ones."""
     known = set(districts.adcodes.tolist())
     out: list[str] = []
     bad = []
@@ -109,13 +108,12 @@ def check_district_codes(districts: DistrictSet, codes: Sequence[object], field:
             out.append(text)
     if bad:
         sample = ", ".join(sorted(known)[:5])
-        raise ProblemError(
-            400,
-            "unknown_district",
+        raise InvalidInput(
             f"{len(bad)} district code(s) are not adcodes of the district layer "
             f"{districts.ref.layer_id!r} (e.g. {sample}, …)",
-            title="Unknown district",
+            code="unknown_district",
             errors=bad,
+            title="Unknown district",
         )
     return list(dict.fromkeys(out))
 

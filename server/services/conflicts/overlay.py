@@ -172,6 +172,18 @@ def _spatial_order(geoms: np.ndarray) -> np.ndarray:
     return np.lexsort((cx, gx, gy))
 
 
+def spatial_partition(geoms: np.ndarray, part: int, parts: int) -> np.ndarray:
+    """Positions (sorted) of partition ``part`` of ``parts``: the features in grid order
+    (see `_spatial_order`) cut into ``parts`` runs of equal count, so each partition is a
+    compact area and every feature is in exactly one. Deterministic: every process that
+    holds the same layer versions computes the same partitions."""
+    if not 0 <= part < parts:
+        raise ValueError(f"partition {part} of {parts}")
+    order = _spatial_order(np.asarray(geoms, dtype=object))
+    bounds = np.linspace(0, len(order), parts + 1).round().astype(np.int64)
+    return np.sort(order[bounds[part] : bounds[part + 1]])
+
+
 def _run_chunks(
     work: Callable[[np.ndarray], OverlayResult],
     order: np.ndarray,

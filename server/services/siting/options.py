@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError
-from planfuse.services.kinds import LAYER_KINDS
-from planfuse.services.land_use import LAND_USE_CLASSES
-from planfuse.services.layer_data import layer_index, layers_by_kind
+from planfuse.errors import Conflict
+from planfuse.services.layers.data import layer_index, layers_by_kind
+from planfuse.services.layers.kinds import LAYER_KINDS
+from planfuse.services.layers.land_use import LAND_USE_CLASSES
+from planfuse.services.siting.plan import parcel_layer
 from planfuse.services.siting.query import (
     CONTROL_FILTERS,
     CONTROL_KINDS,
@@ -20,7 +21,7 @@ from planfuse.services.siting.query import (
     DEFAULT_WEIGHTS,
 )
 from planfuse.services.siting.relations import siting_cache
-from planfuse.services.siting.search import parcel_layer
+from planfuse.services.siting.search import thresholds
 
 CRITERION_LABELS = {
     "area_fit": ("面积适配度", "Area fit"),
@@ -73,9 +74,10 @@ def siting_options(ctx: PlanFuse) -> dict[str, Any]:
         controls.append(entry)
     sensitive = _values(ctx, layers.get("sensitive_zone", []), "type")
     settings = ctx.settings
+    limits = thresholds(ctx)
     try:
         parcels = parcel_layer(ctx, layers).to_dict()
-    except ProblemError:
+    except Conflict:  # no parcel layer yet: the options say so
         parcels = None
     return {
         "districts": districts,
@@ -97,8 +99,8 @@ def siting_options(ctx: PlanFuse) -> dict[str, Any]:
             "limit_default": DEFAULT_LIMIT,
             "limit_max": int(settings.siting_limit_max),
             "max_area_m2": float(settings.max_project_area_m2),
-            "tolerance_m2": float(settings.siting_tolerance_m2),
-            "inside_share": float(settings.siting_inside_share),
+            "tolerance_m2": limits.tolerance_m2,
+            "inside_share": limits.inside_share,
             "reach_m": float(settings.siting_reach_m),
         },
         "parcel_layer": parcels,

@@ -7,7 +7,7 @@ candidates added and removed, rank and score changes, the recommended parcel, an
 versions before and after.
 
 Every function takes the :class:`Owner` (app id and user id from the caller); a plan of any
-other owner behaves exactly like a plan that does not exist (404), so ids reveal nothing.
+other owner behaves exactly like a plan that does not exist (NotFound), so ids reveal nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import delete, func, select
 
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError
+from planfuse.errors import Conflict, InvalidInput, NotFound
 from planfuse.services.siting.query import SitingQuery
 from planfuse.services.siting.search import parse_request, result_json, run_query
 from planfuse.storage.models.base import utcnow
@@ -38,32 +38,26 @@ class Owner:
 
 
 def check_name(name: Any) -> str:
-    """The plan name, trimmed; 400 when missing, not text or longer than 200 characters.
+    """The plan name, trimmed; InvalidInput when missing, not text or longer than 200 characters.
     Markup is kept as it is: it is data, and every view shows it as text."""
     if not isinstance(name, str) or not name.strip():
-        raise ProblemError(
-            400,
-            "invalid_siting_plan",
+        raise InvalidInput(
             "a siting plan needs a name (text, 1 to 200 characters)",
-            title="Invalid request",
+            code="invalid_siting_plan",
             errors=[{"field": "name", "message": "required"}],
         )
     name = name.strip()
     if len(name) > PLAN_NAME_MAX:
-        raise ProblemError(
-            400,
-            "invalid_siting_plan",
+        raise InvalidInput(
             f"the plan name is {len(name):,} characters long; at most {PLAN_NAME_MAX} are kept",
-            title="Invalid request",
+            code="invalid_siting_plan",
             errors=[{"field": "name", "message": f"at most {PLAN_NAME_MAX} characters"}],
         )
     return name
 
 
-def _not_found(plan_id: int) -> ProblemError:
-    return ProblemError(
-        404, "not_found", f"siting plan {plan_id} does not exist", title="Not found"
-    )
+def _not_found(plan_id: int) -> NotFound:
+    return NotFound("siting plan", plan_id, message=f"siting plan {plan_id} does not exist")
 
 
 def _load(session, owner: Owner, plan_id: int) -> SitingPlan:
@@ -114,17 +108,16 @@ def save_plan(ctx: PlanFuse, owner: Owner, name: Any, query: SitingQuery) -> dic
     name = check_name(name)
     result = run_query(ctx, query)
     now = utcnow()
-    with ctx.db.session() as session:
+    with ctx.db.write_session() as session:
         count = session.scalar(
             select(func.count(SitingPlan.id)).where(
                 SitingPlan.app_id == owner.app_id, SitingPlan.user_id == owner.user_id
             )
         )
         if count >= PLANS_PER_OWNER_MAX:
-            raise ProblemError(
-                409,
-                "too_many_plans",
+            raise Conflict(
                 f"you keep {count} siting plans, the most allowed; delete some first",
+                code="too_many_plans",
                 title="Too many plans",
             )
         plan = SitingPlan(
@@ -158,7 +151,7 @@ def list_plans(ctx: PlanFuse, owner: Owner) -> list[dict[str, Any]]:
 
 
 def get_plan(ctx: PlanFuse, owner: Owner, plan_id: int) -> dict[str, Any]:
-    """One of `owner`'s plans; 404 for any other."""
+    """One of `owner`'s plans; NotFound for any other."""
     with ctx.db.session() as session:
         return plan_dict(_load(session, owner, plan_id))
 
@@ -179,7 +172,7 @@ def run_plan(
     result = run_query(ctx, query)
     text = result_json(result).decode()
     now = utcnow()
-    with ctx.db.session() as session:
+    with ctx.db.write_session() as session:
         plan = _load(session, owner, plan_id)
         before = orjson.loads(plan.result)
         diff = diff_results(before, result)
@@ -196,7 +189,7 @@ def run_plan(
 
 
 def delete_plan(ctx: PlanFuse, owner: Owner, plan_id: int) -> None:
-    """Delete one of `owner`'s plans; 404 (and nothing deleted) for any other."""
+    """Delete one of `owner`'s plans; NotFound (and nothing deleted) for any other."""
     with ctx.db.session() as session:
         deleted = session.execute(
             delete(SitingPlan).where(

@@ -1,7 +1,7 @@
 """The siting request: parsed, checked and put in canonical form.
 
 Everything that can be checked without reading layers is checked here, and every problem
-is reported at once (one 400 problem listing each field). What needs the data — does
+is reported at once (one InvalidInput listing each field). What needs the data — does
 district 500199 exist, is there a layer of kind `urban_boundary`, which road classes are
 there — is checked by :mod:`planfuse.services.siting.search` against the layer versions it
 reads.
@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from planfuse.errors import ProblemError
-from planfuse.services.kinds import LAYER_KINDS
-from planfuse.services.land_use import CODE_PATTERN
+from planfuse.errors import InvalidInput
+from planfuse.services.layers.kinds import LAYER_KINDS
+from planfuse.services.layers.land_use import CODE_PATTERN
 
 #: Layer kinds a parcel may be required to lie inside or outside of (DOMAIN.md layer kinds).
 CONTROL_KINDS = (
@@ -207,20 +207,28 @@ class _Errors:
             detail = f"{len(self.items)} problems with the siting request: " + "; ".join(
                 f"{e['field']}: {e['message']}" for e in self.items[:5]
             )
-        raise ProblemError(
-            400, "invalid_siting_request", detail, title="Invalid request", errors=self.items
-        )
+        raise InvalidInput(detail, code="invalid_siting_request", errors=self.items)
 
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _finite(value: Any) -> bool:
+    """A JSON number that is a finite float (JSON integers may be too large for one)."""
+    if not _number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _area(errors: _Errors, body: Mapping[str, Any], name: str, max_area_m2: float) -> float | None:
     value = body.get(name)
     if value is None:
         return None
-    if not _number(value) or not math.isfinite(value):
+    if not _finite(value):
         errors.add(name, "must be a number of square metres")
         return None
     if value < 0:
@@ -237,7 +245,7 @@ def _area(errors: _Errors, body: Mapping[str, Any], name: str, max_area_m2: floa
 
 
 def _attribute_value(errors: _Errors, where: str, value: Any) -> str | None:
-    if _number(value) and float(value).is_integer():
+    if _finite(value) and float(value).is_integer():
         value = str(int(value))
     if not isinstance(value, str) or not ATTRIBUTE_VALUE.match(value):
         errors.add(where, "must be a short code such as 'provincial' or 'geohazard'")
@@ -374,7 +382,7 @@ def _proximity(errors: _Errors, body: Mapping[str, Any]) -> tuple[Proximity, ...
                 continue
         within = item.get("within_m")
         if within is not None:
-            if not _number(within) or not math.isfinite(within) or not 0 < within <= MAX_WITHIN_M:
+            if not _finite(within) or not 0 < within <= MAX_WITHIN_M:
                 errors.add(
                     f"{where}.within_m",
                     f"must be a distance in metres, 0 < within_m ≤ {MAX_WITHIN_M:g}",
@@ -443,12 +451,18 @@ def _weights(errors: _Errors, value: Any) -> dict[str, float]:
         )
         return dict(DEFAULT_WEIGHTS)
     weights = {}
+    out_of_range = False
     for name in CRITERIA:
         w = value.get(name, 0.0)
-        if not _number(w) or not math.isfinite(w) or w < 0:
-            errors.add(f"weights.{name}", "must be a number ≥ 0")
-            return dict(DEFAULT_WEIGHTS)
+        # Each weight is a share of 1, so larger numbers are refused before they are summed;
+        # every bad weight is named, not only the first.
+        if not _finite(w) or not 0 <= w <= 1:
+            errors.add(f"weights.{name}", "must be a number from 0 to 1")
+            out_of_range = True
+            continue
         weights[name] = float(w)
+    if out_of_range:
+        return dict(DEFAULT_WEIGHTS)
     total = math.fsum(weights.values())
     if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
         if total > 0:
@@ -472,17 +486,15 @@ def parse_query(
     body: Any, *, max_area_m2: float, limit_max: int, default_crs: str = "EPSG:4490"
 ) -> SitingQuery:
     """A :class:`SitingQuery` from a request body (the flat JSON of `POST /siting/search`);
-    a 400 problem lists every field in error.
+    one InvalidInput lists every field in error.
 
     ``max_area_m2``: largest accepted area bound (m²); ``limit_max``: largest `limit`.
     Weights are refused unless they sum to 1 (± 1e-6): a silent rescale would hide a typo.
     """
     if not isinstance(body, Mapping):
-        raise ProblemError(
-            400,
-            "invalid_siting_request",
+        raise InvalidInput(
             'send a JSON object: {"scope": {"districts": ["500112"]}, "land_use": "1001", …}',
-            title="Invalid request",
+            code="invalid_siting_request",
         )
     errors = _Errors()
     unknown = sorted(set(body) - set(QUERY_FIELDS))

@@ -32,7 +32,7 @@ import shapely
 
 from planfuse.context import PlanFuse
 from planfuse.geo.index import LayerIndex
-from planfuse.services.layer_data import LayerRef, layer_index
+from planfuse.services.layers.data import LayerRef, layer_index
 
 EXTRA_KEY = "siting"
 VersionKey = tuple[str, int]

@@ -26,14 +26,12 @@ then the smaller feature id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from planfuse.services.siting.plan import QueryPlan
 from planfuse.services.siting.query import CRITERIA, SitingQuery
-
-if TYPE_CHECKING:
-    from planfuse.services.siting.search import _Plan
 
 UNITS = {
     "area_fit": "m2",
@@ -117,7 +115,7 @@ def distance_score(distances_m: np.ndarray, reach_m: np.ndarray | float) -> np.n
     return out
 
 
-def _distance_criterion(plan: _Plan, name: str, kind: str, query: SitingQuery, positions):
+def _distance_criterion(plan: QueryPlan, name: str, kind: str, query: SitingQuery, positions):
     conditions = [p for p in query.proximity if p.kind == kind]
     refs = plan.layers.get(kind) or []
     weight = float(query.weights.get(name, 0.0))
@@ -136,7 +134,7 @@ def _distance_criterion(plan: _Plan, name: str, kind: str, query: SitingQuery, p
     return Criterion(name, weight, d, distance_score(d, reach), reference)
 
 
-def evaluate(plan: _Plan, query: SitingQuery, positions: np.ndarray) -> Scores:
+def evaluate(plan: QueryPlan, query: SitingQuery, positions: np.ndarray) -> Scores:
     """Every weighted criterion for the parcels at `positions`, and the total score."""
     table = plan.table
     n = len(positions)

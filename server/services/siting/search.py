@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,13 +30,16 @@ import shapely
 from shapely.geometry import mapping
 
 from planfuse.context import PlanFuse
-from planfuse.errors import ProblemError
+from planfuse.errors import InvalidInput
 from planfuse.geo import crs as crs_mod
+from planfuse.geo.crs import CRSInfo
 from planfuse.geo.errors import GeoError
-from planfuse.geo.parse import parse_features, to_storage
-from planfuse.services.land_use import LAND_USE_CLASSES, nearest_class
-from planfuse.services.layer_data import LayerRef, layers_by_kind
+from planfuse.geo.parse import to_storage
+from planfuse.services.geometry_pool import parse_features_bounded
+from planfuse.services.layers.land_use import LAND_USE_CLASSES, nearest_class
+from planfuse.services.monitoring.config import config_value
 from planfuse.services.siting import scoring
+from planfuse.services.siting.plan import QueryPlan
 from planfuse.services.siting.query import (
     DEFAULT_LIMIT,
     SENSITIVE_TYPES,
@@ -48,26 +52,13 @@ from planfuse.services.siting.query import (
 from planfuse.services.siting.relations import (
     DistrictCentres,
     ParcelTable,
-    SitingCache,
     Source,
     siting_cache,
 )
 
-PARCEL_KIND = "land_use_plan"
 #: Coordinates in results: 1e-8° ≈ 1 mm; projected CRSs to the millimetre.
 DEGREE_DECIMALS = 8
 METRE_DECIMALS = 3
-
-
-def _missing_layer(kind: str, why: str) -> ProblemError:
-    return ProblemError(
-        409,
-        "layer_missing",
-        f"no layer of kind {kind!r} is loaded, so {why} cannot be evaluated; import one "
-        f"(planfuse layers import --kind {kind} …) or drop the condition",
-        title="Layer missing",
-        errors=[{"field": kind, "message": f"no {kind} layer"}],
-    )
 
 
 def search(
@@ -88,7 +79,7 @@ def search(
     defaults). ``limit``: candidates returned (``total`` counts all that pass).
 
     Returns ``{"candidates": [...], "total", "crs", "weights", "data_versions"}``; areas in
-    m², distances in m. Raises ProblemError: 400 for bad input, 409 when a condition needs a
+    m², distances in m. Raises InvalidInput for bad input, Conflict when a condition needs a
     layer that is not loaded.
     """
     body = {"scope": scope, **(conditions or {}), "limit": limit, "output_crs": output_crs}
@@ -108,186 +99,180 @@ def parse_request(ctx: PlanFuse, body: Any) -> SitingQuery:
     )
 
 
-# --- the data a query reads ---------------------------------------------------------------
+#: What 辅助选址-高级条件 adds to the basic search (scope, land use, area range, weights).
+ADVANCED_CONDITIONS = ("controls", "proximity", "exclude")
 
 
-def parcel_layer(ctx: PlanFuse, layers: Mapping[str, list[LayerRef]]) -> LayerRef:
-    """The candidate parcel layer: `siting_parcel_layer`, else the land-use plan layer (the
-    first by id when there are several)."""
-    wanted = ctx.settings.siting_parcel_layer
-    if wanted:
-        for refs in layers.values():
-            for ref in refs:
-                if ref.layer_id == wanted:
-                    return ref
-        raise ProblemError(
-            409,
-            "layer_missing",
-            f"the parcel layer {wanted!r} (setting siting_parcel_layer) has no data; import it "
-            "or change the setting",
-            title="Layer missing",
-        )
-    refs = layers.get(PARCEL_KIND) or []
-    if not refs:
-        raise _missing_layer(PARCEL_KIND, "the candidate parcels")
-    return refs[0]
-
-
-class _Plan:
-    """What one query reads, resolved against the current layers and checked."""
-
-    def __init__(self, ctx: PlanFuse, query: SitingQuery, cache: SitingCache):
-        self.ctx = ctx
-        self.query = query
-        self.cache = cache
-        self.layers = layers_by_kind(ctx)
-        self.current = frozenset(
-            (r.layer_id, r.version) for refs in self.layers.values() for r in refs
-        )
-        cache.prune(self.current)
-        self.parcel_ref = parcel_layer(ctx, self.layers)
-        self.read: dict[str, int] = {self.parcel_ref.layer_id: self.parcel_ref.version}
-        self.table = cache.table(ctx, self.parcel_ref)
-        self.districts = None
-        district_refs = self.layers.get("district") or []
-        if district_refs:
-            self.districts = cache.districts(ctx, district_refs[0])
-            self.district_ref = district_refs[0]
-        self.errors: list[dict[str, Any]] = []
-
-    def refs(self, kind: str, why: str) -> tuple[LayerRef, ...]:
-        refs = tuple(self.layers.get(kind) or ())
-        if not refs:
-            raise _missing_layer(kind, why)
-        return refs
-
-    def source(self, kind: str, refs, where=()) -> Source:
-        for ref in refs:
-            self.read[ref.layer_id] = ref.version
-        return Source(kind, tuple(refs), tuple(where))
-
-    def known_values(self, refs, attribute: str) -> dict[str, frozenset]:
-        merged: dict[str, set] = {}
-        for ref in refs:
-            for value, levels in self.cache.values(self.ctx, ref, attribute).items():
-                merged.setdefault(value, set()).update(levels)
-        return {k: frozenset(v) for k, v in merged.items()}
-
-    def error(self, field: str, message: str) -> None:
-        self.errors.append({"field": field, "message": message})
-
-    def check_value(self, field: str, refs, attribute: str, value: str, kind: str) -> None:
-        known = self.known_values(refs, attribute)
-        if value not in known:
-            listed = ", ".join(sorted(known)[:20]) or "none"
-            self.error(field, f"no {kind} feature has {attribute} {value!r}; present: {listed}")
-
-    def raise_if_errors(self) -> None:
-        if self.errors:
-            detail = "; ".join(f"{e['field']}: {e['message']}" for e in self.errors[:5])
-            raise ProblemError(
-                400, "invalid_siting_request", detail, title="Invalid request", errors=self.errors
-            )
-
-    def district_name(self, adcode: str | None) -> str | None:
-        if adcode is None or self.districts is None:
-            return None
-        return self.districts.names.get(adcode)
+def parse_basic_request(ctx: PlanFuse, body: Any) -> SitingQuery:
+    """:func:`parse_request` for 辅助选址-基础条件: a body with an advanced condition is
+    refused (InvalidInput naming it), so a basic search is never silently narrowed."""
+    if isinstance(body, Mapping):
+        for name in ADVANCED_CONDITIONS:
+            if body.get(name):
+                raise InvalidInput(
+                    f"`{name}` is an advanced condition; the basic search takes scope, "
+                    "land_use, area_min_m2, area_max_m2, target_area_m2, weights and limit — "
+                    "send advanced conditions to POST /api/v1/siting/search",
+                    code="advanced_condition",
+                    errors=[{"field": name, "message": "not a basic condition"}],
+                    title="Advanced condition in a basic search",
+                )
+    return parse_request(ctx, body)
 
 
 def _scope_polygon(ctx: PlanFuse, geometry: Mapping[str, Any], crs_name: str):
     """The scope polygon in the working CRS; GeoErrors name `scope.geometry`."""
     settings = ctx.settings
     try:
-        features = parse_features(
+        features = parse_features_bounded(
+            ctx,
             # Through JSON: callers in Python may hand over tuples (shapely's mapping()).
             orjson.loads(orjson.dumps(geometry)),
             geometry_types={"Polygon", "MultiPolygon"},
             max_vertices=int(settings.max_vertices),
         )
         if len(features) != 1:
-            raise ProblemError(
-                400,
-                "invalid_siting_request",
+            raise InvalidInput(
                 f"scope.geometry must be one polygon, not {len(features)} features",
-                title="Invalid request",
+                code="invalid_siting_request",
                 errors=[{"field": "scope.geometry", "message": "one polygon expected"}],
             )
         info = crs_mod.resolve_crs(crs_name, settings.datum_shifts)
         storage = to_storage(features, info, settings.datum_shifts)[0]
     except GeoError as exc:
-        raise ProblemError(
-            400,
-            "invalid_scope_geometry",
+        raise InvalidInput(
             f"scope.geometry (in {crs_name}): {exc.message}",
-            title="Invalid geometry or coordinate system",
+            code="invalid_scope_geometry",
             errors=[{"field": "scope.geometry", **p.to_dict()} for p in exc.errors]
             or [{"field": "scope.geometry", "message": exc.message}],
+            title="Invalid geometry or coordinate system",
         ) from None
     work = ctx.work.to_work(storage)
     shapely.prepare(work)
     return work
 
 
-# --- the funnel ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Thresholds:
+    """When a parcel counts as outside a layer (overlap ≤ `tolerance_m2`, m²) and as inside
+    one (share of its area ≥ `inside_share`): the configuration of 辅助选址-高级条件, by
+    default the `siting_tolerance_m2` and `siting_inside_share` settings."""
+
+    tolerance_m2: float
+    inside_share: float
+
+
+#: The catalogue entry whose configuration holds the thresholds (辅助选址-高级条件).
+CONFIG_SERVICE = "siting_advanced"
+
+
+def thresholds(ctx: PlanFuse) -> Thresholds:
+    """The thresholds as configured now (the service's catalogued configuration)."""
+    return Thresholds(
+        float(config_value(ctx, CONFIG_SERVICE, "tolerance_m2")),
+        float(config_value(ctx, CONFIG_SERVICE, "inside_share")),
+    )
+
+
+@dataclass(frozen=True)
+class ConditionSources:
+    """The layer features each advanced condition reads, in the query's order."""
+
+    controls: list[Source]
+    exclude: list[Source]
+    proximity: list[Source]
 
 
 def run_query(ctx: PlanFuse, query: SitingQuery) -> dict[str, Any]:
-    """Run a parsed query (see :func:`search`)."""
-    settings = ctx.settings
-    tolerance_m2 = float(settings.siting_tolerance_m2)
-    inside_share = float(settings.siting_inside_share)
-    try:
-        out_crs = crs_mod.resolve_crs(query.output_crs, settings.datum_shifts)
-    except GeoError as exc:
-        raise ProblemError(
-            400,
-            "invalid_siting_request",
-            f"output_crs: {exc.message}",
-            title="Invalid request",
-            errors=[{"field": "output_crs", "message": exc.message}],
-        ) from None
-    cache = siting_cache(ctx)
-    plan = _Plan(ctx, query, cache)
-    table = plan.table
+    """Run a parsed query (see :func:`search`): check it against the data, narrow the
+    parcels through the funnel, then score, rank and describe the best `limit`."""
+    limits = thresholds(ctx)
+    out_crs = _output_crs(ctx, query.output_crs)
+    plan = QueryPlan(ctx, query, siting_cache(ctx))
 
     # Check everything that needs the data before computing anything.
-    scope_work = None
-    if query.scope.geometry is not None:
-        scope_work = _scope_polygon(ctx, query.scope.geometry, query.scope.crs or "EPSG:4490")
+    scope_work = _check_scope(ctx, plan)
+    _check_land_use(plan)
+    sources = ConditionSources(
+        _control_sources(plan), _exclude_sources(plan), _proximity_sources(plan)
+    )
+    plan.raise_if_errors()
+
+    positions, scope_share = _scope(plan, scope_work, limits)  # 1. scope
+    positions = _basic_conditions(plan, positions)  # 2. basic conditions
+    positions = _advanced_conditions(plan, sources, positions, limits)  # 3. advanced
+    criteria = scoring.evaluate(plan, query, positions)  # 4. score and rank
+    scores, top = _rank(plan, positions, criteria)
+    return {
+        "candidates": _candidates(
+            plan, criteria, scores, top, positions[top], scope_share, sources, limits, out_crs
+        ),
+        "total": len(positions),
+        "crs": out_crs.key,
+        "weights": dict(query.weights),
+        "data_versions": dict(sorted(plan.read.items())),
+    }
+
+
+def _output_crs(ctx: PlanFuse, name: str) -> CRSInfo:
+    try:
+        return crs_mod.resolve_crs(name, ctx.settings.datum_shifts)
+    except GeoError as exc:
+        raise InvalidInput(
+            f"output_crs: {exc.message}",
+            code="invalid_siting_request",
+            errors=[{"field": "output_crs", "message": exc.message}],
+        ) from None
+
+
+# --- checks against the data --------------------------------------------------------------
+
+
+def _check_scope(ctx: PlanFuse, plan: QueryPlan):
+    """The scope polygon in the working CRS, or None for a district scope (whose adcodes
+    must be districts of the district layer, or of the parcels when there is none)."""
+    scope = plan.query.scope
+    if scope.geometry is not None:
+        return _scope_polygon(ctx, scope.geometry, scope.crs or "EPSG:4490")
+    if plan.districts is not None:
+        plan.read[plan.district_ref.layer_id] = plan.district_ref.version
+        known = set(plan.districts.centres)
     else:
-        if plan.districts is not None:
-            plan.read[plan.district_ref.layer_id] = plan.district_ref.version
-            known = set(plan.districts.centres)
-        else:
-            known = {d for d in table.districts if d is not None}
-        for adcode in query.scope.districts:
-            if adcode not in known:
-                plan.error(
-                    "scope.districts",
-                    f"district {adcode!r} is unknown; known districts: "
-                    + ", ".join(sorted(known)[:40]),
-                )
-    if (
-        query.land_use is not None
-        and query.land_use not in LAND_USE_CLASSES
-        and not table.code_known(query.land_use)
-    ):
+        known = {d for d in plan.table.districts if d is not None}
+    for adcode in scope.districts:
+        if adcode not in known:
+            plan.error(
+                "scope.districts",
+                f"district {adcode!r} is unknown; known districts: "
+                + ", ".join(sorted(known)[:40]),
+            )
+    return None
+
+
+def _check_land_use(plan: QueryPlan) -> None:
+    land_use = plan.query.land_use
+    known = land_use is None or land_use in LAND_USE_CLASSES or plan.table.code_known(land_use)
+    if not known:
         plan.error(
             "land_use",
-            f"land-use code {query.land_use!r} is unknown: not a 用地用海 class, and no parcel "
+            f"land-use code {land_use!r} is unknown: not a 用地用海 class, and no parcel "
             "has a code starting with it",
         )
-    control_sources = []
-    for i, control in enumerate(query.controls):
+
+
+def _control_sources(plan: QueryPlan) -> list[Source]:
+    sources = []
+    for i, control in enumerate(plan.query.controls):
         refs = plan.refs(control.kind, f"controls[{i}] ({control.kind} {control.mode})")
         for attr, value in control.where:
             plan.check_value(f"controls[{i}].{attr}", refs, attr, value, control.kind)
-        control_sources.append(
-            plan.source(control.kind, refs, [(a, (v,)) for a, v in control.where])
-        )
-    exclude_sources = []
-    for i, exclusion in enumerate(query.exclude):
+        sources.append(plan.source(control.kind, refs, [(a, (v,)) for a, v in control.where]))
+    return sources
+
+
+def _exclude_sources(plan: QueryPlan) -> list[Source]:
+    sources = []
+    for i, exclusion in enumerate(plan.query.exclude):
         refs = plan.refs(exclusion.kind, f"exclude[{i}] ({exclusion.type})")
         known = plan.known_values(refs, "type")
         if exclusion.type not in known and exclusion.type not in SENSITIVE_TYPES:
@@ -309,26 +294,37 @@ def run_query(ctx: PlanFuse, query: SitingQuery) -> dict[str, Any]:
         where = [("type", (exclusion.type,))]
         if exclusion.level is not None:
             where.append(("level", (exclusion.level,)))
-        exclude_sources.append(plan.source(exclusion.kind, refs, where))
-    proximity_sources = []
-    for i, prox in enumerate(query.proximity):
+        sources.append(plan.source(exclusion.kind, refs, where))
+    return sources
+
+
+def _proximity_sources(plan: QueryPlan) -> list[Source]:
+    sources = []
+    for i, prox in enumerate(plan.query.proximity):
         refs = plan.refs(prox.kind, f"proximity[{i}]")
         if prox.value is not None:
             plan.check_value(
                 f"proximity[{i}].{prox.attribute}", refs, prox.attribute, prox.value, prox.kind
             )
         where = [(prox.attribute, (prox.value,))] if prox.value is not None else []
-        proximity_sources.append(plan.source(prox.kind, refs, where))
-    plan.raise_if_errors()
+        sources.append(plan.source(prox.kind, refs, where))
+    return sources
 
-    # 1. scope
-    scope_share: dict[int, float] = {}
-    if scope_work is not None:
-        positions, shares = _inside_polygon(table, scope_work, inside_share)
-        scope_share = dict(zip(positions.tolist(), shares.tolist(), strict=True))
-    else:
-        positions = table.in_districts(query.scope.districts)
-    # 2. basic conditions
+
+# --- the funnel ---------------------------------------------------------------------------
+
+
+def _scope(plan: QueryPlan, scope_work, limits: Thresholds) -> tuple[np.ndarray, dict[int, float]]:
+    """The parcels in scope, and for a polygon scope the share of each inside it."""
+    if scope_work is None:
+        return plan.table.in_districts(plan.query.scope.districts), {}
+    positions, shares = _inside_polygon(plan.table, scope_work, limits.inside_share)
+    return positions, dict(zip(positions.tolist(), shares.tolist(), strict=True))
+
+
+def _basic_conditions(plan: QueryPlan, positions: np.ndarray) -> np.ndarray:
+    """The parcels of the land-use code prefix and within the area range (inclusive)."""
+    query, table = plan.query, plan.table
     if query.land_use is not None:
         positions = table.code_prefix(positions, query.land_use)
     areas = table.areas_m2[positions]
@@ -337,35 +333,60 @@ def run_query(ctx: PlanFuse, query: SitingQuery) -> dict[str, Any]:
         keep &= areas >= query.area_min_m2
     if query.area_max_m2 is not None:
         keep &= areas <= query.area_max_m2
-    positions = positions[keep]
-    # 3. advanced conditions, each on the survivors of the previous one
-    for control, source in zip(query.controls, control_sources, strict=True):
+    return positions[keep]
+
+
+def _advanced_conditions(
+    plan: QueryPlan, sources: ConditionSources, positions: np.ndarray, limits: Thresholds
+) -> np.ndarray:
+    """Controls, exclusions and required proximity, each on the survivors of the previous."""
+    query, table, cache, ctx = plan.query, plan.table, plan.cache, plan.ctx
+    for control, source in zip(query.controls, sources.controls, strict=True):
         overlap = table.overlap_m2(source, cache.geometries(ctx, source), positions)
         if control.mode == "inside":
-            positions = positions[_share(overlap, table.areas_m2[positions]) >= inside_share]
+            share = _share(overlap, table.areas_m2[positions])
+            positions = positions[share >= limits.inside_share]
         else:
-            positions = positions[overlap <= tolerance_m2]
-    for source in exclude_sources:
+            positions = positions[overlap <= limits.tolerance_m2]
+    for source in sources.exclude:
         overlap = table.overlap_m2(source, cache.geometries(ctx, source), positions)
-        positions = positions[overlap <= tolerance_m2]
-    for prox, source in zip(query.proximity, proximity_sources, strict=True):
+        positions = positions[overlap <= limits.tolerance_m2]
+    for prox, source in zip(query.proximity, sources.proximity, strict=True):
         if prox.required:
             distance = table.distance_m(source, cache.geometries(ctx, source), positions)
             positions = positions[distance <= prox.within_m]
+    return positions
 
-    # 4. score and rank
-    criteria = scoring.evaluate(plan, query, positions)
+
+def _rank(
+    plan: QueryPlan, positions: np.ndarray, criteria: scoring.Scores
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rounded scores, and the indices of the best `limit` in rank order."""
+    table = plan.table
     scores = np.round(criteria.score, 6)
     # Ties compare the areas as reported (0.01 m²): float noise from reprojection must not
     # decide between two 10,000 m² parcels.
     reported_areas = np.round(table.areas_m2[positions], 2)
     order = np.lexsort((table.ids[positions], -reported_areas, -scores))
-    top = order[: query.limit]
-    top_positions = positions[top]
+    return scores, order[: plan.query.limit]
 
+
+def _candidates(
+    plan: QueryPlan,
+    criteria: scoring.Scores,
+    scores: np.ndarray,
+    top: np.ndarray,
+    top_positions: np.ndarray,
+    scope_share: dict[int, float],
+    sources: ConditionSources,
+    limits: Thresholds,
+    out_crs: CRSInfo,
+) -> list[dict[str, Any]]:
+    """The ranked candidates as the API returns them, with geometries in `out_crs` (and in
+    lon/lat too when that is another CRS: maps draw lon/lat)."""
+    ctx, table = plan.ctx, plan.table
     geometries = _output_geometries(ctx, table, top_positions, out_crs)
     storage = crs_mod.resolve_crs(crs_mod.STORAGE_CRS_KEY)
-    # Maps draw lon/lat: when the caller asks for another CRS, the lon/lat geometry rides along.
     lonlat = (
         _output_geometries(ctx, table, top_positions, storage)
         if out_crs.key != storage.key
@@ -377,16 +398,6 @@ def run_query(ctx: PlanFuse, query: SitingQuery) -> dict[str, Any]:
         code = table.codes[table.code_codes[pos]]
         cls = nearest_class(code) if code else None
         district = table.districts[table.district_codes[pos]]
-        reasons = _reasons(
-            plan,
-            pos,
-            scope_share.get(pos),
-            control_sources,
-            exclude_sources,
-            proximity_sources,
-            tolerance_m2,
-            inside_share,
-        )
         candidates.append(
             {
                 "feature_id": int(table.ids[pos]),
@@ -401,19 +412,13 @@ def run_query(ctx: PlanFuse, query: SitingQuery) -> dict[str, Any]:
                 "district": district,
                 "district_name": plan.district_name(district),
                 "criteria": criteria.describe(i),
-                "reasons": reasons,
+                "reasons": _reasons(plan, pos, scope_share.get(pos), sources, limits),
                 "geometry": geometries[rank - 1],
             }
         )
         if lonlat is not None:
             candidates[-1]["geometry_4490"] = lonlat[rank - 1]
-    return {
-        "candidates": candidates,
-        "total": len(positions),
-        "crs": out_crs.key,
-        "weights": dict(query.weights),
-        "data_versions": dict(sorted(plan.read.items())),
-    }
+    return candidates
 
 
 def _share(overlap: np.ndarray, areas: np.ndarray) -> np.ndarray:
@@ -467,14 +472,11 @@ def _parcel_keys(ctx: PlanFuse, table: ParcelTable, positions: np.ndarray) -> li
 
 
 def _reasons(
-    plan: _Plan,
+    plan: QueryPlan,
     pos: int,
     scope_share: float | None,
-    control_sources,
-    exclude_sources,
-    proximity_sources,
-    tolerance_m2: float,
-    inside_share: float,
+    sources: ConditionSources,
+    limits: Thresholds,
 ) -> list[dict[str, Any]]:
     """Per condition, the measured value that makes it hold (or not, for scored proximity)."""
     query, table, cache, ctx = plan.query, plan.table, plan.cache, plan.ctx
@@ -488,7 +490,7 @@ def _reasons(
                 "kind": "polygon",
                 "value": round(scope_share, 6),
                 "unit": "share",
-                "threshold": inside_share,
+                "threshold": limits.inside_share,
                 "holds": True,
             }
         )
@@ -522,13 +524,15 @@ def _reasons(
             "holds": True,
         }
     )
-    for control, source in zip(query.controls, control_sources, strict=True):
+    for control, source in zip(query.controls, sources.controls, strict=True):
         overlap = float(table.overlap_m2(source, cache.geometries(ctx, source), one)[0])
-        out.append(_control_reason(control, overlap, area, tolerance_m2, inside_share))
-    for exclusion, source in zip(query.exclude, exclude_sources, strict=True):
+        out.append(
+            _control_reason(control, overlap, area, limits.tolerance_m2, limits.inside_share)
+        )
+    for exclusion, source in zip(query.exclude, sources.exclude, strict=True):
         overlap = float(table.overlap_m2(source, cache.geometries(ctx, source), one)[0])
-        out.append(_exclusion_reason(exclusion, overlap, tolerance_m2))
-    for prox, source in zip(query.proximity, proximity_sources, strict=True):
+        out.append(_exclusion_reason(exclusion, overlap, limits.tolerance_m2))
+    for prox, source in zip(query.proximity, sources.proximity, strict=True):
         distance = float(table.distance_m(source, cache.geometries(ctx, source), one)[0])
         out.append(_proximity_reason(prox, distance))
     return out

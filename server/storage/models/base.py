@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, DateTime, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 # Constraint names fixed by convention so migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -20,8 +21,31 @@ NAMING_CONVENTION = {
 # JSON everywhere, JSONB on PostgreSQL (indexable, compact).
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
+
+class _UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always read back time-zone aware.
+
+    PostgreSQL keeps the zone (timestamptz); SQLite keeps none and would hand back naive
+    datetimes, which serialise without an offset — a browser in China would then read
+    them 8 hours off. Values are written in UTC and read as UTC on both.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 # Timestamps are stored as timezone-aware UTC.
-UTCDateTime = DateTime(timezone=True)
+UTCDateTime = _UTCDateTime()
 
 
 def utcnow() -> datetime:

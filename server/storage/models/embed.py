@@ -71,7 +71,9 @@ class EmbedTokenUse(Base):
 
 
 class ServerSecret(Base):
-    """Server-side random secrets created on first use (development without a secret key)."""
+    """The server's own signing keys (`planfuse.signing.server_keys`): public parts in
+    clear, private parts sealed under the server key. The server key itself is never here
+    (`planfuse.signing.at_rest`)."""
 
     __tablename__ = "server_secrets"
 

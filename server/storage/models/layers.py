@@ -7,12 +7,13 @@ in plain columns so a bbox prefilter runs in SQL on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     ForeignKeyConstraint,
@@ -59,6 +60,10 @@ class LayerVersion(Base):
     total_area_m2: Mapped[float] = mapped_column(Float, default=0.0)
     field_map: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     fields: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # The date the version describes (现状时点), e.g. 2025-12-31 for the annual land
+    # survey of 2025: set for land-use status layers, whose value of a year is measured
+    # on the version current at the end of that year.
+    as_of: Mapped[date | None] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -104,8 +109,8 @@ class Feature(Base):
             name="fk_features_layer_version",
         ),
         Index("ux_features_layer_version_fid", "layer_id", "version", "fid", unique=True),
-        # Covering index of the OGC bbox queries (planfuse.ogc.store): range scans on minx
-        # and miny, the other bounds and the fid read from the index alone.
+        # Covering index of the data services' bbox queries (planfuse.services.features.store):
+        # range scans on minx and miny, the other bounds and the fid read from the index alone.
         Index(
             "ix_features_layer_version_bbox_cover",
             "layer_id",
@@ -117,4 +122,31 @@ class Feature(Base):
             "fid",
         ),
         Index("ix_features_layer_version_district", "layer_id", "version", "district"),
+    )
+
+
+class LayerDerived(Base):
+    """State derived from one layer version that takes long to build (a self-overlap mask,
+    a dissolved layer, …): built once by whichever process needs it first, stored here,
+    and loaded by every other process and host. A layer version never changes, so neither
+    does what is derived from it; a new import is a new version with its own rows."""
+
+    __tablename__ = "layer_derived"
+
+    layer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # What it is, e.g. "overlap_mask" or "dissolve:class:3f2a…" (planfuse.services.layers.derived).
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    build_s: Mapped[float] = mapped_column(Float, default=0.0)
+    built_by: Mapped[str] = mapped_column(String(200), default="")
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["layer_id", "version"],
+            ["layer_versions.layer_id", "layer_versions.version"],
+            ondelete="CASCADE",
+            name="fk_layer_derived_layer_version",
+        ),
     )

@@ -1,9 +1,9 @@
 """Service metrics: per minute and service, the request count, errors and a latency
-histogram, added to by every server process (see `planfuse.services.service_metrics`).
+histogram, added to by every server process (see `planfuse.services.monitoring.metrics`).
 
 The histogram has fixed log-spaced buckets (powers of two milliseconds), so rows written
 by different processes add up column by column and percentiles can be estimated from the
-sums (`planfuse.services.service_metrics.percentile_ms`).
+sums (`planfuse.services.monitoring.metrics.percentile_ms`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ service_metrics_table = Table(
     Base.metadata,
     # Minutes since the Unix epoch (UTC): the minute the requests finished in.
     Column("minute", Integer, primary_key=True),
-    # A service id of the catalogue (`planfuse.services.service_catalogue.SERVICES`).
+    # A service id of the catalogue (`planfuse.services.monitoring.catalogue.SERVICES`).
     Column("service", String(32), primary_key=True),
     Column("requests", Integer, nullable=False, default=0),
     # Responses with status 400–499 and 500–599.

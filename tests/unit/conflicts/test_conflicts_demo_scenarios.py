@@ -8,13 +8,10 @@ import pytest
 import shapely
 
 from planfuse.demo import testing as demo
+from planfuse.services.conflicts.actor import Actor
 from planfuse.services.conflicts.detect import detect
-from planfuse.services.conflicts.service import (
-    Actor,
-    ConflictQuery,
-    list_conflicts,
-    save_detection,
-)
+from planfuse.services.conflicts.detection_jobs import save_detection
+from planfuse.services.conflicts.queries import ConflictQuery, list_conflicts
 
 
 def in_zone(ctx, record, scenario) -> bool:
@@ -92,3 +89,33 @@ def test_three_line_overlaps_just_under_and_over_the_sliver_size(demo_ctx):
         ("basic_farmland", "urban_boundary"),
         ("ecological_redline", "urban_boundary"),
     }
+
+
+def test_the_sliver_size_is_the_detection_services_configuration(demo_ctx):
+    """服务配置: with conflict_detection's `sliver_area_m2` at 200.5 m² instead of 200, the
+    planted 201 m² overlaps stay conflicts and the 199 m² ones slivers; at 202 m² every one
+    of them is a sliver. The conflicts options say which rule the next detection uses."""
+    from planfuse.services.conflicts.queries import conflict_options
+    from planfuse.services.monitoring.config import set_service_config
+
+    h = demo.scenario("h")
+
+    def slivers_by_area() -> dict[float, set[bool]]:
+        found = detect(demo_ctx, h["input"]["analysis"], h["input"]["districts"])
+        out: dict[float, set[bool]] = {}
+        for r in found.records:
+            if in_zone(demo_ctx, r, h):
+                out.setdefault(round(r.area_m2), set()).add(r.sliver)
+        return out
+
+    def configure(value):
+        body = {"values": {"sliver_area_m2": value}, "note": "scenario h"}
+        set_service_config(demo_ctx, "conflict_detection", body, by="admin")
+
+    configure(200.5)
+    assert slivers_by_area() == {199: {True}, 201: {False}}
+    configure(202)
+    assert slivers_by_area() == {199: {True}, 201: {True}}
+    assert conflict_options(demo_ctx)["sliver"] == {"area_m2": 202.0, "thinness_m": 1.0}
+    configure(None)
+    assert conflict_options(demo_ctx)["sliver"]["area_m2"] == 200.0

@@ -9,7 +9,7 @@ import shapely
 
 from planfuse.services.conflicts.districts import DistrictSet, split_by_district
 from planfuse.services.conflicts.matching import match_patches
-from planfuse.services.layer_data import LayerRef
+from planfuse.services.layers.data import LayerRef
 
 
 def districts() -> DistrictSet:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from planfuse.demo import DEMO_LAYERS
 from planfuse.demo import testing as demo
 from planfuse.demo.geography import DISTRICTS_FILE
+from planfuse.demo.status import STATUS_LAYER
 from planfuse.geo.measure import work_projection
 from planfuse.storage.models import Feature, Layer, LayerVersion
 
@@ -86,8 +87,8 @@ def test_every_layer_is_imported_with_its_kind_crs_and_department(ctx):
                 )
             )
         }
-    assert set(rows) == {layer.id for layer in DEMO_LAYERS}
-    for spec in DEMO_LAYERS:
+    assert set(rows) == {layer.id for layer in DEMO_LAYERS} | {STATUS_LAYER.id}
+    for spec in (*DEMO_LAYERS, STATUS_LAYER):
         layer, version = rows[spec.id]
         assert (layer.kind, layer.department, version.source_crs) == (
             spec.kind,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from planfuse.embed.basemap import basemap_csp_source, basemap_page_parts, basemap_template
-from planfuse.embed.registry import WidgetRegistry, load_registry
 from planfuse.ogc.tiles import TILEJSON_MAXZOOM
-from planfuse.services.kinds import LAYER_KINDS
+from planfuse.services.layers.kinds import LAYER_KINDS
+from planfuse.widgets.registry import WidgetRegistry, load_registry
 
 ROOT = Path(__file__).resolve().parents[3]
 MAP_MODEL = (ROOT / "widgets" / "common" / "map-model.js").read_text(encoding="utf-8")

@@ -5,8 +5,8 @@ from embed_support import probe_widget
 
 from planfuse.auth.apps import normalise_origin
 from planfuse.embed.page import WidgetPage, content_security_policy, parse_params, parse_theme
-from planfuse.embed.registry import ParamError
-from planfuse.errors import ProblemError
+from planfuse.errors import DomainError
+from planfuse.widgets.registry import ParamError
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_origins_are_normalised_like_browsers_do(given, expected):
     ["null", "file:///x", "https://*.gov.cn", "https://a.example/x", "https://a.example?x=1", ""],
 )
 def test_bad_origins(bad):
-    with pytest.raises(ProblemError):
+    with pytest.raises(DomainError):
         normalise_origin(bad)
 
 
@@ -64,7 +64,7 @@ def test_csp_defaults_to_no_framing_and_no_inline_script():
 def test_csp_frames_only_the_apps_origins_and_adds_widget_sources(tmp_path):
     from embed_support import PROBE_DIR
 
-    from planfuse.embed.registry import Widget
+    from planfuse.widgets.registry import Widget
 
     widget = Widget.from_manifest(
         PROBE_DIR / "manifest.json", csp={"img-src": ("https://t0.tianditu.gov.cn",)}

@@ -3,8 +3,8 @@
 import re
 from pathlib import Path
 
-from planfuse.embed.registry import ENTRY_POINT_GROUP, protocol
 from planfuse.settings import SETTINGS_BY_NAME
+from planfuse.widgets.registry import ENTRY_POINT_GROUP, protocol
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = (ROOT / "embed-sdk" / "PROTOCOL.md").read_text(encoding="utf-8")
@@ -51,3 +51,14 @@ def test_extension_points_are_documented():
 def test_no_wildcard_target_origin_anywhere():
     for source in (SDK, RUNTIME):
         assert "'*'" not in source and '"*"' not in source
+
+
+def test_theme_defaults_are_the_widget_base_styles():
+    """The admin console shows `theme_defaults` as each theme field's value: they must be
+    what widgets/common/base.css really declares."""
+    p = protocol()
+    assert set(p["theme_defaults"]) == set(p["theme"])
+    css = (ROOT / "widgets" / "common" / "base.css").read_text(encoding="utf-8")
+    declared = dict(re.findall(r"--pf-([a-z-]+):\s*([^;]+);", css.split("}")[0]))
+    for name, value in p["theme_defaults"].items():
+        assert declared[name].strip() == value, name

@@ -7,8 +7,8 @@ import types
 import pytest
 from embed_support import PROBE_DIR, probe_widget
 
-from planfuse.embed import registry as reg
-from planfuse.embed.registry import (
+from planfuse.widgets import registry as reg
+from planfuse.widgets.registry import (
     ParamError,
     Widget,
     WidgetError,

@@ -5,7 +5,7 @@ from pathlib import Path
 from embed_support import register
 
 from planfuse.embed.docs import widgets_markdown
-from planfuse.embed.registry import load_registry
+from planfuse.widgets.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -122,7 +122,7 @@ def test_constructor_checks_lengths():
         LayerIndex([1], [shapely.Point(0, 0)], {"code": ["a", "b"]})
 
 
-def test_overlap_query_speed_against_100k_polygons():
+def test_overlap_query_against_100k_polygons_matches_brute_force():
     n = 316
     cell = 100.0
     rng = np.random.default_rng(1)
@@ -137,21 +137,17 @@ def test_overlap_query_speed_against_100k_polygons():
     pts = np.stack([cx, cy], 1)[:, None, :] + offs[None] + jit
     geoms = shapely.polygons(np.concatenate([pts, pts[:, :1]], axis=1))
     index = LayerIndex(np.arange(n * n), geoms)
-    times = []
-    for _ in range(100):
+    for query in range(100):
         x0, y0 = rng.uniform(3_000, 28_000, 2)
         side = rng.uniform(1_000, 2_236)  # 1–5 km²
         th = np.linspace(0, 2 * np.pi, 41)[:-1]
         r = side / 2 * (1 + 0.1 * np.sin(5 * th))
         project = shapely.Polygon(np.stack([x0 + r * np.cos(th), y0 + r * np.sin(th)], 1))
-        start = time.perf_counter()
         result = index.overlaps(project)
-        times.append(time.perf_counter() - start)
         assert len(result) > 50
-    # Measured ~1.2 ms p50 / 1.8 ms p95 against 1,000,000 such parcels on a quiet machine
-    # (the benchmark in tests/benchmarks measures p95); the median keeps this test stable
-    # when the CI machine is busy.
-    assert np.median(times) < 0.010
+        if query < 5:  # speed is measured in tests/benchmarks/bench_spatial_query.py
+            hits = shapely.intersects(geoms, project)
+            assert len(result) == int(hits.sum())
 
 
 # --- IndexCache ---------------------------------------------------------------------------
@@ -190,18 +186,25 @@ def test_cache_builds_once_under_concurrency():
 
 
 def test_different_keys_build_in_parallel():
+    # Each build waits until all four are building at once: builds run one after another
+    # would break the barrier (its timeout) instead of passing.
+    all_building = threading.Barrier(4, timeout=30)
+    broken = []
+
     def loader(layer_id, version):
-        time.sleep(0.2)
+        try:
+            all_building.wait()
+        except threading.BrokenBarrierError:
+            broken.append(layer_id)
         return small_index()
 
     cache = IndexCache(loader)
     threads = [threading.Thread(target=cache.get, args=(f"layer{k}", 1)) for k in range(4)]
-    start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert time.perf_counter() - start < 0.6  # not 4 × 0.2 s in series
+    assert broken == []
     assert len(cache) == 4
 
 

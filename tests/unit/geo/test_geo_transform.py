@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import shapely
@@ -271,9 +269,9 @@ def test_reprojection_is_vectorised():
         1,
     )
     polys = shapely.polygons(rings)
-    start = time.perf_counter()
     out = transform_geometry(polys, "EPSG:4490", "EPSG:4523")
-    elapsed = time.perf_counter() - start
     assert out.shape == (n,)
-    # ~0.2 s measured (1,000,000 polygons: ~2 s); a per-geometry Python loop takes ~10x.
-    assert elapsed < 3.0
+    # The array goes through in one call and comes back element for element (speed is
+    # measured in tests/benchmarks/bench_import.py).
+    one = transform_geometry(polys[12_345], "EPSG:4490", "EPSG:4523")
+    assert shapely.equals_exact(out[12_345], one, tolerance=1e-6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from planfuse.errors import ProblemError
+from planfuse.http.problems import ProblemError
 from planfuse.ogc import features, tiles
 from tests.api.ogc_fixtures import import_geojson, parcel_features
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import shapely
 
-from planfuse.ogc import mvt, tiles
+from planfuse.ogc import tiles
+from planfuse.services.maps import mvt
 
 
 def reference(name, geoms, ids, properties):

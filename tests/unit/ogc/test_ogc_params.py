@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from planfuse.errors import ProblemError
 from planfuse.geo.crs import resolve_crs
+from planfuse.http.problems import ProblemError
 from planfuse.ogc.crs import collection_crs_uris, offered_crs, storage_box
 from planfuse.ogc.params import parse_bbox, parse_items_query
 
@@ -32,7 +32,9 @@ def test_defaults():
 def test_limit_and_offset_ranges():
     assert parse(("limit", "100"), ("offset", "0")).limit == 100
     assert parse(("offset", "2147483647")).offset == 2147483647
-    for bad in ("0", "101", "-1", "1.0", "", " ", "1e2", "٣"):
+    assert parse(("limit", "101")).limit == 100  # capped, not refused
+    assert parse(("limit", "99999999999999999999999")).limit == 100
+    for bad in ("0", "-1", "1.0", "", " ", "1e2", "٣"):
         err = problem(("limit", bad))
         assert err.errors[0]["field"] == "limit"
         assert "1 to 100" in err.detail
@@ -92,7 +94,10 @@ def test_crs_parameter_spellings():
     ):
         assert parse(("crs", spelling)).crs.key == "EPSG:4523"
     assert parse(("crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84")).crs.key == "OGC:CRS84"
-    for bad in ("EPSG:4513", "EPSG:2000", "GCJ-02", "EPSG:99999999", "<script>", "x" * 500):
+    # GCJ-02, for web maps on AMap / Tencent basemaps, by name or by its URI.
+    for spelling in ("GCJ-02", "GCJ02", "urn:planfuse:crs:GCJ-02", "[urn:planfuse:crs:GCJ-02]"):
+        assert parse(("crs", spelling)).crs.key == "GCJ-02"
+    for bad in ("EPSG:4513", "BD-09", "EPSG:2000", "EPSG:99999999", "<script>", "x" * 500):
         err = problem(("crs", bad))
         assert err.code == "unsupported_crs"
         assert "http://www.opengis.net/def/crs/EPSG/0/4490" in err.detail

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import shapely
 
-from planfuse.errors import ProblemError
 from planfuse.geo.crs import resolve_crs
+from planfuse.http.problems import ProblemError
 from planfuse.ogc import tiles
 from planfuse.ogc.crs import storage_box
-from planfuse.ogc.store import BBoxQuery
+from planfuse.services.features.store import BBoxQuery
 
 
 def test_parse_tile_ranges():

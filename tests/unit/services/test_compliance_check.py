@@ -10,8 +10,9 @@ import shapely
 from compliance_world import CENTRE, build_world, project, storage_box, work_box
 from sqlalchemy import func, select
 
-from planfuse.errors import ProblemError
+from planfuse.errors import DomainError
 from planfuse.geo.errors import GeoError
+from planfuse.http.problems import problem_from_exception
 from planfuse.services.compliance.check import check, report_bytes
 from planfuse.services.compliance.rulesets import (
     DEFAULT_RULESET,
@@ -273,7 +274,7 @@ def test_ruleset_validation_names_every_problem(ctx):
             "farmland": {},
         },
     }
-    with pytest.raises(ProblemError) as info:
+    with pytest.raises(DomainError) as info:
         save_ruleset(ctx, "strict", bad, created_by="t", create=True)
     fields = {e["field"] for e in info.value.errors}
     assert {
@@ -339,13 +340,9 @@ def test_bad_input_is_a_clear_problem_and_stores_nothing(ctx, world, case):
     geometry = geometry or project(-100, 50, 100, 150)
     args = {"crs": "EPSG:4490", "land_use": "0701", "project_type": "urban", "ruleset": None}
     args.update(overrides)
-    with pytest.raises((ProblemError, GeoError)) as info:
+    with pytest.raises((DomainError, GeoError)) as info:
         check(ctx, geometry, **args)
-    exc = info.value
-    if isinstance(exc, GeoError):
-        from planfuse.errors import problem_from_exception
-
-        exc = problem_from_exception(exc)
+    exc = problem_from_exception(info.value)
     assert 400 <= exc.status < 500
     assert exc.code == code, exc.detail
     assert exc.detail
@@ -358,11 +355,11 @@ def test_self_intersection_offers_repair_and_repair_works(ctx, world):
     ring = shapely.LinearRing([(x0, y0), (x1, y1), (x1, y0), (x0, y1), (x0, y0)])
     coords = shapely.get_coordinates(ctx.work.to_storage(ring)).tolist()
     bowtie = {"type": "Polygon", "coordinates": [coords]}
-    with pytest.raises(ProblemError) as info:
+    with pytest.raises(DomainError) as info:
         check(ctx, bowtie, "EPSG:4490", "0701", "urban")
     assert info.value.code == "self_intersection"
     assert any(e.get("repairable") for e in info.value.errors)
-    assert "repair" in info.value.detail
+    assert "repair" in problem_from_exception(info.value).detail
     report = orjson.loads(
         report_bytes(check(ctx, bowtie, "EPSG:4490", "0701", "urban", repair=True))
     )
@@ -377,15 +374,15 @@ def test_a_project_over_the_maximum_area_is_refused(ctx, world, monkeypatch):
     from planfuse.settings import Settings
 
     monkeypatch.setattr(ctx, "settings", Settings(settings))
-    with pytest.raises(ProblemError) as info:
+    with pytest.raises(DomainError) as info:
         check(ctx, project(-100, 50, 100, 150), "EPSG:4490", "0701", "urban")
     assert info.value.code == "project_too_large"
-    assert "max_project_area_m2" in info.value.detail
+    assert "max_project_area_m2" in problem_from_exception(info.value).detail
     assert stored(ctx) == 0
 
 
 def test_several_bad_fields_are_reported_together(ctx, world):
-    with pytest.raises(ProblemError) as info:
+    with pytest.raises(DomainError) as info:
         check(ctx, project(-100, 50, 100, 150), "EPSG:4490", "99", "mega", "nope")
     fields = [e["field"] for e in info.value.errors]
     assert fields == ["land_use", "project_type", "ruleset"]

@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from planfuse.errors import ProblemError
+from planfuse.errors import Conflict, DomainError
+from planfuse.http.problems import problem_from_exception
 from planfuse.services.jobs import (
     JobConflict,
     JobRunner,
@@ -66,7 +67,7 @@ def test_progress_stage_and_summary(ctx, runner):
 def test_a_problem_fails_the_job_with_its_message(ctx, runner):
     def work(ctx_, handle, params):
         handle.progress(0.1, "reading")
-        raise ProblemError(409, "missing_layers", "no land plan")
+        raise Conflict("no land plan", code="missing_layers")
 
     job = runner.wait(runner.submit("test.fail", work)["id"], timeout=5)
     assert job["state"] == "failed"
@@ -94,7 +95,8 @@ def test_one_job_per_key(ctx, runner):
     first = runner.submit("test.keyed", work, key="k")
     with pytest.raises(JobConflict) as info:
         runner.submit("test.keyed", work, key="k")
-    assert info.value.status == 409 and first["id"] in info.value.detail
+    problem = problem_from_exception(info.value)
+    assert problem.status == 409 and first["id"] in problem.detail
     other = runner.submit("test.keyed", work, key="other")
     go.set()
     runner.wait(first["id"], timeout=5)
@@ -146,9 +148,9 @@ def test_cancel_a_queued_job_at_once(ctx):
         runner.wait(first["id"], timeout=5)
         runner.wait(queued["id"], timeout=5)
         assert get_job(ctx, queued["id"])["state"] == "cancelled"
-        with pytest.raises(ProblemError) as info:
+        with pytest.raises(DomainError) as info:
             cancel_job(ctx, first["id"])
-        assert info.value.status == 409
+        assert problem_from_exception(info.value).status == 409
     finally:
         runner.close(timeout_s=5)
 
@@ -215,16 +217,16 @@ def test_close_stops_running_jobs(ctx):
     assert started.wait(5)
     runner.close(timeout_s=5)
     assert get_job(ctx, job["id"])["state"] == "cancelled"
-    with pytest.raises(ProblemError):
+    with pytest.raises(DomainError):
         runner.submit("test.after", work)
 
 
 def test_unknown_jobs_and_other_apps(ctx, runner):
-    with pytest.raises(ProblemError) as info:
+    with pytest.raises(DomainError) as info:
         get_job(ctx, "nope")
-    assert info.value.status == 404
+    assert problem_from_exception(info.value).status == 404
     private = runner.wait(runner.submit("t", lambda c, h, p: {}, app_id="a")["id"], timeout=5)
-    with pytest.raises(ProblemError):
+    with pytest.raises(DomainError):
         get_job(ctx, private["id"], app_id="b")
     shared = runner.wait(
         runner.submit("t", lambda c, h, p: {}, app_id="a", shared=True)["id"], timeout=5

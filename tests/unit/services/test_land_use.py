@@ -1,4 +1,4 @@
-"""The 用地用海 classification (planfuse.services.land_use) and the codes other modules
+"""The 用地用海 classification (planfuse.services.layers.land_use) and the codes other modules
 take from it: the default ruleset's compatibility table and the demo generator."""
 
 from __future__ import annotations
@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from planfuse.demo import codes as demo_codes
-from planfuse.errors import ProblemError
-from planfuse.services import land_classes
+from planfuse.errors import DomainError
+from planfuse.http.problems import problem_from_exception
 from planfuse.services.compliance.rulesets import DEFAULT_RULESET
-from planfuse.services.land_use import (
+from planfuse.services.layers import land_classes
+from planfuse.services.layers.land_use import (
     LAND_USE_CLASSES,
     classification,
     is_construction,
@@ -59,16 +60,18 @@ def test_lookups():
 
 def test_require_land_use_says_what_is_valid():
     assert require_land_use("1001").name_zh == "工业用地"
-    with pytest.raises(ProblemError) as raised:
+    with pytest.raises(DomainError) as raised:
         require_land_use("070109")
     assert raised.value.code == "unknown_land_use"
-    assert "it would fall under 0701 城镇住宅用地" in raised.value.detail
-    with pytest.raises(ProblemError) as raised:
+    assert "it would fall under 0701 城镇住宅用地" in problem_from_exception(raised.value).detail
+    with pytest.raises(DomainError) as raised:
         require_land_use("R2", field="land_use")
-    assert "2, 4 or 6 digits" in raised.value.detail
-    with pytest.raises(ProblemError) as raised:
+    assert "2, 4 or 6 digits" in problem_from_exception(raised.value).detail
+    with pytest.raises(DomainError) as raised:
         require_land_use("")
-    assert raised.value.errors == [{"field": "land_use", "message": raised.value.detail}]
+    assert raised.value.errors == [
+        {"field": "land_use", "message": problem_from_exception(raised.value).detail}
+    ]
 
 
 def test_default_compatibility_table_uses_valid_codes():

@@ -2,8 +2,13 @@
 
 import pytest
 
-from planfuse.services.layer_data import current_layers, feature_records, layer_index
-from planfuse.services.layers import ImportOptions, import_layer
+from planfuse.services.layers.data import (
+    current_layers,
+    feature_records,
+    layer_index,
+    layer_indexes,
+)
+from planfuse.services.layers.importer import ImportOptions, import_layer
 from tests.layer_files import JIEFANGBEI, SHAPINGBA, feature_collection, square, write_geojson
 
 
@@ -29,7 +34,7 @@ def test_index_holds_work_crs_geometries_and_kind_attributes(ctx, tmp_path):
     # Numbers in attributes read back as text on every database.
     assert list(index.attributes["level"]) == ["high", "1"]
     assert layer_index(ctx, ref) is index
-    assert ctx.indexes.builds == 1
+    assert layer_indexes(ctx).builds == 1
 
 
 def test_new_version_gets_a_new_index(ctx, tmp_path):
@@ -72,7 +77,7 @@ def test_geometry_invalid_after_reprojection_is_repaired_polygonal():
     import numpy as np
     import shapely
 
-    from planfuse.services.layer_data import valid_in_work_crs
+    from planfuse.services.layers.data import valid_in_work_crs
 
     bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
     square = shapely.box(0, 0, 1, 1)

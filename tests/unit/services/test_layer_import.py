@@ -7,9 +7,11 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from planfuse.errors import ProblemError
+from planfuse.errors import DomainError
 from planfuse.geo.errors import DatumTransformError, GeometryInputError, UnknownCRSError
-from planfuse.services.layers import ImportOptions, import_layer, list_layers
+from planfuse.http.problems import problem_from_exception
+from planfuse.services.layers.catalogue import list_layers
+from planfuse.services.layers.importer import ImportOptions, import_layer
 from planfuse.storage.models import Feature, Layer, LayerVersion
 from tests.layer_files import (
     JIEFANGBEI,
@@ -101,13 +103,13 @@ def test_failure_while_writing_leaves_previous_version_untouched(ctx, tmp_path):
     p1 = write_geojson(tmp_path / "a.geojson", feature_collection([square(*JIEFANGBEI, 50)]))
     import_layer(ctx, p1, farmland_options(crs="EPSG:4490"))
     # Same layer id, different kind: refused before anything is written.
-    with pytest.raises(ProblemError) as info:
+    with pytest.raises(DomainError) as info:
         import_layer(
             ctx,
             p1,
             ImportOptions(layer_id="basic_farmland", kind="ecological_redline", crs="EPSG:4490"),
         )
-    assert info.value.status == 409
+    assert problem_from_exception(info.value).status == 409
     assert count(ctx, LayerVersion) == 1
     assert count(ctx, Feature) == 1
 
@@ -133,7 +135,7 @@ def test_crs_option_contradicting_the_prj_is_refused(ctx, tmp_path):
     path = write_zipped_shapefile(
         tmp_path / "f.zip", [square(*JIEFANGBEI, 50)], [{"A": "x"}], crs="EPSG:4523"
     )
-    with pytest.raises(ProblemError, match=r"EPSG:4524.*EPSG:4523"):
+    with pytest.raises(DomainError, match=r"EPSG:4524.*EPSG:4523"):
         import_layer(ctx, path, farmland_options(crs="EPSG:4524"))
 
 
@@ -141,7 +143,7 @@ def test_missing_crs_is_refused(ctx, tmp_path):
     path = write_zipped_shapefile(
         tmp_path / "f.zip", [square(*JIEFANGBEI, 50)], [{"A": "x"}], crs=None
     )
-    with pytest.raises(ProblemError, match="--crs"):
+    with pytest.raises(DomainError, match="--crs"):
         import_layer(ctx, path, farmland_options())
 
 
@@ -304,9 +306,9 @@ def test_zip_bomb_is_refused_by_bytes_actually_inflated(tmp_path, database_url):
         tmp_path / "bomb.zip", [("layer.dbf", b"\0" * 60_000_000), ("layer.shp", b"\0" * 100)]
     )
     assert path.stat().st_size < 1_000_000
-    with pytest.raises(ProblemError) as info:
+    with pytest.raises(DomainError) as info:
         import_layer(ctx, path, farmland_options(crs="EPSG:4490"))
-    assert info.value.status == 413
+    assert problem_from_exception(info.value).status == 413
     assert count(ctx, Layer) == 0
     ctx.close()
 
@@ -316,14 +318,14 @@ def test_zip_bomb_is_refused_by_bytes_actually_inflated(tmp_path, database_url):
 )
 def test_zip_entries_outside_the_archive_are_refused(ctx, tmp_path, name):
     path = _zip_with(tmp_path / "evil.zip", [(name, b"x")])
-    with pytest.raises(ProblemError, match="outside the archive"):
+    with pytest.raises(DomainError, match="outside the archive"):
         import_layer(ctx, path, farmland_options(crs="EPSG:4490"))
     assert not (tmp_path.parent / "evil.shp").exists()
 
 
 def test_zip_with_too_many_entries_is_refused(ctx, tmp_path):
     path = _zip_with(tmp_path / "many.zip", [(f"f{i}.txt", b"") for i in range(500)])
-    with pytest.raises(ProblemError, match="zip_max_entries"):
+    with pytest.raises(DomainError, match="zip_max_entries"):
         import_layer(ctx, path, farmland_options(crs="EPSG:4490"))
 
 
@@ -357,15 +359,15 @@ def test_repair_applies_make_valid_only_when_asked(ctx, tmp_path):
 def test_bad_layer_id_and_kind_are_refused_before_reading(ctx, tmp_path):
     path = tmp_path / "does-not-matter.geojson"
     path.write_text("{}")
-    with pytest.raises(ProblemError, match="layer id"):
+    with pytest.raises(DomainError, match="layer id"):
         import_layer(ctx, path, ImportOptions(layer_id="Bad Id!", kind="basic_farmland"))
-    with pytest.raises(ProblemError, match="expected one of"):
+    with pytest.raises(DomainError, match="expected one of"):
         import_layer(ctx, path, ImportOptions(layer_id="x", kind="farmland"))
 
 
 def test_empty_collection_is_refused(ctx, tmp_path):
     path = write_geojson(tmp_path / "e.geojson", {"type": "FeatureCollection", "features": []})
-    with pytest.raises((ProblemError, GeometryInputError)):
+    with pytest.raises((DomainError, GeometryInputError)):
         import_layer(ctx, path, farmland_options(crs="EPSG:4490"))
     assert count(ctx, Layer) == 0
 
@@ -373,7 +375,7 @@ def test_empty_collection_is_refused(ctx, tmp_path):
 def test_shapefile_parts_without_zip_are_explained(ctx, tmp_path):
     path = tmp_path / "layer.shp"
     path.write_bytes(b"\0\0\x27\x0a" + b"\0" * 96)
-    with pytest.raises(ProblemError, match=r"\.zip"):
+    with pytest.raises(DomainError, match=r"\.zip"):
         import_layer(ctx, path, farmland_options(crs="EPSG:4490"))
 
 

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from planfuse.services.service_catalogue import SERVICES, service_for_path
-from planfuse.services.service_metrics import MetricsRecorder, latency_bucket, percentile_ms
-from planfuse.services.service_status import service_state
+from planfuse.services.monitoring.catalogue import SERVICES, service_for_path
+from planfuse.services.monitoring.metrics import MetricsRecorder, latency_bucket, percentile_ms
+from planfuse.services.monitoring.status import service_state
 from planfuse.storage.models.metrics import LATENCY_BOUNDS_MS, LATENCY_BUCKET_COLUMNS
 
 
@@ -59,19 +59,19 @@ def test_percentiles_from_known_histograms():
         ("/api/v1/projects", "compliance_check"),
         ("/api/v1/compliance/reports/<report_id>/items.csv", "compliance_reports"),
         ("/api/v1/compliance/jwks.json", "compliance_reports"),
-        ("/api/v1/siting/search", "siting_search"),
-        ("/api/v1/siting/plans/<int:id>/run", "siting_plans"),
+        ("/api/v1/siting/search", "siting_advanced"),
+        ("/api/v1/siting/plans/<int:id>/run", "siting_plans_run"),
         ("/api/v1/conflicts/detect", "conflict_detection"),
         ("/api/v1/jobs/<job_id>", "conflict_detection"),
         ("/api/v1/conflicts/<conflict_id>/history", "conflicts"),
-        ("/api/v1/ledgers/<name>", "ledgers"),
+        ("/api/v1/ledgers/<name>", "layer_ledgers"),
         ("/api/v1/layers", "layer_catalogue"),
         ("/ogc/collections/<collection_id>/items", "ogc_features"),
         ("/tiles/<layer_id>/<z>/<x>/<y>.mvt", "vector_tiles"),
         ("/embed/session", "embed_session"),
         ("/api/v1/embed-tokens", "embed_session"),
-        ("/embed/<name>", "widget_pages"),
-        ("/embed.js", "widget_pages"),
+        ("/embed/compliance", "widget_compliance"),
+        ("/embed.js", "embed_sdk"),
         ("/admin/services.json", "admin"),
         ("/api/v1/admin/services", "admin"),
         ("/healthz", "other"),
@@ -89,7 +89,7 @@ def test_catalogue_entries_are_complete():
     assert len(ids) == len(set(ids))
     for service in SERVICES:
         assert service.name_zh and service.name_en and service.base_path.startswith("/")
-        assert service.kind in {"function", "data", "widget", "admin", "platform"}
+        assert service.kind in {"function", "data", "application", "platform"}
 
 
 def test_status_is_high_error_rate_over_one_percent_5xx():
@@ -146,25 +146,27 @@ def test_threads_recording_at_once_lose_nothing():
 
 
 def test_the_report_survives_an_unreachable_database():
-    from sqlalchemy.exc import OperationalError
+    """A real context over a PostgreSQL nobody listens on (port 9): the report still
+    answers, naming the database as down, with the services it knows without it."""
+    from planfuse.context import build_context
+    from planfuse.services.monitoring.status import service_report
+    from planfuse.settings import load_settings
 
-    from planfuse.services.service_status import service_report
-
-    def fail(*_args, **_kwargs):
-        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
-
-    db = SimpleNamespace(ping=fail, engine=SimpleNamespace(connect=fail), dialect="postgresql")
-    ctx = SimpleNamespace(db=db, settings=SimpleNamespace(redis_url=""))
-    body = service_report(ctx, cache=None, now=1_800_000_000.0)
-    assert body["dependencies"] == [
-        {
-            "name": "database",
-            "label": {"zh-CN": "数据库", "en": "Database"},
-            "backend": "postgresql",
-            "ready": False,
-            "detail": "OperationalError",
-        }
-    ]
+    settings = load_settings(
+        {"database_url": "postgresql://postgres@127.0.0.1:9/test", "secret_key": "k" * 40},
+        environ={},
+    )
+    ctx = build_context(settings)
+    try:
+        body = service_report(ctx, cache=None, now=1_800_000_000.0)
+    finally:
+        ctx.close()
+    (database,) = body["dependencies"]
+    assert database["ready"] is False and database["backend"] == "postgresql"
+    assert database["label"] == {"zh-CN": "数据库", "en": "Database"}
+    # The error's class and its first line (planfuse.services.monitoring.status).
+    assert database["detail"].startswith("OperationalError: ")
+    assert "Connection refused" in database["detail"]
     assert "OperationalError" in body["metrics_error"] and body["layers"] is None
     assert {s["status"] for s in body["services"]} == {"idle"}
     assert body["generated_at"] == "2027-01-15T08:00:00+00:00"

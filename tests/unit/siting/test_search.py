@@ -13,9 +13,10 @@ import pytest
 import shapely
 
 from planfuse.context import build_context
-from planfuse.errors import ProblemError
+from planfuse.errors import DomainError
 from planfuse.geo.crs import transform_geometry
-from planfuse.services.layer_data import current_layers, layer_index
+from planfuse.http.problems import ProblemError, problem_from_exception
+from planfuse.services.layers.data import current_layers, layer_index
 from planfuse.services.siting import search
 from planfuse.services.siting.relations import siting_cache
 from planfuse.settings import load_settings
@@ -70,10 +71,11 @@ def run(ctx, request=None, **changes):
 
 
 def problem(ctx, status=400, **changes) -> ProblemError:
-    with pytest.raises(ProblemError) as info:
+    with pytest.raises(DomainError) as info:
         run(ctx, **changes)
-    assert info.value.status == status, info.value.to_dict()
-    return info.value
+    problem = problem_from_exception(info.value)
+    assert problem.status == status, problem.to_dict()
+    return problem
 
 
 def reason(candidate, condition, **match):

@@ -8,18 +8,21 @@ from conflict_world import build_world
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from planfuse.services.conflicts import service
+from planfuse.services.conflicts import detection_jobs, queries, workflow
+from planfuse.services.conflicts.actor import Actor
 from planfuse.services.conflicts.detect import detect
-from planfuse.services.conflicts.service import Actor, parse_change
+from planfuse.services.conflicts.detection_jobs import save_detection
+from planfuse.services.conflicts.queries import ConflictQuery, conflict_history, list_conflicts
+from planfuse.services.conflicts.workflow import change_status, parse_change
 from planfuse.storage.models import ConflictEvent
 
 
 @pytest.fixture
 def history(ctx, tmp_path):
     build_world(ctx, tmp_path)
-    service.save_detection(ctx, detect(ctx, "three_lines"), job_id=None, actor=Actor("a", "u"))
-    cid = service.list_conflicts(ctx, service.ConflictQuery())["conflicts"][0]["id"]
-    service.change_status(
+    save_detection(ctx, detect(ctx, "three_lines"), job_id=None, actor=Actor("a", "u"))
+    cid = list_conflicts(ctx, ConflictQuery())["conflicts"][0]["id"]
+    change_status(
         ctx, cid, parse_change({"status": "coordinating", "note": "开始协调"}), Actor("a", "u")
     )
     return cid
@@ -31,12 +34,12 @@ def count(ctx) -> int:
 
 
 def test_the_database_refuses_to_update_history(ctx, history):
-    before = service.conflict_history(ctx, history)
+    before = conflict_history(ctx, history)
     with pytest.raises(DBAPIError, match="append-only"), ctx.db.session() as s:
         s.execute(update(ConflictEvent).values(note="rewritten"))
     with pytest.raises(DBAPIError, match="append-only"), ctx.db.session() as s:
         s.execute(text("UPDATE conflict_history SET app_id = 'x'"))
-    assert service.conflict_history(ctx, history) == before
+    assert conflict_history(ctx, history) == before
 
 
 def test_the_database_refuses_to_delete_history(ctx, history):
@@ -48,9 +51,9 @@ def test_the_database_refuses_to_delete_history(ctx, history):
 
 def test_every_change_appends(ctx, history):
     n = count(ctx)
-    service.change_status(ctx, history, parse_change({"note": "补充"}), Actor("b", "v"))
+    change_status(ctx, history, parse_change({"note": "补充"}), Actor("b", "v"))
     assert count(ctx) == n + 1
-    events = service.conflict_history(ctx, history)
+    events = conflict_history(ctx, history)
     assert [e["action"] for e in events] == ["detected", "status", "note"]
     assert events[-1]["by"]["app"] == "b"
 
@@ -59,6 +62,6 @@ def test_the_service_has_no_path_that_changes_history():
     # The public functions of the service write history only through INSERTs.
     import inspect
 
-    source = inspect.getsource(service)
+    source = "".join(inspect.getsource(m) for m in (detection_jobs, queries, workflow))
     assert "update(ConflictEvent" not in source
     assert "delete(" not in source

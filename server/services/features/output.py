@@ -1,0 +1,37 @@
+"""Stored features as GeoJSON, in any CRS the data services offer (its axis order)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import shapely
+
+from planfuse.geo.crs import CRSInfo
+from planfuse.services.features.crs import to_output
+from planfuse.services.features.store import FeatureRow
+
+
+def geojson_features(
+    rows: Sequence[FeatureRow], crs: CRSInfo, id_prefix: str | None = None
+) -> list[dict[str, Any]]:
+    """GeoJSON Feature objects of `rows` in `crs`; ids are the fids, or "PREFIX.fid"."""
+    if not rows:
+        return []
+    geoms = to_output(shapely.from_wkb([row.geom for row in rows]), crs)
+    texts = shapely.to_geojson(geoms)
+    features = []
+    for row, text in zip(rows, texts, strict=True):
+        properties = dict(row.properties)
+        if row.district is not None:
+            properties.setdefault("district", row.district)
+        features.append(
+            {
+                "type": "Feature",
+                "id": row.fid if id_prefix is None else f"{id_prefix}.{row.fid}",
+                "geometry": orjson.loads(text),
+                "properties": properties,
+            }
+        )
+    return features
