@@ -29,7 +29,13 @@ from planfuse.ogc.crs import (
     offered_crs,
     storage_box,
 )
-from planfuse.ogc.params import ItemsQuery, parse_format, parse_items_query
+from planfuse.ogc.params import (
+    MAX_ZOOM_LEVEL,
+    ItemsQuery,
+    parse_format,
+    parse_integer,
+    parse_items_query,
+)
 from planfuse.services.features.layers import CollectionRef, find_layer
 from planfuse.services.features.layers import current_layers as _current
 from planfuse.services.features.output import geojson_features as _features
@@ -287,7 +293,7 @@ def _items(
             limit=query.limit,
             session=session,
         )
-    features = _features(rows, crs)
+    features = _features(rows, crs, zoom_level=query.zoom_level, work=ctx.work)
     href = f"{base_url.rstrip('/')}/ogc/collections/{ref.id}/items"
     links = [
         _link(f"{href}?{_query_string(args)}".rstrip("?"), "self", query.media_type, "This page"),
@@ -367,21 +373,25 @@ def item(
     base_url: str,
     authorization: str | None = None,
 ) -> FeaturesResponse:
-    """`/collections/{id}/items/{fid}`: one feature; `crs` and `f` are the only parameters."""
+    """`/collections/{id}/items/{fid}`: one feature; `crs`, `f` and `zoom-level` are the
+    only parameters."""
     ref = readable_collection(ctx, collection_id, authorization)
     crs = resolve_crs("OGC:CRS84")
     media_type = GEOJSON
+    zoom_level = None
     for name, value in args:
         if name == "crs":
             crs = offered_crs(value, "crs")
         elif name == "f":
             media_type = parse_format(value)
+        elif name == "zoom-level":
+            zoom_level = parse_integer(name, value, 0, MAX_ZOOM_LEVEL)
         else:
             raise ProblemError(
                 400,
                 "invalid_parameter",
                 f"parameter {name[:64]!r} is not understood here; a single feature takes only "
-                "crs and f",
+                "crs, f and zoom-level",
                 title="Invalid request",
                 errors=[{"field": name[:64], "message": "unknown parameter"}],
             )
@@ -397,7 +407,7 @@ def item(
             f"(ids run 1..{ref.feature_count})",
             title="Not found",
         )
-    feature = _features([row], crs)[0]
+    feature = _features([row], crs, zoom_level=zoom_level, work=ctx.work)[0]
     root = base_url.rstrip("/") + f"/ogc/collections/{ref.id}"
     feature["links"] = [
         _link(f"{root}/items/{row.fid}", "self", media_type, "This feature"),

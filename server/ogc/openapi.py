@@ -66,6 +66,14 @@ def openapi_document(base_url: str, limit_default: int, limit_max: int) -> dict[
         "description": "`geojson` (application/geo+json, default) or `json` (application/json).",
         "schema": {"type": "string", "enum": ["geojson", "json"]},
     }
+    zoom_param = {
+        "name": "zoom-level",
+        "in": "query",
+        "description": "Geometries simplified for a map at this WebMercatorQuad zoom level "
+        "(OGC API – Features Part 7, draft): every outline stays within half a pixel of the "
+        "surveyed one at that zoom. Leave it out for full detail (analysis, export).",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 24},
+    }
     items_params = [
         collection_id,
         {
@@ -101,6 +109,7 @@ def openapi_document(base_url: str, limit_default: int, limit_max: int) -> dict[
             "schema": {"type": "integer", "minimum": 0, "default": 0},
         },
         f_param,
+        zoom_param,
         {
             "name": "filter",
             "in": "query",
@@ -211,6 +220,7 @@ def openapi_document(base_url: str, limit_default: int, limit_max: int) -> dict[
                         ),
                         crs_param,
                         f_param,
+                        zoom_param,
                     ],
                     "responses": features,
                 }

@@ -30,6 +30,8 @@ RESERVED = frozenset(
         "filter-lang",
         "filter-crs",
         "sortby",
+        # OGC API – Features Part 7 (draft): geometries simplified for a map zoom level.
+        "zoom-level",
     }
 )
 # Response formats: GeoJSON is served as application/geo+json, or as application/json when
@@ -43,6 +45,8 @@ MAX_FILTER_VALUES = 100
 # Offsets past this are refused outright (no layer holds that many features, and it keeps
 # the number inside every database's integer range).
 MAX_OFFSET = 2**31 - 1
+#: The deepest zoom level of WebMercatorQuad that `zoom-level` accepts.
+MAX_ZOOM_LEVEL = 24
 _INTEGER = re.compile(r"^\+?[0-9]{1,12}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -76,6 +80,7 @@ class ItemsQuery:
     filter_lang: str | None = None
     filter_crs: str | None = None
     sortby: str | None = None
+    zoom_level: int | None = None
 
 
 def parse_integer(parameter: str, raw: str, minimum: int, maximum: int) -> int:
@@ -197,6 +202,11 @@ def parse_items_query(
         filter_lang=one("filter-lang"),
         filter_crs=one("filter-crs"),
         sortby=one("sortby"),
+        zoom_level=(
+            parse_integer("zoom-level", raw, 0, MAX_ZOOM_LEVEL)
+            if (raw := one("zoom-level")) is not None
+            else None
+        ),
     )
 
 
@@ -222,7 +232,7 @@ def parse_filters(
             raise _bad(
                 name,
                 f"unknown parameter or property {name[:64]!r}; filter on one of the layer's "
-                f"properties: {listed} (or use bbox, bbox-crs, crs, limit, offset, f)",
+                f"properties: {listed} (or use bbox, bbox-crs, crs, limit, offset, zoom-level, f)",
                 code="unknown_property",
             )
         if len(got) > MAX_FILTER_VALUES:

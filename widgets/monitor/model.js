@@ -207,6 +207,21 @@ export function featureAdcode(feature) {
 }
 
 /**
+ * `collection` with the districts of `detail` (the same layer read at finer detail) in
+ * place of its own: a feature whose adcode `detail` holds is replaced, the rest kept.
+ */
+export function withDetail(collection, detail) {
+  const finer = new Map();
+  for (const feature of (detail && detail.features) || []) {
+    const adcode = featureAdcode(feature);
+    if (adcode) finer.set(adcode, feature);
+  }
+  if (!collection) return detail || null;
+  const features = collection.features.map((feature) => finer.get(featureAdcode(feature)) || feature);
+  return { ...collection, features };
+}
+
+/**
  * The district features (the district layer's GeoJSON) shaded by the status of their row,
  * each with id `district:<adcode>` and properties adcode, name, status, value, ratio;
  * only `only` (an adcode) when given, and only districts that have a row.

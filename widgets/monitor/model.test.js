@@ -27,6 +27,7 @@ import {
   valuesCsvRows,
   valuesGeoJSON,
   valuesQuery,
+  withDetail,
 } from './model.js';
 
 const t = (key) => key;
@@ -211,5 +212,29 @@ describe('events and exports', () => {
     const districts = valuesGeoJSON(districtFeatures(SHAPES, ROWS), indicator, 2025);
     expect(districts.features.map((f) => f.id)).toEqual(['500112', '500117']);
     expect(districts.features[0].properties).toMatchObject({ indicator: 'construction_land', unit: 'm2', year: 2025, status: 'warning' });
+  });
+});
+
+describe('withDetail', () => {
+  const square = (x) => ({ type: 'Polygon', coordinates: [[[x, 0], [x + 1, 0], [x + 1, 1], [x, 0]]] });
+  const coarse = {
+    type: 'FeatureCollection',
+    features: [
+      { type: 'Feature', id: 1, geometry: square(0), properties: { adcode: '500101' } },
+      { type: 'Feature', id: 2, geometry: square(5), properties: { adcode: '500103' } },
+    ],
+  };
+  it('replaces the districts the finer read holds and keeps the order and the rest', () => {
+    const fine = { type: 'FeatureCollection', features: [{ type: 'Feature', id: 2, geometry: square(9), properties: { adcode: '500103' } }] };
+    const merged = withDetail(coarse, fine);
+    expect(merged.features.map((f) => f.properties.adcode)).toEqual(['500101', '500103']);
+    expect(merged.features[0].geometry).toEqual(square(0));
+    expect(merged.features[1].geometry).toEqual(square(9));
+    expect(coarse.features[1].geometry).toEqual(square(5));
+  });
+  it('keeps everything when the finer read is empty, and takes it when there was none', () => {
+    expect(withDetail(coarse, { features: [] }).features).toEqual(coarse.features);
+    const fine = { type: 'FeatureCollection', features: [] };
+    expect(withDetail(null, fine)).toBe(fine);
   });
 });

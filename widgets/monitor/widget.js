@@ -41,12 +41,18 @@ import {
   valuesCsvRows,
   valuesGeoJSON,
   valuesQuery,
+  withDetail,
 } from './model.js';
 
 /** Most change pieces listed (and drawn) at once, largest first. */
 const CHANGES_LIMIT = 200;
 /** Most district features read from the district layer. */
 const DISTRICTS_LIMIT = 1000;
+/** The zoom level (WebMercatorQuad) the city's districts are read for: within half a pixel
+ *  of the survey on a city-wide map, a tenth of the data of full detail. */
+const OVERVIEW_ZOOM = 10;
+/** …and one district's outline, once the user picks it (or the session is locked to it). */
+const DETAIL_ZOOM = 15;
 /** How long a print view's object URL lives (the new window loads it meanwhile). */
 const PRINT_URL_TTL_MS = 60000;
 
@@ -60,6 +66,8 @@ const widget = createWidget({
     districtLayer: null,
     /** The district layer's features (GeoJSON), read once. */
     districtShapes: null,
+    /** The districts whose outline is read at DETAIL_ZOOM already. */
+    detailed: new Set(),
     indicators: [],
     years: [],
     year: null,
@@ -175,15 +183,35 @@ async function loadReports() {
   renderReports();
 }
 
-async function loadDistrictShapes() {
-  if (!state.districtLayer || state.districtShapes) return;
+/** The district layer's features: `district` alone, or every one (OGC API items with the
+ *  geometries simplified for `zoom`). */
+async function readDistricts(layer, zoom, district = null) {
+  const query = `limit=${DISTRICTS_LIMIT}&zoom-level=${zoom}${district ? `&district=${encodeURIComponent(district)}` : ''}`;
+  const res = await ctx.api(`/ogc/collections/${encodeURIComponent(layer.id)}/items?${query}`, { raw: true });
+  return res.json();
+}
+
+async function loadDistrictShapes(layer) {
+  if (!layer || state.districtShapes) return;
   const only = locked().district;
-  const url = `/ogc/collections/${encodeURIComponent(state.districtLayer.id)}/items?limit=${DISTRICTS_LIMIT}${only ? `&district=${encodeURIComponent(only)}` : ''}`;
   try {
-    const res = await ctx.api(url, { raw: true });
-    update({ districtShapes: await res.json() });
+    const shapes = await readDistricts(layer, only ? DETAIL_ZOOM : OVERVIEW_ZOOM, only);
+    update({ districtShapes: shapes, detailed: new Set(only ? [only] : []) });
   } catch (error) {
     showProblem(error, { code: 'layer_unavailable' });
+  }
+}
+
+/** The chosen district's outline at full map detail in place of the overview's (once). */
+async function loadDistrictDetail(area) {
+  if (area === 'city' || !state.districtLayer || !state.districtShapes || state.detailed.has(area)) return;
+  state.detailed.add(area);
+  try {
+    const detail = await readDistricts(state.districtLayer, DETAIL_ZOOM, area);
+    update({ districtShapes: withDetail(state.districtShapes, detail) });
+    renderMap();
+  } catch {
+    state.detailed.delete(area); // the overview's outline stays; a later choice tries again
   }
 }
 
@@ -594,6 +622,7 @@ async function chooseArea(area, { zoom = false } = {}) {
   renderDistrictFigures();
   if (zoom) fitMap();
   await run(loadCards, loadSeries, loadChanges);
+  await loadDistrictDetail(next);
   if (next !== 'city') ctx.announce(t('district.announce', { name: areaName(next) }));
 }
 
@@ -626,6 +655,11 @@ function renderStatusKey() {
 widget.start({
   async init() {
     setBusy(true);
+    // The indicators and the map's layers (with the district layer: its outlines are the
+    // largest answer) are asked for at once; the figures follow as soon as the indicators
+    // are in, beside the outlines.
+    const mapStarted = startMap($('pfm-map'), { layers: (all) => layersOfKinds(all, { district: false }), identify: false });
+    const shapes = mapStarted.then(({ catalogue }) => loadDistrictShapes(catalogue.find((l) => l.kind === 'district')));
     const { indicators, years } = await api('indicators');
     if (!indicators.length || !years.length) {
       showProblem({ code: 'no_monitoring_data', status: 404 });
@@ -639,7 +673,12 @@ widget.start({
     $('pfm-year').replaceChildren(...[...years].reverse().map((y) => Object.assign(el('option', null, String(y)), { value: String(y) })));
     $('pfm-year').value = String(state.year);
     renderStatusKey();
-    const { map, catalogue } = await startMap($('pfm-map'), { layers: (all) => layersOfKinds(all, { district: false }), identify: false });
+    // An annual report covers every indicator: a session locked to a set of them has none.
+    const reports = Array.isArray(locked().indicators) ? null : loadReports;
+    // Every figure at once; the cards and the chart name the area, whose name comes with the
+    // districts' figures, so they are drawn again once all are in.
+    const figures = run(loadDistricts, loadCards, loadSeries, loadChanges, ...(reports ? [reports] : []));
+    const { map, catalogue } = await mapStarted;
     update({ map, districtLayer: catalogue.find((l) => l.kind === 'district') || null });
     map.on('select', (sel) => {
       const hit = sel && parseFeatureId(sel.id);
@@ -648,22 +687,21 @@ widget.start({
       else if (!only) chooseArea(hit.id).catch(() => {});
       else chooseArea(only).catch(() => {});
     });
-    // The district boundaries (the largest answer) load beside the figures; the map is
-    // drawn when both are in.
-    const shapes = loadDistrictShapes();
-    // The districts first (their names), then what depends on the area.
-    const ok = await run(loadDistricts);
-    // An annual report covers every indicator: a session locked to a set of them has none.
-    const reports = Array.isArray(locked().indicators) ? null : loadReports;
-    if (ok) await run(loadCards, loadSeries, loadChanges, ...(reports ? [reports] : []));
+    const ok = await figures;
     await shapes;
-    if (ok) renderMap();
+    if (ok) {
+      renderCards();
+      renderSeries();
+      renderMap();
+    }
     if (!reports) {
       $('pfm-report-create').hidden = true;
       $('pfm-report').replaceChildren(el('p', 'pfm-muted', t('report.indicators_locked')));
     }
     showLocks();
     fitMap();
+    // A district asked for by the host (not locked): its finer outline after `ready`.
+    loadDistrictDetail(state.area);
     $('pfm-controls').addEventListener('submit', (event) => event.preventDefault());
     $('pfm-year').addEventListener('change', () => selectYear(Number($('pfm-year').value)).catch(() => {}));
     $('pfm-area').addEventListener('change', () => chooseArea($('pfm-area').value, { zoom: true }).catch(() => {}));

@@ -9,17 +9,32 @@ import orjson
 import shapely
 
 from planfuse.geo.crs import CRSInfo
+from planfuse.geo.generalise import simplify_for_zoom
+from planfuse.geo.measure import WorkProjection
 from planfuse.services.features.crs import to_output
 from planfuse.services.features.store import FeatureRow
 
 
 def geojson_features(
-    rows: Sequence[FeatureRow], crs: CRSInfo, id_prefix: str | None = None
+    rows: Sequence[FeatureRow],
+    crs: CRSInfo,
+    id_prefix: str | None = None,
+    *,
+    zoom_level: int | None = None,
+    work: WorkProjection | None = None,
 ) -> list[dict[str, Any]]:
-    """GeoJSON Feature objects of `rows` in `crs`; ids are the fids, or "PREFIX.fid"."""
+    """GeoJSON Feature objects of `rows` in `crs`; ids are the fids, or "PREFIX.fid".
+
+    With `zoom_level` (and the `work` projection to measure in), geometries are simplified
+    for a map at that WebMercatorQuad zoom (planfuse.geo.generalise)."""
     if not rows:
         return []
-    geoms = to_output(shapely.from_wkb([row.geom for row in rows]), crs)
+    geoms = shapely.from_wkb([row.geom for row in rows])
+    if zoom_level is not None:
+        if work is None:
+            raise ValueError("simplifying for a zoom level needs the work projection")
+        geoms = simplify_for_zoom(geoms, zoom_level, work)
+    geoms = to_output(geoms, crs)
     texts = shapely.to_geojson(geoms)
     features = []
     for row, text in zip(rows, texts, strict=True):
