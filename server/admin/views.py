@@ -39,8 +39,9 @@ from planfuse.services.admin_sessions import (
 )
 from planfuse.services.admin_tokens import Admin, verify_admin_token
 from planfuse.services.embed_tokens import mint_embed_token_for
+from planfuse.services.monitoring.listing import widget_manifest
 from planfuse.signing.secret import derived_key
-from planfuse.widgets.registry import protocol, widget_registry
+from planfuse.widgets.registry import protocol
 
 COOKIE = "pf_admin"
 LOGIN_CSRF_COOKIE = "pf_admin_csrf"
@@ -239,7 +240,7 @@ def embed_page():
         "server": (ctx.settings.public_url or request.host_url).rstrip("/"),
         "csrf_token": csrf_token(),
         "apps": apps,
-        "manifest": widget_registry(ctx).manifest(),
+        "manifest": widget_manifest(ctx),
         "audience": ctx.settings.token_audience,
         "max_ttl_s": ctx.settings.token_max_lifetime_s,
         "locales": protocol()["locales"],

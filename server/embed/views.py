@@ -17,6 +17,7 @@ from planfuse.http.context import planfuse
 from planfuse.http.problems import ProblemError, bad_request, not_found
 from planfuse.http.routes import RouteTable
 from planfuse.paths import ROOT
+from planfuse.services.monitoring.listing import widget_manifest
 from planfuse.widgets.registry import widget_registry
 
 routes = RouteTable()
@@ -140,8 +141,10 @@ def embed_js():
 
 @routes.get("/embed/manifest.json")
 def manifest():
-    """Every widget's parameters, commands, events and error codes, with the protocol's."""
-    response = jsonify(widget_registry(planfuse()).manifest())
+    """Every widget's parameters, commands, events and error codes, with the protocol's,
+    and each widget's catalogue entry (`service`: names, department, live status)."""
+    ctx = planfuse()
+    response = jsonify(widget_manifest(ctx))
     response.headers["Cache-Control"] = f"public, max-age={MANIFEST_MAX_AGE_S}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

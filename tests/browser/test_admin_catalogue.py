@@ -160,3 +160,8 @@ def test_catalogue_screen_with_search_filters_and_details(sqlite_app, live_serve
     page.click("#start-service")
     page.wait_for_selector("#control-status:has-text('运行中')")
     page.wait_for_selector("#list-status:has-text('No service matches')")
+
+    # The embed page links a widget's 详情 as /admin/catalogue?service=ID: it opens at once.
+    page.goto(server.url + "/admin/catalogue?service=widget_map")
+    page.wait_for_selector("#detail-h:has-text('一张图组件')")
+    assert "/embed/map" in page.inner_text("#detail")

@@ -304,6 +304,7 @@ def test_admin_console_embed_page_previews_and_writes_code(rig):
 
 def test_admin_embed_page_shows_real_theme_values_and_previews_at_once(rig):
     from planfuse.services.admin_tokens import create_admin_token
+    from planfuse.services.monitoring.control import start_service, stop_service
     from planfuse.widgets.registry import protocol
 
     token = create_admin_token(rig.pf, "browser admin")[1]
@@ -343,5 +344,32 @@ def test_admin_embed_page_shows_real_theme_values_and_previews_at_once(rig):
     snippet = page.inner_text("#snippet")
     assert "data-theme=" in snippet and "font-size" in snippet and "16px" in snippet
     assert "#ffffff" not in snippet
+    # The widgets as the service catalogue names them: name, department, status; the
+    # chosen widget's description links to its 详情.
+    label = page.inner_text("#widget option[value='map']")
+    assert "一张图组件" in label and "规划和自然资源局" in label and "运行中" in label
+    page.select_option("#widget", "map")
+    rig.poll(
+        page,
+        "[...document.querySelectorAll('#events li')].some(li => / ready /.test(li.textContent))",
+    )
+    assert "规划一张图" in page.inner_text("#widget-hint")
+    assert page.get_attribute("#widget-hint a", "href") == "/admin/catalogue?service=widget_map"
+    # A stopped widget: marked so, and no preview, saying why.
+    stop_service(rig.pf, "widget_map", {"reason": "test"}, by="admin:browser admin")
+    try:
+        for _ in range(50):
+            page.reload()
+            page.wait_for_selector("#embed-form")
+            if "已停止" in page.inner_text("#widget option[value='map']"):
+                break
+            page.wait_for_timeout(200)
+        page.select_option("#app", rig.app_id)
+        page.select_option("#widget", "map")
+        note = page.wait_for_selector(".pf-preview-note:has-text('服务目录中停止')")
+        assert "stopped" in note.inner_text()
+        assert page.locator("#preview iframe").count() == 0
+    finally:
+        start_service(rig.pf, "widget_map", by="admin:browser admin")
     assert problems == []
     context.close()

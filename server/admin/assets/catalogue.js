@@ -627,5 +627,7 @@ $('q').addEventListener('input', () => {
 fillSelects();
 fillRegisterForm();
 renderTabs();
-// The page came with every service; show the first tab's.
-reload();
+// The page came with every service; show the first tab's. `?service=ID` (linked from the
+// embed page) opens that service's 详情 too.
+const wanted = new URLSearchParams(location.search).get('service');
+reload().then(() => (wanted ? openDetail(wanted) : undefined));

@@ -16,8 +16,30 @@ function option(select, value, label) {
   select.appendChild(o);
 }
 
+/** A widget as the catalogue names it (服务目录: name, department, status); a widget
+ *  outside the catalogue by its manifest title. */
 function widgetTitle(w) {
-  return `${w.title['zh-CN']} · ${w.title.en} (${w.name})`;
+  const s = w.service;
+  if (!s) return `${w.title['zh-CN']} · ${w.title.en} (${w.name})`;
+  return `${s.name['zh-CN']} · ${s.name.en} (${w.name}) — ${s.dept_name['zh-CN']} · ${s.status_name['zh-CN']}`;
+}
+
+/** Under the widget choice: what its catalogue entry says it does, and a stopped one's state. */
+function describeWidget() {
+  const w = manifest.widgets[$('widget').value];
+  if (!w) return;
+  const s = w.service;
+  const hint = $('widget-hint');
+  hint.replaceChildren();
+  if (!s) {
+    hint.textContent = '此组件不在服务目录中 · This widget is not in the service catalogue.';
+    return;
+  }
+  hint.append(`${s.description['zh-CN']} · ${s.description.en} `);
+  const link = el('a', null, '服务目录详情 · Catalogue entry');
+  link.href = `/admin/catalogue?service=${encodeURIComponent(s.id)}`;
+  hint.append(link);
+  hint.classList.toggle('pf-warning', s.status === 'stopped');
 }
 
 function fillSelects() {
@@ -179,6 +201,7 @@ function log(name, payload) {
 
 /** Why there is no preview yet, in the preview's place (never a blank box). */
 function previewNote(text) {
+  previewTurn += 1; // a preview still being fetched for an earlier choice is dropped
   if (preview) preview.destroy();
   preview = null;
   $('preview').replaceChildren(el('p', 'pf-hint pf-preview-note', text));
@@ -188,7 +211,11 @@ function canPreview() {
   const app = config.apps.find((a) => a.app_id === $('app').value);
   if (!app) return '还没有宿主应用，无法预览：planfuse apps create NAME --origin https://host:port · No host app yet: nothing to preview.';
   if (!app.can_preview) return '此宿主应用没有共享密钥或已停用，无法预览 · This host app has no shared secret or is disabled: no preview.';
-  if (!manifest.widgets[$('widget').value]) return '没有已注册的组件 · No widget is registered.';
+  const w = manifest.widgets[$('widget').value];
+  if (!w) return '没有已注册的组件 · No widget is registered.';
+  if (w.service && w.service.status === 'stopped') {
+    return `此组件已在服务目录中停止，无法预览；宿主页面会显示停用提示 · ${w.service.name.en} is stopped in the service catalogue: no preview; host pages show a notice instead.`;
+  }
   return null;
 }
 
@@ -243,7 +270,9 @@ tabs($('code-tabs'), CODE, 'code');
 renderParams();
 renderTheme();
 update();
+describeWidget();
 $('widget').addEventListener('change', () => {
+  describeWidget();
   renderParams();
   update();
   showPreview();

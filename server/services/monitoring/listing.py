@@ -31,6 +31,7 @@ from planfuse.services.monitoring.spec import CATALOGUE_KINDS, KIND_NAMES, Servi
 from planfuse.services.monitoring.status import HIGH_SERVER_ERROR_RATE, WINDOWS
 from planfuse.services.remote.records import RemoteEntry, remote_entries
 from planfuse.storage.models.metrics import service_metrics_table
+from planfuse.widgets.registry import widget_registry
 
 STATUSES: dict[str, tuple[str, str]] = {
     "running": ("运行中", "Running"),
@@ -243,3 +244,50 @@ def _stopped(ctx: PlanFuse) -> dict[str, Stopped]:
         for service_id in snapshot.stopped
         if (state := snapshot.stopped_now(service_id)) is not None
     }
+
+
+#: What the widget manifest and the embed console show of a widget's catalogue entry.
+WIDGET_SERVICE_FIELDS = (
+    "id",
+    "name",
+    "description",
+    "dept",
+    "dept_name",
+    "version",
+    "status",
+    "status_name",
+)
+
+
+def widget_services(ctx: PlanFuse) -> dict[str, dict[str, Any]]:
+    """Each catalogued widget's application-service entry, by widget name: its names,
+    department and live status, as `/embed/manifest.json` and the embed console show them
+    (a widget outside the catalogue has none)."""
+    departments = {d.id: d for d in list_departments(ctx)}
+    figures = recent_figures(ctx)
+    stopped = _stopped(ctx)
+    found: dict[str, dict[str, Any]] = {}
+    for service in catalogued_services():
+        if service.kind != "application" or not service.widget:
+            continue
+        entry = _entry(service, departments, figures, stopped)
+        found[service.widget] = {name: entry[name] for name in WIDGET_SERVICE_FIELDS}
+    return found
+
+
+def with_widget_services(manifest: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict:
+    """The widget manifest with each widget's catalogue entry as `service` (None when the
+    widget is not catalogued), catalogued widgets first in catalogue order."""
+    widgets = manifest.get("widgets", {})
+    order = [name for name in services if name in widgets]
+    order += [name for name in widgets if name not in services]
+    return {
+        **manifest,
+        "widgets": {name: {**widgets[name], "service": services.get(name)} for name in order},
+    }
+
+
+def widget_manifest(ctx: PlanFuse) -> dict[str, Any]:
+    """`/embed/manifest.json`: the registered widgets' manifest read through the catalogue
+    (each widget's `service`, catalogued widgets in catalogue order)."""
+    return with_widget_services(widget_registry(ctx).manifest(), widget_services(ctx))
