@@ -41,6 +41,17 @@ OID = "OBJECTID"
 MAX_OBJECT_IDS = 1000
 # Esri's well-known ids for the same CRSs (Web Mercator as 102100/3857).
 WKID_ALIASES = {102100: 3857, 102113: 3857, 900913: 3857}
+#: The parameters read here, by their lower-case spelling: ArcGIS REST parameter names are
+#: case-insensitive, and clients differ (OpenLayers sends BBOX, BBOXSR, F, …).
+PARAMETERS = {
+    name.lower(): name
+    for name in (
+        "bbox", "bboxSR", "dpi", "f", "format", "geometry", "geometryType", "imageSR", "inSR",
+        "objectIds", "outFields", "outSR", "resultOffset", "resultRecordCount",
+        "returnCountOnly", "returnExtentOnly", "returnGeometry", "returnIdsOnly", "size",
+        "spatialRel", "transparent", "where",
+    )
+}  # fmt: skip
 FORMATS = ("json", "pjson", "geojson")
 
 
@@ -576,3 +587,12 @@ def legend(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | 
     layer = {"layerId": 0, "layerName": ref.name, "layerType": "Feature Layer",
              "minScale": 0, "maxScale": 0, "legend": items}  # fmt: skip
     return Answer({"layers": [layer]})
+
+
+def request_args(pairs: Any) -> dict[str, str]:
+    """A request's parameters under the names this module reads, whatever their case (the
+    first of a name given twice); unknown names are kept as given."""
+    args: dict[str, str] = {}
+    for name, value in pairs:
+        args.setdefault(PARAMETERS.get(name.lower(), name), value)
+    return args

@@ -163,7 +163,7 @@ _ESRI_CODES = {401: 499, 403: 403, 404: 404}
 
 def _arcgis(produce) -> Response:
     try:
-        args = {name: value for name, value in request.args.items()}
+        args = arcgis.request_args(request.args.items(multi=True))
         answer = produce(planfuse(), args)
         indent = orjson.OPT_INDENT_2 if (args.get("f") or "").lower() == "pjson" else 0
         return Response(orjson.dumps(answer.body, option=indent), mimetype=answer.media_type)
@@ -248,7 +248,7 @@ def arcgis_legend(name: str):
 @arcgis_routes.get("/<name>/MapServer/export")
 def arcgis_export(name: str):
     try:
-        args = {key: value for key, value in request.args.items()}
+        args = arcgis.request_args(request.args.items(multi=True))
         body, media_type = arcgis.export(
             planfuse(), name, args, request.headers.get("Authorization")
         )

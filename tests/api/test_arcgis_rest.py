@@ -226,6 +226,32 @@ def test_map_server_exports_the_layer_with_its_legend_colours(client, data):
     assert _near(picture.getpixel((x, y)), (255, 255, 104), 6)
 
 
+def test_parameter_names_are_case_insensitive_as_in_arcgis_rest(client, data):
+    import io
+
+    from PIL import Image
+
+    # OpenLayers' ImageArcGISRest and other clients send upper-case names.
+    upper = client.get(
+        f"{BASE}/parcels/MapServer/export?BBOX=106.5,29.5,106.68,29.65&BBOXSR=4490"
+        "&SIZE=360,300&FORMAT=PNG32&TRANSPARENT=false&F=image&DPI=90"
+    )
+    assert upper.status_code == 200 and upper.mimetype == "image/png"
+    x, y = int(0.003 / 0.18 * 360), int((29.65 - 29.503) / 0.15 * 300)
+    picture = Image.open(io.BytesIO(upper.data)).convert("RGB")
+    assert _near(picture.getpixel((x, y)), (255, 255, 104), 2)
+    counted = _json(
+        client, f"{BASE}/parcels/FeatureServer/0/query?WHERE=1%3D1&RETURNCOUNTONLY=true&F=json"
+    )
+    assert counted == {"count": 56}
+    # The first of a name given twice in different cases counts, as for a repeated name.
+    twice = _json(
+        client,
+        f"{BASE}/parcels/FeatureServer/0/query?where=OBJECTID>=55&WHERE=1%3D1&returnCountOnly=true&f=json",
+    )
+    assert twice == {"count": 2}
+
+
 def _near(got, want, tolerance):
     return all(abs(a - b) <= tolerance for a, b in zip(got, want, strict=True))
 

@@ -99,3 +99,67 @@ def test_the_map_draws_a_granted_departments_collection(rig, department):
     }
     # The widget still works: its own commands answer.
     assert send(page, "measure", {"kind": None})["ok"] is True
+
+
+def test_the_map_draws_wfs_arcgis_and_wms_services_of_a_department(rig, department):
+    """The same department server registered as a WFS, an ArcGIS FeatureServer (service
+    URL: its first layer), a WMS and an ArcGIS MapServer: the first two drawn as features,
+    the last two as pictures of the view fetched with the session; a layer that does not
+    exist is named in the error."""
+    arcgis = f"{department.url}/arcgis/rest/services/parcels"
+    services = {
+        "eco_wfs": ("wfs", f"{department.url}/ows"),
+        "eco_features": ("arcgis_feature", f"{arcgis}/FeatureServer"),
+        "eco_wms": ("wms", f"{department.url}/ows"),
+        "eco_map": ("arcgis_map", f"{arcgis}/MapServer"),
+    }
+    for service_id, (kind, base) in services.items():
+        register(
+            rig.pf,
+            {
+                "id": service_id,
+                "name": {"zh-CN": f"生态环境局 {kind}", "en": f"Ecology bureau {kind}"},
+                "dept": "ecology_environment",
+                "kind": kind,
+                "base_url": base,
+            },
+            by="test",
+        )
+        set_grant(rig.pf, service_id, rig.app_id, {"allowed": True}, by="test")
+
+    def picture(response) -> bool:
+        return response.ok and response.headers.get("content-type", "").startswith("image/png")
+
+    page = rig.rig_page(
+        {
+            "widget": "map",
+            "claims": {"widget": "map"},
+            "params": {
+                "remote": [
+                    "eco_wfs/pf:parcels",
+                    "eco_features",
+                    "eco_wms",
+                    "eco_map",
+                    "eco_wfs/pf:nothing",
+                ],
+                "visible": [],
+            },
+            "events": ["error"],
+        }
+    )
+    with page.expect_response(
+        lambda r: "/api/v1/remote/eco_wms?" in r.url and "GetMap" in r.url
+    ) as wms:
+        assert rig.wait_for_event(page, "ready")["widget"] == "map"
+    assert picture(wms.value)
+    with page.expect_response(lambda r: "/api/v1/remote/eco_map/export?" in r.url) as export:
+        page.evaluate("window.handle.send('fit', {target: 'remote:eco_wfs'})")
+    assert picture(export.value)
+    error = rig.wait_for_event(page, "error")
+    assert error["code"] == "remote_layer_unavailable"
+    assert "eco_wfs" in error["message"] and "pf:nothing" in error["message"]
+    # Both feature services drew the department's 56 parcels: the last one is there.
+    for overlay, last in (("remote:eco_wfs", "parcels.56"), ("remote:eco_features", 56)):
+        found = send(page, "highlight", {"overlay": overlay, "id": last})
+        assert found == {"ok": True, "result": {"found": True}}, (overlay, found)
+        assert send(page, "fit", {"target": overlay}) == {"ok": True, "result": {"fitted": True}}

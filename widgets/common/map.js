@@ -23,6 +23,7 @@ import { toLonLat } from 'ol/proj.js';
 import { el } from './dom.js';
 import { bindKeyboard } from './map/keyboard.js';
 import { basemapLayer, createDataLayers, showDistrictLabels } from './map/layers.js';
+import { createImageOverlays } from './map/images.js';
 import { createSketching } from './map/measure.js';
 import { createOverlays } from './map/overlays.js';
 import { createIdentify } from './map/popup.js';
@@ -95,7 +96,10 @@ export function createWidgetMap(ctx, element, { basemap = true, ...options } = {
  *   width, dash, hatch, label} or a function of a feature's properties returning one.
  *   Returns the number of features. Feature ids: GeoJSON `id`, else `properties.id`.
  * @property {(name:string, geojson:object, style?:any) => number} addOverlay  same as setOverlay
- * @property {(name:string) => boolean} clearOverlay
+ * @property {(name:string) => boolean} clearOverlay  a GeoJSON or image overlay
+ * @property {(name:string, spec:{type:'wms'|'arcgis', url:string, params?:object, opacity?:number}) => void} setImageOverlay
+ *   draw another service's pictures of the view as overlay `name` (a WMS GetMap or an ArcGIS
+ *   MapServer export at `url`, fetched with `fetch`), between the data layers and the overlays.
  * @property {(name:string|null, id?:string|number, opts?:{zoom?:boolean}) => boolean} highlight
  *   mark one overlay feature (null clears); `zoom` fits the view to it.
  * @property {(target:string|number[]|{overlay:string,id:string|number}, opts?:{padding?:number,maxZoom?:number}) => boolean} fitTo
@@ -177,6 +181,14 @@ export function createMap(element, options = {}) {
   disposers.push(showDistrictLabels(map, data));
 
   const overlays = createOverlays(map);
+  const images = createImageOverlays(map, {
+    authFetch,
+    onError(name, error) {
+      const text = t('map.layer_failed', { name, status: error.status ? `HTTP ${error.status}` : 'network' });
+      status.textContent = text;
+      emit('error', { layer: name, status: error.status || 0, code: 'layer_unavailable', message: text });
+    },
+  });
   const { fitTo, highlight } = createFitting(view, { overlays, dataLayers: data, allBbox });
 
   const identify = createIdentify(map, { canvasHost, t, locale, districtNames, baseUrl, authFetch, highlight, emit, popups: o.identify !== false });
@@ -203,10 +215,11 @@ export function createMap(element, options = {}) {
   return {
     setOverlay: overlays.set,
     addOverlay: overlays.set,
-    clearOverlay: overlays.clear,
+    clearOverlay: (name) => overlays.clear(name) || images.clear(name),
+    setImageOverlay: images.set,
     highlight,
     fitTo,
-    setLayerVisible: (id, visible) => data.setVisible(id, visible) || overlays.setVisible(id, visible),
+    setLayerVisible: (id, visible) => data.setVisible(id, visible) || overlays.setVisible(id, visible) || images.setVisible(id, visible),
     on,
     measure: sketching.measure,
     draw: sketching.draw,

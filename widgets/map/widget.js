@@ -9,6 +9,17 @@ import { legendModel, parseMapParams } from '../common/map.js';
 import { $, createWidget, el } from '../common/widget-base.js';
 import { errors } from './manifest.json';
 import { messages } from './messages.js';
+import {
+  REMOTE_LIMIT,
+  arcgisFeatureQuery,
+  arcgisQueryPath,
+  mercatorToLonLat,
+  parseRemoteEntry,
+  pickLayer,
+  readWfsCapabilities,
+  readWmsCapabilities,
+  wfsFeatureQuery,
+} from './remote-model.js';
 
 const widget = createWidget({
   name: 'map',
@@ -118,22 +129,67 @@ async function focusDistrict(layers, code) {
   state.map.fitTo('district');
 }
 
-/** Features read of a department's collection (param `remote`): its first page. */
-const REMOTE_LIMIT = 1000;
-const REMOTE_ID = /^[a-z][a-z0-9_]{1,31}$/;
+/** The proxy path of remote service `id` (below it: the remote's own paths). */
+const proxied = (id, path = '') => `/api/v1/remote/${encodeURIComponent(id)}${path ? `/${path}` : ''}`;
+
+/** A picture of a department's service: its refusal concerns that overlay only. */
+const softFetch = (url) => ctx.api(url, { raw: true, soft: true });
+
+async function remoteText(id, query) {
+  const res = await ctx.api(proxied(id), { query, raw: true, soft: true });
+  return res.text();
+}
+
+/** Draw remote service `id` (its catalogue entry says which kind); the features drawn, or
+ *  null for pictures. */
+async function drawRemote({ id, layer }) {
+  const entry = await ctx.api(`/api/v1/catalogue/${encodeURIComponent(id)}`, { soft: true });
+  const kind = entry.remote && entry.remote.kind;
+  const name = `remote:${id}`;
+  if (kind === 'ogc_features') {
+    if (layer) throw new Error(t('map.remote_no_layer', { id }));
+    return state.map.setOverlay(name, await ctx.api(proxied(id, 'items'), { query: { limit: REMOTE_LIMIT }, soft: true }), 'default');
+  }
+  if (kind === 'wfs') {
+    const caps = readWfsCapabilities(await remoteText(id, { service: 'WFS', request: 'GetCapabilities', acceptVersions: '2.0.0' }));
+    if (!caps.jsonFormat) throw new Error(t('map.remote_no_json', { id }));
+    const type = pickLayer(caps.featureTypes, layer, 'feature type');
+    const doc = await ctx.api(proxied(id), { query: wfsFeatureQuery(type.name, caps.jsonFormat), soft: true });
+    return state.map.setOverlay(name, mercatorToLonLat(doc), 'default');
+  }
+  if (kind === 'arcgis_feature') {
+    const info = await ctx.api(proxied(id), { query: { f: 'json' }, soft: true });
+    const doc = await ctx.api(proxied(id, arcgisQueryPath(info, layer)), { query: arcgisFeatureQuery(), soft: true });
+    return state.map.setOverlay(name, doc, 'default');
+  }
+  if (kind === 'wms') {
+    const caps = readWmsCapabilities(await remoteText(id, { service: 'WMS', request: 'GetCapabilities' }));
+    const named = pickLayer(caps.layers, layer, 'layer');
+    state.map.setImageOverlay(name, { type: 'wms', url: proxied(id), fetch: softFetch, params: { LAYERS: named.name, FORMAT: 'image/png', TRANSPARENT: true, VERSION: '1.3.0' } });
+    return null;
+  }
+  if (kind === 'arcgis_map') {
+    state.map.setImageOverlay(name, { type: 'arcgis', url: proxied(id, 'export'), fetch: softFetch, params: { FORMAT: 'png32', TRANSPARENT: true, ...(layer ? { LAYERS: `show:${layer}` } : {}) } });
+    return null;
+  }
+  throw new Error(t('map.remote_not_drawable', { id, kind: kind || '—' }));
+}
 
 /**
- * Draw departments' registered OGC API – Features collections (param `remote`) as overlays
- * `remote:<id>`, read through PlanFuse's proxy with this session (the host app must be
- * granted each). One that fails is said on the page and reported; the others still draw.
+ * Draw departments' registered services (param `remote`: catalogue ids, `id/layer` for one
+ * layer of a service) as overlays `remote:<id>`, read through PlanFuse's proxy with this
+ * session (the host app must be granted each): OGC API – Features, WFS and ArcGIS
+ * FeatureServer as features, WMS and ArcGIS MapServer as pictures of the view. One that
+ * fails is said on the page and reported; the others still draw.
  */
-async function addRemoteLayers(ids) {
-  for (const id of ids) {
+async function addRemoteLayers(values) {
+  for (const value of values) {
+    const wanted = parseRemoteEntry(value);
+    const id = wanted ? wanted.id : String(value);
     try {
-      if (typeof id !== 'string' || !REMOTE_ID.test(id)) throw new Error(t('command.unknown_layer', { id: String(id) }));
-      const doc = await ctx.api(`/api/v1/remote/${id}/items`, { query: { limit: REMOTE_LIMIT }, soft: true });
-      const n = state.map.setOverlay(`remote:${id}`, doc, 'default');
-      ctx.announce(t('map.remote_added', { id, n }));
+      if (!wanted) throw new Error(t('command.unknown_layer', { id }));
+      const n = await drawRemote(wanted);
+      ctx.announce(n === null ? t('map.remote_image_added', { id }) : t('map.remote_added', { id, n }));
     } catch (error) {
       const text = t('map.remote_failed', { id, message: error.message });
       ctx.showStatus(text, 'warning');
