@@ -822,6 +822,11 @@ async function createSitingMap() {
 
 widget.start({
   async init() {
+    // The map's layers and the saved plans are asked for beside the options (each is one
+    // round trip the widget would otherwise wait for in turn); `ready` waits for all three.
+    const mapStarted = createSitingMap();
+    const plansLoaded = loadPlans();
+    for (const started of [mapStarted, plansLoaded]) started.catch(() => {}); // awaited below
     update({ options: await ctx.api('siting/options') });
     update(defaultConditions());
     watch('districts', showDistrictCount);
@@ -851,8 +856,8 @@ widget.start({
     $('pf-export-csv').addEventListener('click', exportCsv);
     $('pf-export-geojson').addEventListener('click', exportGeoJSON);
     $('pf-print').addEventListener('click', () => window.print());
-    await createSitingMap();
-    await loadPlans();
+    await mapStarted;
+    await plansLoaded;
     if (ctx.params.plan) await openPlan(ctx.params.plan).catch(() => {});
   },
   commands: {
