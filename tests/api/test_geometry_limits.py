@@ -144,6 +144,11 @@ def _warm(pool) -> None:
 def test_healthz_answers_while_every_geometry_worker_is_busy(client, pf, host):
     build_world(pf, ["basic_farmland"])
     pool = geometry_pool(pf)
+    # Both slow requests must be in the pool at once. Each parses its 100,000 vertices in
+    # its own thread first, which on a loaded machine can take longer than the module's
+    # 3 s limit, so one could be stopped before the other arrives; with 10 s (GEOS needs
+    # about 26 s for this shape) they overlap, and both still end at the limit.
+    pool.time_limit_s = 10.0
     _warm(pool)
     answers: list = []
     # Every session made first: between the workers filling up and the third call, only
