@@ -29,7 +29,11 @@ from planfuse.services.plan_monitoring.reports import (
     list_reports,
     report_xlsx,
 )
-from planfuse.services.plan_monitoring.values import indicator_series, indicator_values
+from planfuse.services.plan_monitoring.values import (
+    indicator_series,
+    indicator_values,
+    indicators_values,
+)
 from planfuse.services.plan_monitoring.years import status_years
 
 routes = RouteTable()
@@ -99,6 +103,8 @@ def monitoring_values():
     """One indicator's values for a year (`year`) or a series (`from`, `to`), by district
     or for the city."""
     caller = require_caller(WIDGET)
+    if request.args.get("indicators") is not None:
+        return json_response(_batched_values(caller))
     indicator_id = request.args.get("indicator")
     if not indicator_id:
         raise bad_request("`indicator` is required, e.g. construction_land", field="indicator")
@@ -122,6 +128,29 @@ def monitoring_values():
             ctx, indicator_id, required_year("year"), by=by, districts=districts, locale=locale
         )
     return json_response(body)
+
+
+def _batched_values(caller: Caller) -> dict[str, Any]:
+    """`indicators=a,b,c&year=Y`: several indicators' values for one year."""
+    if request.args.get("indicator") is not None:
+        raise bad_request("give `indicator` or `indicators`, not both", field="indicators")
+    if request.args.get("from") is not None or request.args.get("to") is not None:
+        raise bad_request(
+            "a series (`from`, `to`) takes one `indicator`; `indicators` takes a `year`",
+            field="indicators",
+        )
+    ids = _list_arg("indicators") or []
+    for indicator_id in ids:
+        check_indicator(caller, indicator_id)
+    by, districts = scope(caller)
+    return indicators_values(
+        planfuse(),
+        ids,
+        required_year("year"),
+        by=by,
+        districts=districts,
+        locale=request_locale(caller.locale),
+    )
 
 
 def _list_arg(name: str) -> list[str] | None:

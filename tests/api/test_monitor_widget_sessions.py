@@ -73,6 +73,21 @@ def test_a_locked_district_and_indicator_set(api, host):
     refused(api.get(f"{URL}/changes?year=2025&district=500115", headers=s), "district")
     refused(api.get(f"{URL}/changes?year=2025&district=500112,500115", headers=s), "district")
     refused(api.get(f"{URL}/values?indicator=wetland_area&year=2025", headers=s), "indicators")
+    # The cards' batched call: the locked pair answers in the locked district; one more
+    # indicator or another district is refused as a whole.
+    both = api.get(f"{URL}/values?indicators=construction_land,farmland&year=2025", headers=s)
+    assert [[r["area"] for r in x["values"]] for x in both.get_json()["results"]] == [
+        ["500112"],
+        ["500112"],
+    ]
+    refused(
+        api.get(f"{URL}/values?indicators=construction_land,wetland_area&year=2025", headers=s),
+        "indicators",
+    )
+    refused(
+        api.get(f"{URL}/values?indicators=farmland&year=2025&district=500117", headers=s),
+        "district",
+    )
     # An annual report covers every indicator: refused to a session locked to two of them.
     for response in (
         api.post(f"{URL}/reports", json={"year": 2025, "area": YUBEI}, headers=s),

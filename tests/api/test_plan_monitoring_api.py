@@ -48,9 +48,46 @@ def test_indicators_and_values_for_a_host_backend(api, host):
     assert service_for_path("/api/v1/monitoring/values") == "plan_monitoring"
 
 
+def test_several_indicators_in_one_call_equal_each_asked_alone(api, host):
+    auth = basic(host)
+    ids = [
+        i["id"]
+        for i in api.get("/api/v1/monitoring/indicators", headers=auth).get_json()["indicators"]
+    ]
+    assert len(ids) == 10
+    for scope_query in ("by=city", "district=500112", "by=district"):
+        batch = api.get(
+            f"/api/v1/monitoring/values?indicators={','.join(ids)}&year=2025&{scope_query}",
+            headers=auth,
+        )
+        assert batch.status_code == 200, batch.get_json()
+        body = batch.get_json()
+        assert body["year"] == 2025 and [r["indicator"]["id"] for r in body["results"]] == ids
+        for indicator_id, result in zip(ids, body["results"], strict=True):
+            alone = api.get(
+                f"/api/v1/monitoring/values?indicator={indicator_id}&year=2025&{scope_query}",
+                headers=auth,
+            ).get_json()
+            assert result == alone
+    # 渝北's construction land among them: 95 % of its target, a warning.
+    one = api.get(
+        "/api/v1/monitoring/values?indicators=farmland,construction_land,farmland&year=2025&district=500112",
+        headers=auth,
+    ).get_json()
+    assert [r["indicator"]["id"] for r in one["results"]] == ["farmland", "construction_land"]
+    assert one["results"][1]["values"][0]["status"] == "warning"
+
+
 @pytest.mark.parametrize(
     ("query", "status", "field"),
     [
+        ("indicators=farmland&indicator=farmland&year=2025", 400, "indicators"),
+        ("indicators=farmland&from=2021&to=2025", 400, "indicators"),
+        ("indicators=&year=2025", 400, "indicators"),
+        ("indicators=farmland", 400, "year"),
+        (f"indicators={','.join(f'x{i}' for i in range(51))}&year=2025", 400, "indicators"),
+        ("indicators=farmland,water_use&year=2025", 404, None),
+        ("indicators=farmland&year=2019", 404, None),
         ("year=2025", 400, "indicator"),
         ("indicator=construction_land", 400, "year"),
         ("indicator=construction_land&year=twenty", 400, "year"),

@@ -112,6 +112,12 @@ export function valuesQuery(indicator, year, area) {
   return { indicator, year, district: area };
 }
 
+/** The query of several indicators' values (the cards) for `year` and `area` in one call. */
+export function cardsQuery(indicatorIds, year, area) {
+  const { indicator: _one, ...rest } = valuesQuery(null, year, area);
+  return { indicators: indicatorIds.join(','), ...rest };
+}
+
 /** The query of the series between the first and last monitoring years for `area`. */
 export function seriesQuery(indicator, years, area) {
   const query = { indicator, from: years[0], to: years[years.length - 1] };

@@ -28,6 +28,7 @@ import {
   valuesGeoJSON,
   valuesQuery,
   withDetail,
+  cardsQuery,
 } from './model.js';
 
 const t = (key) => key;
@@ -236,5 +237,12 @@ describe('withDetail', () => {
     expect(withDetail(coarse, { features: [] }).features).toEqual(coarse.features);
     const fine = { type: 'FeatureCollection', features: [] };
     expect(withDetail(null, fine)).toBe(fine);
+  });
+});
+
+describe('cardsQuery', () => {
+  it('asks for every card in one call, for the city or one district', () => {
+    expect(cardsQuery(['a', 'b'], 2025, 'city')).toEqual({ indicators: 'a,b', year: 2025, by: 'city' });
+    expect(cardsQuery(['a'], 2024, '500112')).toEqual({ indicators: 'a', year: 2024, district: '500112' });
   });
 });

@@ -42,6 +42,7 @@ import {
   valuesGeoJSON,
   valuesQuery,
   withDetail,
+  cardsQuery,
 } from './model.js';
 
 /** Most change pieces listed (and drawn) at once, largest first. */
@@ -122,17 +123,16 @@ const asking = () => ({ year: state.year, area: state.area, indicator: state.ind
 
 async function loadCards() {
   const asked = asking();
-  const entries = await Promise.all(
-    state.indicators.map(async (indicator) => {
-      try {
-        const body = await api('values', { query: valuesQuery(indicator.id, state.year, state.area) });
-        return [indicator.id, body.values[0] || null];
-      } catch (error) {
-        if (error.status !== 404) throw error;
-        return [indicator.id, null];
-      }
-    }),
-  );
+  // Every card's indicator in one call (…/values?indicators=a,b,…); a year without data
+  // (404) leaves each card empty.
+  let entries;
+  try {
+    const body = await api('values', { query: cardsQuery(state.indicators.map((i) => i.id), state.year, state.area) });
+    entries = body.results.map((result) => [result.indicator.id, result.values[0] || null]);
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    entries = state.indicators.map((indicator) => [indicator.id, null]);
+  }
   if (asked.year !== state.year || asked.area !== state.area) return;
   update({ cards: new Map(entries) });
   renderCards();
