@@ -4,6 +4,8 @@ day, and per-service configuration with its history."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import request
 
 from planfuse.auth.apps import list_host_apps
@@ -39,27 +41,67 @@ def admin_put_department(department_id: str):
     return json_response(department.describe(), 201 if created else 200)
 
 
-@routes.post("/admin/services/<service_id>/stop")
-def admin_stop_service(service_id: str):
-    """Stop a service: `{"reason": …, "restart_at": ISO date-time or null}`."""
-    by = _by(service_id)
-    body = json_body(optional=True)
+def stop(service_id: str, body: dict, by: str) -> dict:
+    """Stop `service_id` (`body`: `reason`, `restart_at`) and audit it; the admin API's and
+    the console's, each after its department check."""
     stopped = control.stop_service(planfuse(), service_id, body, by=by)
     audit_event(
         "service.stop",
         f"service:{service_id}",
         {"reason": body.get("reason"), "restart_at": body.get("restart_at")},
     )
-    return json_response(stopped)
+    return stopped
+
+
+def start(service_id: str, by: str) -> dict:
+    """Start a stopped `service_id` and audit it."""
+    started = control.start_service(planfuse(), service_id, by=by)
+    audit_event("service.start", f"service:{service_id}")
+    return started
+
+
+def grant(service_id: str, app_id: str, body: Any, by: str) -> dict:
+    """Set one app's access and limits for `service_id` and audit what changed."""
+    granted = access.set_grant(planfuse(), service_id, app_id, body, by=by)
+    if "allowed" in body:
+        audit_event(
+            "service.grant",
+            f"service:{service_id}",
+            {"app": app_id, "allowed": body.get("allowed")},
+        )
+    changed = {name: body[name] for name in limits.LIMIT_FIELDS if name in body}
+    if changed:
+        audit_event("service.limit", f"service:{service_id}", {"app": app_id, **changed})
+    return granted
+
+
+def configure(service_id: str, body: Any, by: str) -> dict:
+    """Change `service_id`'s configuration and audit the names changed (only the names:
+    a configuration value may be a credential)."""
+    changed = config.set_service_config(planfuse(), service_id, body, by=by)
+    values = body.get("values")
+    audit_event(
+        "service.configure",
+        f"service:{service_id}",
+        {
+            "changed": sorted(values) if isinstance(values, dict) else [],
+            "note": body.get("note"),
+        },
+    )
+    return changed
+
+
+@routes.post("/admin/services/<service_id>/stop")
+def admin_stop_service(service_id: str):
+    """Stop a service: `{"reason": …, "restart_at": ISO date-time or null}`."""
+    by = _by(service_id)
+    return json_response(stop(service_id, json_body(optional=True), by))
 
 
 @routes.post("/admin/services/<service_id>/start")
 def admin_start_service(service_id: str):
     """Start a stopped service."""
-    by = _by(service_id)
-    started = control.start_service(planfuse(), service_id, by=by)
-    audit_event("service.start", f"service:{service_id}")
-    return json_response(started)
+    return json_response(start(service_id, _by(service_id)))
 
 
 @routes.get("/admin/services/<service_id>/grants")
@@ -75,18 +117,7 @@ def admin_put_grant(service_id: str, app_id: str):
     """Grant (`{"allowed": true}`), refuse (`false`) or reset (`null`) one app's access;
     `rate_per_minute` and `quota_per_day` set its limits (null: none)."""
     by = _by(service_id)
-    body = json_body()
-    granted = access.set_grant(planfuse(), service_id, app_id, body, by=by)
-    if "allowed" in body:
-        audit_event(
-            "service.grant",
-            f"service:{service_id}",
-            {"app": app_id, "allowed": body.get("allowed")},
-        )
-    changed = {name: body[name] for name in limits.LIMIT_FIELDS if name in body}
-    if changed:
-        audit_event("service.limit", f"service:{service_id}", {"app": app_id, **changed})
-    return json_response(granted)
+    return json_response(grant(service_id, app_id, json_body(), by))
 
 
 @routes.get("/admin/services/<service_id>/config")
@@ -101,19 +132,7 @@ def admin_service_config(service_id: str):
 def admin_put_service_config(service_id: str):
     """Change configuration: `{"values": {name: value or null}, "note": …}`."""
     by = _by(service_id)
-    body = json_body()
-    changed = config.set_service_config(planfuse(), service_id, body, by=by)
-    values = body.get("values")
-    # Names only: a configuration value may be a credential.
-    audit_event(
-        "service.configure",
-        f"service:{service_id}",
-        {
-            "changed": sorted(values) if isinstance(values, dict) else [],
-            "note": body.get("note"),
-        },
-    )
-    return json_response(changed)
+    return json_response(configure(service_id, json_body(), by))
 
 
 @routes.get("/admin/services/<service_id>/config/history")

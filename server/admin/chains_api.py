@@ -4,24 +4,29 @@ Unpublishing is stopping the service (`POST /api/v1/admin/services/{id}/stop`)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from planfuse.http.audit import audit_event
-from planfuse.http.caller import require_admin, require_department
+from planfuse.http.caller import require_admin, require_chain_department
 from planfuse.http.chains import check_document
 from planfuse.http.context import planfuse
 from planfuse.http.parsing import json_body
 from planfuse.http.responses import NO_STORE, json_response
 from planfuse.http.routes import RouteTable
+from planfuse.services.admin_tokens import Admin
 from planfuse.services.chains import published
-from planfuse.services.monitoring.runtime import find_service
 
 routes = RouteTable()
 
 
-def publish(body, by: str):
-    """Publish `body` (a chain document) by `by`: (answer, HTTP status)."""
+def publish(admin: Admin, body: Any) -> tuple[dict[str, Any], int]:
+    """Publish `body` (a chain document) by `admin` (a department administrator: under
+    their department, new versions of their own chains only): (answer, HTTP status). The
+    admin API's and the console's."""
+    require_chain_department(admin, body)
     ctx = planfuse()
     entry, created = published.publish_chain(
-        ctx, body, by=by, check=lambda document: check_document(ctx, document)
+        ctx, body, by=f"admin:{admin.name}", check=lambda document: check_document(ctx, document)
     )
     if created:
         audit_event("chain.publish", f"service:{entry['id']}", {"version": entry["version"]})
@@ -31,17 +36,7 @@ def publish(body, by: str):
 @routes.post("/admin/chains")
 def admin_publish_chain():
     """Publish a chain: version 1 of a new id, or the next version of a published one."""
-    admin = require_admin(department_ok=True)
-    body = json_body()
-    if admin.dept is not None:
-        # A department administrator publishes under their department only, and only new
-        # versions of their own department's chains.
-        require_department(admin, body.get("dept") if isinstance(body, dict) else None, "chain")
-        chain_id = body.get("id")
-        existing = find_service(planfuse(), chain_id) if isinstance(chain_id, str) else None
-        if existing is not None:
-            require_department(admin, existing.dept, "service")
-    answer, status = publish(body, f"admin:{admin.name}")
+    answer, status = publish(require_admin(department_ok=True), json_body())
     return json_response(answer, status)
 
 

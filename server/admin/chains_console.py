@@ -19,6 +19,7 @@ from planfuse.admin.views import (
     csrf_token,
     require_signed_in,
 )
+from planfuse.http.caller import manages
 from planfuse.http.chains import check_document
 from planfuse.http.context import planfuse
 from planfuse.http.responses import NO_STORE, json_response
@@ -31,14 +32,21 @@ routes = RouteTable()
 
 
 def _listing() -> dict:
-    chains = published.list_published(planfuse())
+    """The published chains, each with whether the signed-in admin may publish new
+    versions of it (a department administrator: their department's only)."""
+    chains = [
+        {**chain, "manageable": manages(g.admin, chain["dept"])}
+        for chain in published.list_published(planfuse())
+    ]
     return {"chains": chains, "total": len(chains)}
 
 
 @routes.get("/chains")
-@console_page
+@console_page(department_ok=True)
 def chains_page():
     starter = next(d for d in shipped_documents() if d["id"] == "project_review")
+    # A department administrator starts from a chain of their own department.
+    dept = g.admin.dept or starter["dept"]
     page_config = {
         "csrf_token": csrf_token(),
         "list_url": url_for("admin.chains_json"),
@@ -51,7 +59,8 @@ def chains_page():
         "catalogue_url": url_for("admin.catalogue_page"),
         "schema_url": "/api/v1/chains/schema",
         # A starting point for a new chain: a shipped one under an id of its own.
-        "starter": {**starter, "id": "my_project_review", "version": 1},
+        "starter": {**starter, "id": "my_project_review", "version": 1, "dept": dept},
+        "admin_dept": g.admin.dept,
         "departments": [d.describe() for d in list_departments(planfuse())],
         "chains": _listing(),
     }
@@ -60,27 +69,27 @@ def chains_page():
 
 @routes.get("/chains.json")
 def chains_json():
-    require_signed_in()
+    require_signed_in(department_ok=True)
     return json_response(_listing(), headers=NO_STORE)
 
 
 @routes.get("/chains/<chain_id>.json")
 def chain_json(chain_id: str):
     """A published chain's versions with its latest document."""
-    require_signed_in()
+    require_signed_in(department_ok=True)
     return json_response(published.chain_versions(planfuse(), chain_id), headers=NO_STORE)
 
 
 @routes.get("/chains/<chain_id>/versions/<int:version>.json")
 def chain_version_json(chain_id: str, version: int):
-    require_signed_in()
+    require_signed_in(department_ok=True)
     return json_response(published.chain_version(planfuse(), chain_id, version), headers=NO_STORE)
 
 
 @routes.post("/chains/validate")
 def chains_validate():
     """Check the editor's document as publishing would (400 naming step and field)."""
-    require_signed_in()
+    require_signed_in(department_ok=True)
     check_csrf()
     document = request.get_json(silent=True)
     if isinstance(document, dict) and "version" not in document:
@@ -98,8 +107,9 @@ def chains_validate():
 
 
 @routes.post("/chains/publish")
-@console_change
+@console_change(department_ok=True)
 def chains_publish():
-    """Publish the editor's document: the next version of its id."""
-    answer, status = publish(request.get_json(silent=True), f"admin:{g.admin.name}")
+    """Publish the editor's document: the next version of its id (a department
+    administrator: under their department, of their own chains only)."""
+    answer, status = publish(g.admin, request.get_json(silent=True))
     return json_response(answer, status)

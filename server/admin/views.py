@@ -5,11 +5,16 @@ scoped to /admin holding a random value that names a sign-in kept on the server
 (`planfuse.services.admin_sessions`: signing out or revoking the token ends it at once),
 plus a CSRF token on every form and state-changing request. Admin pages may not be framed
 by anyone (`frame-ancestors 'none'`).
+
+A department administrator (an admin token made with `--dept`) signs in with the `admin`
+role and their department, kept in the sign-in on the server and checked against the token
+on every request. The console limits them as the admin API does, with the same checks
+(`planfuse.http.caller`): pages and changes are a platform administrator's unless a route
+lets department administrators in (`department_ok`) and applies the department rule itself.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import hmac
@@ -29,6 +34,7 @@ from flask import (
 
 from planfuse.auth.apps import current_secret, list_host_apps
 from planfuse.http.audit import audit_event
+from planfuse.http.caller import require_platform_admin
 from planfuse.http.context import planfuse
 from planfuse.http.problems import ProblemError
 from planfuse.http.routes import RouteTable
@@ -39,6 +45,7 @@ from planfuse.services.admin_sessions import (
 )
 from planfuse.services.admin_tokens import Admin, verify_admin_token
 from planfuse.services.embed_tokens import mint_embed_token_for
+from planfuse.services.monitoring.departments import list_departments
 from planfuse.services.monitoring.listing import widget_manifest
 from planfuse.signing.secret import derived_key
 from planfuse.widgets.registry import protocol
@@ -80,15 +87,18 @@ def sign_in_response(admin: Admin, method: str) -> Response:
     that moves on from our own origin instead of a redirect."""
     value = start_admin_session(planfuse(), admin, method=method, lifetime_s=ADMIN_SESSION_S)
     g.admin = admin
-    audit_event("admin.sign_in", f"admin:{admin.id}", {"method": method, "role": admin.role})
+    detail = {"method": method, "role": admin.role}
+    if admin.dept is not None:
+        detail["dept"] = admin.dept
+    audit_event("admin.sign_in", f"admin:{admin.id}", detail)
+    target = url_for(home_endpoint(admin))
     if method == "oidc":
-        target = url_for("admin.embed_page")
         response = Response(
             render_template("admin/signed_in.html", admin=None, target=target, name=admin.name),
             mimetype="text/html",
         )
     else:
-        response = redirect(url_for("admin.embed_page"))
+        response = redirect(target)
     _set_cookie(response, COOKIE, value, ADMIN_SESSION_S)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
     return response
@@ -112,17 +122,27 @@ def check_csrf() -> None:
         )
 
 
-def require_signed_in() -> Admin:
-    """The signed-in admin (also in `g.admin`), or a 401 problem."""
+def require_signed_in(*, department_ok: bool = False) -> Admin:
+    """The signed-in admin (also in `g.admin`), or a 401 problem; a department
+    administrator gets 403 `platform_admin_required` unless `department_ok`."""
     admin = signed_in_admin()
     if admin is None:
         raise ProblemError(401, "authentication_required", "sign in at /admin/login")
     g.admin = admin
+    if not department_ok:
+        require_platform_admin(admin)
     return admin
 
 
-def console_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A console page: signed-in admins only (in `g.admin`); others go to the sign-in."""
+View = Callable[..., Any]
+
+
+def console_page(view: View | None = None, *, department_ok: bool = False) -> Any:
+    """A console page: signed-in admins only (in `g.admin`); others go to the sign-in. A
+    department administrator may open it only with `department_ok`; otherwise the answer
+    is a 403 page saying it is a platform administrator's."""
+    if view is None:
+        return functools.partial(console_page, department_ok=department_ok)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -130,18 +150,25 @@ def console_page(view: Callable[..., Any]) -> Callable[..., Any]:
         if admin is None:
             return redirect(url_for("admin.login"))
         g.admin = admin
+        reason = None if department_ok else refusal(lambda: require_platform_admin(admin))
+        if reason is not None:
+            return _platform_only_page(reason)
         return view(*args, **kwargs)
 
     return wrapper
 
 
-def console_change(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A console route that changes something: signed in (401), the CSRF token (403) and
-    the `admin` role (403 for a viewer)."""
+def console_change(view: View | None = None, *, department_ok: bool = False) -> Any:
+    """A console route that changes something: signed in (401), the CSRF token (403), the
+    `admin` role (403 for a viewer) and a platform administrator (403
+    `platform_admin_required`) unless `department_ok`: the route then applies the
+    department rule to what it changes, as its admin API twin does."""
+    if view is None:
+        return functools.partial(console_change, department_ok=department_ok)
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        admin = require_signed_in()
+        admin = require_signed_in(department_ok=True)
         check_csrf()
         if admin.role != "admin":
             raise ProblemError(
@@ -151,9 +178,50 @@ def console_change(view: Callable[..., Any]) -> Callable[..., Any]:
                 "read but not change; ask for the admin role",
                 title="Forbidden",
             )
+        if not department_ok:
+            require_platform_admin(admin)
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def refusal(check: Callable[[], None]) -> str | None:
+    """Why `check` (a rule of `planfuse.http.caller`) refuses the signed-in admin, or None:
+    what a page says in place of a control the server would refuse."""
+    try:
+        check()
+    except ProblemError as refused:
+        return refused.detail
+    return None
+
+
+def _platform_only_page(reason: str) -> Response:
+    html = render_template(
+        "admin/platform_only.html",
+        admin=g.admin,
+        config={"csrf_token": csrf_token()},
+        reason=reason,
+        home=url_for(home_endpoint(g.admin)),
+    )
+    return Response(html, status=403, mimetype="text/html")
+
+
+def home_endpoint(admin: Admin) -> str:
+    """Where the console opens: a department administrator's services in the catalogue,
+    a platform administrator's embed page."""
+    return "admin.embed_page" if admin.dept is None else "admin.catalogue_page"
+
+
+@routes.context_processor
+def _console_scope() -> dict[str, Any]:
+    """`scope` for every console template: the department a department administrator
+    manages (its id and names), or None."""
+    admin = g.get("admin")
+    if admin is None or admin.dept is None:
+        return {"scope": None}
+    found = next((d for d in list_departments(planfuse()) if d.id == admin.dept), None)
+    names = found.describe()["name"] if found else {"zh-CN": admin.dept, "en": admin.dept}
+    return {"scope": {"dept": admin.dept, "name": names}}
 
 
 @routes.after_request
@@ -178,7 +246,8 @@ def _set_cookie(response: Response, name: str, value: str, max_age: int) -> None
 
 @routes.get("/")
 def index():
-    return redirect(url_for("admin.embed_page" if signed_in_admin() else "admin.login"))
+    admin = signed_in_admin()
+    return redirect(url_for(home_endpoint(admin) if admin else "admin.login"))
 
 
 @routes.route("/login", methods=["GET", "POST"])
@@ -188,10 +257,6 @@ def login():
         check_csrf()
         admin = verify_admin_token(planfuse(), request.form.get("token", "").strip())
         if admin is not None:
-            if admin.dept is not None:
-                # A department administrator reads the console; their changes go through
-                # the admin API, which limits them to their department's services.
-                admin = dataclasses.replace(admin, role="viewer")
             return sign_in_response(admin, "token")
         error = "管理令牌无效或已吊销 · The admin token is unknown or revoked."
     fresh = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
@@ -221,7 +286,7 @@ def logout():
 
 
 @routes.get("/embed")
-@console_page
+@console_page(department_ok=True)
 def embed_page():
     """Choose a widget, set params, theme and locale, preview it, copy snippet and code."""
     ctx = planfuse()
@@ -244,6 +309,8 @@ def embed_page():
         "audience": ctx.settings.token_audience,
         "max_ttl_s": ctx.settings.token_max_lifetime_s,
         "locales": protocol()["locales"],
+        # A preview mints an embed token with a host app's secret: the platform's.
+        "preview_refused": refusal(lambda: require_platform_admin(g.admin)),
     }
     return render_template("admin/embed.html", admin=g.admin, config=config)
 

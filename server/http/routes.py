@@ -6,8 +6,9 @@
     def layer_detail_view(layer_id: str): ...
 
 A table only records: importing a module registers nothing anywhere. `routes.add_to(bp)`
-adds every route (and `after_request` hook) to the blueprint the area made, with the same
-endpoint names as Flask's own decorators (the view function's name).
+adds every route (and `after_request` hook and template context processor) to the
+blueprint the area made, with the same endpoint names as Flask's own decorators (the view
+function's name).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class RouteTable:
     def __init__(self) -> None:
         self._routes: list[tuple[str, dict[str, Any], Callable[..., Any]]] = []
         self._after_request: list[Callable[..., Any]] = []
+        self._context_processors: list[Callable[..., Any]] = []
 
     def route(self, rule: str, **options: Any) -> Callable[[F], F]:
         """Record `view` for `rule` (options as Flask's `Blueprint.route`)."""
@@ -56,10 +58,18 @@ class RouteTable:
         self._after_request.append(hook)
         return hook
 
+    def context_processor(self, processor: F) -> F:
+        """Record a function whose dict is added to every template the blueprint's views
+        render."""
+        self._context_processors.append(processor)
+        return processor
+
     def add_to(self, bp: Blueprint) -> None:
-        """Add the recorded hooks and routes to `bp`."""
+        """Add the recorded hooks, context processors and routes to `bp`."""
         for hook in self._after_request:
             bp.after_request(hook)
+        for processor in self._context_processors:
+            bp.context_processor(processor)
         for rule, options, view in self._routes:
             options = dict(options)
             bp.add_url_rule(rule, options.pop("endpoint", None), view, **options)

@@ -1,10 +1,10 @@
 """Console sign-ins (管理控制台会话), kept on the server.
 
 The browser holds only a random value (the `pf_admin` cookie); the database keeps its
-SHA-256 with who signed in, how (admin token or single sign-on), their console role and
-until when. Signing out ends the row, and revoking an admin token ends every sign-in made
-with it, so a copied cookie stops working at once — not only when it expires. A request
-reads the row and never writes it.
+SHA-256 with who signed in, how (admin token or single sign-on), their console role, a
+department administrator's department and until when. Signing out ends the row, and
+revoking an admin token ends every sign-in made with it, so a copied cookie stops working
+at once — not only when it expires. A request reads the row and never writes it.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def start_admin_session(ctx: PlanFuse, admin: Admin, *, method: str, lifetime_s:
                 admin_id=admin.id,
                 name=admin.name[:200],
                 role=admin.role,
+                dept=admin.dept,
                 method=method,
                 created_at=now,
                 expires_at=now + timedelta(seconds=lifetime_s),
@@ -58,7 +59,8 @@ def start_admin_session(ctx: PlanFuse, admin: Admin, *, method: str, lifetime_s:
 
 def session_admin(ctx: PlanFuse, value: str) -> Admin | None:
     """The admin signed in with cookie `value`, or None: unknown, ended, expired, or made
-    with an admin token that has since been revoked."""
+    with an admin token that has since been revoked or whose department is not the one
+    the sign-in holds."""
     if not value or len(value) > MAX_VALUE_LENGTH:
         return None
     with ctx.db.session() as session:
@@ -74,7 +76,11 @@ def session_admin(ctx: PlanFuse, value: str) -> Admin | None:
             token = session.scalars(select(AdminToken).where(AdminToken.id == row.admin_id)).first()
             if token is None or token.revoked:
                 return None
-        return Admin(id=row.admin_id, name=row.name, role=row.role)
+            # The department limits what the sign-in may change: it must still be the
+            # token's own (a sign-in kept without one, or with another, signs no one in).
+            if token.dept != row.dept:
+                return None
+        return Admin(id=row.admin_id, name=row.name, role=row.role, dept=row.dept)
 
 
 def end_admin_session(ctx: PlanFuse, value: str) -> None:

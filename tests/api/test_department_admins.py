@@ -1,7 +1,8 @@
 """Department administrators (发布部门管理员), on SQLite and PostgreSQL: an admin token made
 for a department manages that department's services only — start and stop, grants and
 limits, configuration, usage, its remote services and its published chains — and nothing
-of the platform (apps, layers, audit log, departments); in the console it reads only."""
+of the platform (apps, layers, audit log, departments). The console's twins of these
+routes are tested in test_department_console.py."""
 
 from __future__ import annotations
 
@@ -144,23 +145,6 @@ def test_the_platform_is_for_platform_administrators(client, admin_token, eco):
         assert r.status_code == 403 and code(r) == "platform_admin_required", path
     # The platform administrator's token is unchanged.
     assert client.get("/api/v1/admin/audit", headers=bearer(admin_token)).status_code == 200
-
-
-def test_a_department_admin_reads_the_console_without_changing_it(client, ctx):
-    import re
-
-    token = create_admin_token(ctx, "生态环境局管理员", dept=ECO)[1]
-    login = client.get("/admin/login").data
-    csrf = re.search(rb'name="csrf_token" value="([^"]+)"', login).group(1).decode()
-    assert client.post("/admin/login", data={"token": token, "csrf_token": csrf}).status_code == 302
-    page = client.get("/admin/catalogue")
-    assert page.status_code == 200
-    config = re.search(
-        rb'<script type="application/json" id="admin-config">(.*?)</script>', page.data
-    )
-    headers = {"X-CSRF-Token": json.loads(config.group(1))["csrf_token"]}
-    r = client.post("/admin/catalogue/widget_map/stop", json={"reason": "维护"}, headers=headers)
-    assert r.status_code == 403 and "'viewer'" in r.get_json()["detail"]
 
 
 def test_the_token_names_a_real_department(ctx):

@@ -80,3 +80,23 @@ export function filterQuery(filters) {
   }
   return query.toString();
 }
+
+/**
+ * The configuration values 详情's form sends: `fields` holds each item's field (a checkbox's
+ * boolean, else its text), and only what differs from the item's current value goes. An
+ * emptied number or text field means the default (null), sent only when a value is set now;
+ * text that is not a number goes as typed, for the server to refuse naming the item.
+ */
+export function configChanges(items, fields) {
+  const values = {};
+  for (const item of items) {
+    if (!(item.name in fields)) continue;
+    const raw = fields[item.name];
+    let value = raw;
+    if (item.type === 'boolean') value = Boolean(raw);
+    else if (String(raw).trim() === '') value = null;
+    else if (item.type === 'number' || item.type === 'integer') value = Number.isNaN(Number(raw)) ? String(raw) : Number(raw);
+    if (value === null ? item.changed : value !== item.value) values[item.name] = value;
+  }
+  return values;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { curlSnippet, exampleRequest, fillPath, filterQuery, parameterRows, serviceSnippet } from './catalogue-model.js';
+import { configChanges, curlSnippet, exampleRequest, fillPath, filterQuery, parameterRows, serviceSnippet } from './catalogue-model.js';
 
 const ORIGIN = 'https://planfuse.example.gov.cn';
 
@@ -55,5 +55,20 @@ describe('the catalogue page model', () => {
 
   it('leaves empty filters out of the query', () => {
     expect(filterQuery({ kind: 'function', dept: '', status: 'running', q: '台账' })).toBe('kind=function&status=running&q=%E5%8F%B0%E8%B4%A6');
+  });
+
+  it('sends only the configuration items whose field changed', () => {
+    const items = [
+      { name: 'tolerance_m2', type: 'number', value: 1, default: 1, changed: false },
+      { name: 'inside_share', type: 'number', value: 0.5, default: 0.9, changed: true },
+      { name: 'strict', type: 'boolean', value: false, default: false, changed: false },
+      { name: 'mode', type: 'string', value: 'fast', default: 'fast', changed: false },
+    ];
+    expect(configChanges(items, { tolerance_m2: '1', inside_share: '0.5', strict: false, mode: 'fast' })).toEqual({});
+    expect(configChanges(items, { tolerance_m2: '2.5', strict: true, mode: 'exact' })).toEqual({ tolerance_m2: 2.5, strict: true, mode: 'exact' });
+    // Emptied: the default again, sent only for a value set now.
+    expect(configChanges(items, { tolerance_m2: ' ', inside_share: '' })).toEqual({ inside_share: null });
+    // Not a number: sent as typed, for the server to refuse naming the item.
+    expect(configChanges(items, { tolerance_m2: 'abc' })).toEqual({ tolerance_m2: 'abc' });
   });
 });

@@ -1,10 +1,12 @@
 // The admin console's service catalogue (服务目录): tabs by kind, keyword search, department
 // and status filters, the seed platform's columns, and each service's 详情 (description,
 // parameters, example, try-it form, snippet, figures, grants with each app's rate limit and
-// daily quota, usage per app over the last 7 days, start and stop). Built with
-// DOM APIs only (text, never HTML).
+// daily quota, usage per app over the last 7 days, configuration, start and stop). A
+// department administrator reads every service and is offered the controls only on their
+// department's: the server says why in `manage_refused` for the others (and refuses their
+// changes anyway). Built with DOM APIs only (text, never HTML).
 import './catalogue.css';
-import { exampleRequest, filterQuery, parameterRows, serviceSnippet } from './catalogue-model.js';
+import { configChanges, exampleRequest, filterQuery, parameterRows, serviceSnippet } from './catalogue-model.js';
 import { $, el, problemText, readConfig, svg, timeText } from './dom.js';
 
 const config = readConfig('admin-config');
@@ -369,6 +371,93 @@ function tryItSection(service) {
   return section('在线调试 · Try it', note, form, answer);
 }
 
+function configInput(item) {
+  let input;
+  if (item.type === 'boolean') {
+    input = el('input');
+    input.type = 'checkbox';
+    input.checked = Boolean(item.value);
+  } else if (item.choices) {
+    input = el('select');
+    for (const choice of item.choices) input.append(Object.assign(el('option', null, choice), { value: choice }));
+    input.value = item.value;
+  } else {
+    input = el('input', 'pf-limit');
+    if (item.type !== 'string') {
+      input.type = 'number';
+      input.step = item.type === 'integer' ? '1' : 'any';
+      if (item.minimum !== null) input.min = String(item.minimum);
+      if (item.maximum !== null) input.max = String(item.maximum);
+    }
+    input.value = String(item.value ?? '');
+    input.placeholder = `默认 · default ${item.default}`;
+  }
+  input.dataset.config = item.name;
+  input.setAttribute('aria-label', `${item.help['zh-CN']} · ${item.name}`);
+  return input;
+}
+
+function configSection(service) {
+  const items = service.config || [];
+  if (!items.length) return null;
+  const node = el('table');
+  node.id = 'config';
+  const head = el('tr');
+  head.append(...['配置项 · Item', '说明 · Meaning', '值 · Value', '默认值 · Default'].map((h) => Object.assign(el('th', null, h), { scope: 'col' })));
+  node.createTHead().append(head);
+  const inputs = items.map(configInput);
+  node.createTBody().append(
+    ...items.map((item, i) => {
+      const row = el('tr');
+      const value = el('td');
+      value.append(inputs[i]);
+      row.append(el('td', null, item.name), el('td', null, both(item.help)), value, el('td', null, String(item.default)));
+      return row;
+    }),
+  );
+  const noteLabel = el('label', null, '修改说明 · Note');
+  noteLabel.htmlFor = 'config-note';
+  const note = el('input');
+  note.id = 'config-note';
+  note.maxLength = 500;
+  const save = el('button', null, '保存配置 · Save the configuration');
+  save.type = 'button';
+  save.id = 'save-config';
+  const status = el('p', null);
+  status.id = 'config-status';
+  status.setAttribute('role', 'status');
+  save.addEventListener('click', () => {
+    const fields = Object.fromEntries(inputs.map((input) => [input.dataset.config, input.type === 'checkbox' ? input.checked : input.value]));
+    saveConfig(configChanges(items, fields), note.value.trim());
+  });
+  const box = el('div', 'pf-actions');
+  box.append(noteLabel, note, save);
+  const hint = el('p', 'pf-hint', '留空表示使用默认值；每次修改都记录在配置历史中。 · Empty: the default; every change is kept in the configuration history.');
+  return section('服务配置 · Configuration', hint, node, box, status);
+}
+
+async function saveConfig(values, note) {
+  if (!Object.keys(values).length) {
+    $('config-status').textContent = '没有改动 · Nothing changed';
+    return;
+  }
+  try {
+    await post(config.config_url.replace('SERVICE', encodeURIComponent(detail.id)), { values, note });
+  } catch (error) {
+    $('config-status').textContent = error.message;
+    return;
+  }
+  await openDetail(detail.id);
+  $('config-status').textContent = '已保存 · Saved';
+}
+
+/** In place of the controls on a service the admin may not manage: the server's reason. */
+function readOnlySection(reason) {
+  const note = el('p', 'pf-hint', `只读 · Read only — ${reason}`);
+  note.id = 'readonly-note';
+  return section('管理 · Management', note);
+}
+
 function controlSection(service) {
   const box = el('div', 'pf-actions');
   const status = el('p', null);
@@ -431,21 +520,26 @@ async function post(url, body) {
 function remoteSection(service) {
   const remote = service.remote;
   const health = remote.health;
-  const facts = table(
-    ['项目 · Field', '值 · Value'],
-    [
-      ['健康状况 · Health', both(health.status_name)],
-      ['延迟 · Latency', health.latency_ms === null ? '—' : `${health.latency_ms} ms`],
-      ['HTTP 状态 · HTTP status', health.http_status ?? '—'],
-      ['检查时间 · Checked at', health.checked_at ? timeText(health.checked_at) : '—'],
-      ['问题 · Problem', health.error || '—'],
-      ['服务类型 · Kind', both(remote.kind_name)],
+  const rows = [
+    ['健康状况 · Health', both(health.status_name)],
+    ['延迟 · Latency', health.latency_ms === null ? '—' : `${health.latency_ms} ms`],
+    ['HTTP 状态 · HTTP status', health.http_status ?? '—'],
+    ['检查时间 · Checked at', health.checked_at ? timeText(health.checked_at) : '—'],
+    ['问题 · Problem', health.error || '—'],
+    ['服务类型 · Kind', both(remote.kind_name)],
+  ];
+  // The remote's own address and credential come only to an admin who may manage it.
+  if ('base_url' in remote) {
+    rows.push(
       ['原地址 · Remote URL', remote.base_url || '—'],
       ['OpenAPI', remote.openapi_url || '—'],
       ['访问凭据 · Credential', remote.auth ? `${remote.auth.type}${remote.auth.set ? ' · 已设置 · set' : ''}` : '—'],
-      ['代理地址 · Proxy', `${config.origin}${remote.proxy_path}/…`],
-    ],
-  );
+    );
+  }
+  rows.push(['代理地址 · Proxy', `${config.origin}${remote.proxy_path}/…`]);
+  const facts = table(['项目 · Field', '值 · Value'], rows);
+  const title = '部门自有服务 · Department\'s own service';
+  if (service.manage_refused) return section(title, facts);
   const status = el('p', null);
   status.id = 'remote-status';
   status.setAttribute('role', 'status');
@@ -461,13 +555,41 @@ function remoteSection(service) {
   });
   const box = el('div', 'pf-actions');
   box.append(check, remove);
-  return section('部门自有服务 · Department\'s own service', facts, box, status);
+  return section(title, facts, box, remoteChangeForm(remote), status);
 }
 
-async function remoteAction(which, busy) {
+/** Change the remote's addresses (the credential and the rest through the admin API). */
+function remoteChangeForm(remote) {
+  const form = el('form', 'pf-form-grid');
+  form.id = 'remote-change';
+  const field = (id, label, value) => {
+    const l = el('label', null, label);
+    l.htmlFor = id;
+    const input = el('input');
+    input.id = id;
+    input.type = 'url';
+    input.maxLength = 2000;
+    input.value = value || '';
+    form.append(l, input);
+    return input;
+  };
+  const base = field('remote-base-url', '服务地址 · Base URL', remote.base_url);
+  base.required = true;
+  const openapi = field('remote-openapi-url', 'OpenAPI 地址（可选）· OpenAPI URL (optional)', remote.openapi_url);
+  const save = el('button', null, '保存地址 · Save the address');
+  save.type = 'submit';
+  form.append(save);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    remoteAction('update_url', '保存中… · Saving…', { base_url: base.value.trim(), openapi_url: openapi.value.trim() || null });
+  });
+  return form;
+}
+
+async function remoteAction(which, busy, body = {}) {
   $('remote-status').textContent = busy;
   try {
-    await post(config[which].replace('SERVICE', encodeURIComponent(detail.id)), {});
+    await post(config[which].replace('SERVICE', encodeURIComponent(detail.id)), body);
   } catch (error) {
     $('remote-status').textContent = error.message;
     return;
@@ -506,11 +628,14 @@ function showAuthFields() {
 }
 
 function fillRegisterForm() {
-  for (const d of catalogue.departments) {
+  // A department administrator registers under their own department only.
+  const departments = catalogue.departments.filter((d) => !config.admin_dept || d.id === config.admin_dept);
+  for (const d of departments) {
     const option = el('option', null, both(d.name));
     option.value = d.id;
     $('reg-dept').append(option);
   }
+  $('reg-dept').disabled = Boolean(config.admin_dept);
   for (const k of config.remote_kinds) {
     const option = el('option', null, `${both(k.name)} (${k.id})`);
     option.value = k.id;
@@ -585,10 +710,9 @@ function renderDetail() {
   parts.push(
     section(service.kind === 'application' ? '嵌入代码 · Embed snippet' : '调用代码 · Call snippet', pre(snippet.text)),
     metricsSection(service.metrics),
-    grantsSection(service),
-    usageSection(service.usage),
-    controlSection(service),
   );
+  if (service.manage_refused) parts.push(readOnlySection(service.manage_refused));
+  else parts.push(...[grantsSection(service), usageSection(service.usage), configSection(service), controlSection(service)].filter(Boolean));
   if (service.remote) parts.splice(1, 0, remoteSection(service));
   const body = $('detail-body');
   body.className = 'pf-detail';

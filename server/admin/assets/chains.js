@@ -201,9 +201,11 @@ async function showVersions(chainId) {
 }
 
 function chainRow(chain) {
-  const open = el('button', 'pf-small', '编辑 · Edit');
+  // Another department's chain (for a department administrator) is loaded to read or copy.
+  const label = chain.manageable ? '编辑 · Edit' : '查看 · View';
+  const open = el('button', 'pf-small', label);
   open.type = 'button';
-  open.setAttribute('aria-label', `编辑 · Edit ${chain.id}`);
+  open.setAttribute('aria-label', `${label} ${chain.id}`);
   open.addEventListener('click', async () => {
     await showVersions(chain.id);
     const url = config.chain_url.replace('CHAIN', encodeURIComponent(chain.id));

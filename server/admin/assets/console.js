@@ -208,6 +208,8 @@ function previewNote(text) {
 }
 
 function canPreview() {
+  // A department administrator: previews mint embed tokens, the platform's (the server's reason).
+  if (config.preview_refused) return `无法预览 · No preview: ${config.preview_refused}`;
   const app = config.apps.find((a) => a.app_id === $('app').value);
   if (!app) return '还没有宿主应用，无法预览：planfuse apps create NAME --origin https://host:port · No host app yet: nothing to preview.';
   if (!app.can_preview) return '此宿主应用没有共享密钥或已停用，无法预览 · This host app has no shared secret or is disabled: no preview.';

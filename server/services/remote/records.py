@@ -75,6 +75,9 @@ REMOTE_KINDS: dict[str, RemoteKind] = {
     ),
 }
 AUTH_KINDS = ("none", "basic", "bearer", "header")
+#: What `RemoteEntry.describe(admin=True)` adds: the remote's own address, the kind of
+#: credential sent to it and who registered it, an administrator's business.
+ADMIN_FIELDS = ("base_url", "openapi_url", "auth", "created_by")
 #: Health as last checked: up, slow (answered, slower than remote_service_slow_ms), down
 #: (no answer, an error status, or not what the kind answers), unknown (not checked yet).
 HEALTH_NAMES: dict[str, tuple[str, str]] = {

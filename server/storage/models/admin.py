@@ -35,6 +35,9 @@ class AdminSession(Base):
     admin_id: Mapped[str] = mapped_column(String(240), index=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
+    # A department administrator's department (the token's, checked against it on every
+    # request); None: a platform administrator.
+    dept: Mapped[str | None] = mapped_column(String(32))
     method: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
