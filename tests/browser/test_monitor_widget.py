@@ -248,7 +248,9 @@ def test_a_locked_district_cannot_be_escaped(rig):
     assert frame.input_value("#pfm-area") == YUBEI
     # The widget never asked for anything wider, and nothing was refused.
     asked = [r for r in rig.responses if "/api/v1/monitoring/" in r["url"]]
-    assert asked and all(r["status"] == 200 for r in asked), [(r["url"], r["status"]) for r in asked if r["status"] != 200]
+    assert asked and all(r["status"] == 200 for r in asked), [
+        (r["url"], r["status"]) for r in asked if r["status"] != 200
+    ]
     assert not any("by=city" in r["url"] or HECHUAN in r["url"] for r in asked)
 
     # The exports hold the locked district only.
