@@ -187,10 +187,15 @@ def test_cards_map_series_commands_and_changes(rig):
         frame.get_attribute(f"#pfm-changes tr[data-id='{chosen['id']}']", "aria-current") == "true"
     )
     # The list zoomed the map to the piece: a click on it selects it from the map.
+    # The zoom is animated and the district's finer outline may arrive meanwhile: click again
+    # (on a loaded machine) until the map has settled on the piece.
     page.evaluate("window.events = window.events.filter(e => e.name !== 'change-selected')")
-    frame.wait_for_timeout(400)
-    x, y = map_centre(frame)
-    page.mouse.click(x, y)
+    for _ in range(10):
+        frame.wait_for_timeout(400)
+        x, y = map_centre(frame)
+        page.mouse.click(x, y)
+        if page.evaluate("(window.events || []).some(e => e.name === 'change-selected')"):
+            break
     again = rig.wait_for_event(page, "change-selected")
     assert again["id"] == chosen["id"]
 

@@ -117,6 +117,10 @@ function setBusy(busy) {
 
 // --- loading ----------------------------------------------------------------------------------
 
+/** Settled once the district names are in (they come with the districts' figures): the
+ *  cards, chart and change list name districts, so they are drawn after it. */
+let namesKnown = Promise.resolve();
+
 /** What an answer was asked for: an answer to an earlier choice (the user moved on since it
  *  was asked) is dropped. */
 const asking = () => ({ year: state.year, area: state.area, indicator: state.indicator });
@@ -133,6 +137,7 @@ async function loadCards() {
     if (error.status !== 404) throw error;
     entries = state.indicators.map((indicator) => [indicator.id, null]);
   }
+  await namesKnown;
   if (asked.year !== state.year || asked.area !== state.area) return;
   update({ cards: new Map(entries) });
   renderCards();
@@ -153,6 +158,7 @@ async function loadDistricts() {
 async function loadSeries() {
   const asked = asking();
   const body = await api('values', { query: seriesQuery(state.indicator, state.years, state.area) });
+  await namesKnown;
   if (asked.area !== state.area || asked.indicator !== state.indicator) return;
   update({ series: body.series[0] || null });
   renderSeries();
@@ -172,6 +178,7 @@ async function loadChanges() {
   if ($('pfm-warnings-only').checked) query.warnings = 'true';
   const asked = asking();
   const body = await api('changes', { query });
+  await namesKnown;
   if (asked.year !== state.year || asked.area !== state.area) return;
   update({ changes: body.changes, changesTotal: body.total, selectedChange: null });
   renderChanges(body);
@@ -209,7 +216,10 @@ async function loadDistrictDetail(area) {
   try {
     const detail = await readDistricts(state.districtLayer, DETAIL_ZOOM, area);
     update({ districtShapes: withDetail(state.districtShapes, detail) });
-    renderMap();
+    if (state.map) {
+      drawDistricts();
+      markMap();
+    }
   } catch {
     state.detailed.delete(area); // the overview's outline stays; a later choice tries again
   }
@@ -261,10 +271,15 @@ function renderMap() {
   const indicator = indicatorOf(state.indicator);
   $('pfm-map-indicator').textContent = indicator ? `${nameOf(indicator)} · ${state.year}` : '';
   if (!state.map || !state.districtShapes) return;
-  const features = districtFeatures(state.districtShapes, state.districtRows, locked().district || null);
-  state.map.setOverlay('districts', features, districtStyle);
+  drawDistricts();
   state.map.setOverlay('changes', changeFeatures(state.changes), changeStyle);
   markMap();
+}
+
+/** The districts shaded by status (the change pieces above them are left as they are). */
+function drawDistricts() {
+  const features = districtFeatures(state.districtShapes, state.districtRows, locked().district || null);
+  state.map.setOverlay('districts', features, districtStyle);
 }
 
 /** The map marks one feature: the chosen change piece, else the chosen district. */
@@ -675,9 +690,13 @@ widget.start({
     renderStatusKey();
     // An annual report covers every indicator: a session locked to a set of them has none.
     const reports = Array.isArray(locked().indicators) ? null : loadReports;
-    // Every figure at once; the cards and the chart name the area, whose name comes with the
-    // districts' figures, so they are drawn again once all are in.
-    const figures = run(loadDistricts, loadCards, loadSeries, loadChanges, ...(reports ? [reports] : []));
+    // Every figure asked for at once; what names a district is drawn once the names are in.
+    let namesIn;
+    namesKnown = new Promise((resolve) => {
+      namesIn = resolve;
+    });
+    const districts = () => loadDistricts().finally(namesIn);
+    const figures = run(districts, loadCards, loadSeries, loadChanges, ...(reports ? [reports] : []));
     const { map, catalogue } = await mapStarted;
     update({ map, districtLayer: catalogue.find((l) => l.kind === 'district') || null });
     map.on('select', (sel) => {
@@ -689,11 +708,7 @@ widget.start({
     });
     const ok = await figures;
     await shapes;
-    if (ok) {
-      renderCards();
-      renderSeries();
-      renderMap();
-    }
+    if (ok) renderMap();
     if (!reports) {
       $('pfm-report-create').hidden = true;
       $('pfm-report').replaceChildren(el('p', 'pfm-muted', t('report.indicators_locked')));
