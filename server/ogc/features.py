@@ -39,6 +39,7 @@ from planfuse.ogc.params import (
 from planfuse.services.features.layers import CollectionRef, find_layer
 from planfuse.services.features.layers import current_layers as _current
 from planfuse.services.features.output import geojson_features as _features
+from planfuse.services.features.output import simplified_rows
 from planfuse.services.features.store import (
     BBoxQuery,
     FeatureRow,
@@ -293,7 +294,9 @@ def _items(
             limit=query.limit,
             session=session,
         )
-    features = _features(rows, crs, zoom_level=query.zoom_level, work=ctx.work)
+    if query.zoom_level is not None:
+        rows = simplified_rows(ctx, ref.id, ref.version, rows, query.zoom_level)
+    features = _features(rows, crs)
     href = f"{base_url.rstrip('/')}/ogc/collections/{ref.id}/items"
     links = [
         _link(f"{href}?{_query_string(args)}".rstrip("?"), "self", query.media_type, "This page"),
@@ -407,7 +410,9 @@ def item(
             f"(ids run 1..{ref.feature_count})",
             title="Not found",
         )
-    feature = _features([row], crs, zoom_level=zoom_level, work=ctx.work)[0]
+    if zoom_level is not None:
+        row = simplified_rows(ctx, ref.id, ref.version, [row], zoom_level)[0]
+    feature = _features([row], crs)[0]
     root = base_url.rstrip("/") + f"/ogc/collections/{ref.id}"
     feature["links"] = [
         _link(f"{root}/items/{row.fid}", "self", media_type, "This feature"),

@@ -88,3 +88,23 @@ def test_the_api_definition_lists_zoom_level(client):
     ):
         names = [p.get("name") for p in api["paths"][path]["get"]["parameters"]]
         assert "zoom-level" in names, path
+
+
+def test_each_feature_is_simplified_once_per_layer_version_and_zoom(ctx, client, monkeypatch):
+    from planfuse.services.features import output
+
+    calls: list[int] = []
+    real = output.simplify_for_zoom
+
+    def counted(geoms, zoom_level, work):
+        calls.append(len(geoms))
+        return real(geoms, zoom_level, work)
+
+    monkeypatch.setattr(output, "simplify_for_zoom", counted)
+    layer = _districts(ctx)
+    first = _items(client, layer, "limit=10&zoom-level=9")
+    again = _items(client, layer, "limit=20&zoom-level=9")
+    assert calls == [10, 10]  # the second page of ten only
+    assert again["features"][:10] == first["features"]
+    _items(client, layer, "limit=10&zoom-level=8")  # another zoom: simplified anew
+    assert calls == [10, 10, 10]

@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 import shapely
 
+from planfuse.context import PlanFuse
 from planfuse.geo.crs import CRSInfo
 from planfuse.geo.generalise import simplify_for_zoom
-from planfuse.geo.measure import WorkProjection
 from planfuse.services.features.crs import to_output
 from planfuse.services.features.store import FeatureRow
 
 
 def geojson_features(
-    rows: Sequence[FeatureRow],
-    crs: CRSInfo,
-    id_prefix: str | None = None,
-    *,
-    zoom_level: int | None = None,
-    work: WorkProjection | None = None,
+    rows: Sequence[FeatureRow], crs: CRSInfo, id_prefix: str | None = None
 ) -> list[dict[str, Any]]:
-    """GeoJSON Feature objects of `rows` in `crs`; ids are the fids, or "PREFIX.fid".
-
-    With `zoom_level` (and the `work` projection to measure in), geometries are simplified
-    for a map at that WebMercatorQuad zoom (planfuse.geo.generalise)."""
+    """GeoJSON Feature objects of `rows` in `crs`; ids are the fids, or "PREFIX.fid"
+    (geometries simplified for a map zoom first: `simplified_rows`)."""
     if not rows:
         return []
-    geoms = shapely.from_wkb([row.geom for row in rows])
-    if zoom_level is not None:
-        if work is None:
-            raise ValueError("simplifying for a zoom level needs the work projection")
-        geoms = simplify_for_zoom(geoms, zoom_level, work)
-    geoms = to_output(geoms, crs)
+    geoms = to_output(shapely.from_wkb([row.geom for row in rows]), crs)
     texts = shapely.to_geojson(geoms)
     features = []
     for row, text in zip(rows, texts, strict=True):
@@ -50,3 +41,51 @@ def geojson_features(
             }
         )
     return features
+
+
+#: Simplified geometries kept per server process (one district map at zoom 10 is ~0.2 MB).
+SIMPLIFIED_CACHE_ENTRIES = 50_000
+_CACHE_KEY = "features.simplified"
+
+
+class _SimplifiedCache:
+    """(layer, version, zoom, fid) → simplified WKB, least recently used dropped first. A
+    layer version never changes, so an entry never goes stale."""
+
+    def __init__(self, entries: int) -> None:
+        self._entries = entries
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: list[tuple]) -> list[bytes | None]:
+        with self._lock:
+            found = [self._items.get(k) for k in keys]
+            for key, value in zip(keys, found, strict=True):
+                if value is not None:
+                    self._items.move_to_end(key)
+            return found
+
+    def put_many(self, pairs: list[tuple[tuple, bytes]]) -> None:
+        with self._lock:
+            for key, value in pairs:
+                self._items[key] = value
+            while len(self._items) > self._entries:
+                self._items.popitem(last=False)
+
+
+def simplified_rows(
+    ctx: PlanFuse, layer_id: str, version: int, rows: Sequence[FeatureRow], zoom_level: int
+) -> list[FeatureRow]:
+    """`rows` with their geometries simplified for `zoom_level` (planfuse.geo.generalise),
+    each simplified once per server process."""
+    cache = ctx.shared(_CACHE_KEY, lambda: _SimplifiedCache(SIMPLIFIED_CACHE_ENTRIES))
+    keys = [(layer_id, version, zoom_level, row.fid) for row in rows]
+    found = cache.get_many(keys)
+    missing = [i for i, wkb in enumerate(found) if wkb is None]
+    if missing:
+        geoms = shapely.from_wkb([rows[i].geom for i in missing])
+        made = shapely.to_wkb(simplify_for_zoom(geoms, zoom_level, ctx.work))
+        cache.put_many([(keys[i], wkb) for i, wkb in zip(missing, made, strict=True)])
+        for i, wkb in zip(missing, made, strict=True):
+            found[i] = wkb
+    return [dataclasses.replace(row, geom=wkb) for row, wkb in zip(rows, found, strict=True)]
