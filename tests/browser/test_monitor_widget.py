@@ -115,7 +115,7 @@ def test_cards_map_series_commands_and_changes(rig):
     assert len(frame.query_selector_all("#pfm-chart svg .pfm-point")) == 5
 
     # A district chosen in the area list frames it on the map; back to the city keeps the view.
-    # The city's outlines were read simplified for a city-wide map (zoom-level 10); the chosen
+    # The city's outlines were read simplified for a city-wide map (zoom-level 9); the chosen
     # district's outline is read again at zoom-level 15 and drawn in its place.
     with page.expect_request(
         lambda r: "/items?" in r.url and "zoom-level=15" in r.url and f"district={HECHUAN}" in r.url

@@ -1,8 +1,8 @@
 // Numbers, areas and shares as the widgets show them, and texts by locale. Pure (no DOM),
 // so every widget formats the same value the same way.
-import { formatNumber } from './i18n.js';
+import { formatNumber, numberFormat } from './i18n.js';
 
-export { formatNumber };
+export { formatNumber, numberFormat };
 
 /** 1 亩 (mu) = 10000/15 m² (市制, 15 亩 to the hectare): reviewers think in mu. */
 export const M2_PER_MU = 10000 / 15;
@@ -31,7 +31,7 @@ export function mText(locale, m, digits = 2) {
 
 /** A share (0–1) as a percentage the locale's way, e.g. 0.1234 → "12.34%". */
 export function percentText(locale, ratio, digits = 2) {
-  return new Intl.NumberFormat(locale, { style: 'percent', minimumFractionDigits: digits, maximumFractionDigits: digits }).format(ratio);
+  return numberFormat(locale, { style: 'percent', minimumFractionDigits: digits, maximumFractionDigits: digits }).format(ratio);
 }
 
 /** The text of a {"zh-CN", en} object in `locale` (zh-CN, then en, as the fallback); a

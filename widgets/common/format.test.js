@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { M2_PER_HA, M2_PER_MU, formatNumber, localized, m2Text, mText, percentText, toHa, toMu } from './format.js';
+import { M2_PER_HA, M2_PER_MU, formatNumber, localized, m2Text, mText, numberFormat, percentText, toHa, toMu } from './format.js';
 
 describe('units', () => {
   it('converts m² to 亩 and hectares', () => {
@@ -19,6 +19,14 @@ describe('texts', () => {
     expect(percentText('en', 0.1234)).toBe('12.34%');
     expect(percentText('zh-CN', 1)).toBe('100.00%');
     expect(percentText('en', 0.5, 0)).toBe('50%');
+  });
+
+  it('builds each number format once per locale and options', () => {
+    const twoDigits = { minimumFractionDigits: 2, maximumFractionDigits: 2 };
+    expect(numberFormat('en', twoDigits)).toBe(numberFormat('en', { ...twoDigits }));
+    expect(numberFormat('zh-CN', twoDigits)).not.toBe(numberFormat('en', twoDigits));
+    expect(numberFormat('en', { maximumFractionDigits: 0 })).not.toBe(numberFormat('en', twoDigits));
+    expect(numberFormat('en', { maximumFractionDigits: 0 }).format(1234.5)).toBe('1,235');
   });
 
   it('picks the localised text with zh-CN, then en, as the fallback', () => {

@@ -54,7 +54,22 @@ export function translator(locale, messages = {}) {
   return t;
 }
 
+/** Intl.NumberFormat objects by locale and options: building one costs far more than
+ *  formatting with it, and a table of a few hundred rows formats a few hundred numbers. */
+const numberFormats = new Map();
+
+/** The `Intl.NumberFormat` for `locale` and `options`, built once. */
+export function numberFormat(locale, options) {
+  const key = `${locale}|${JSON.stringify(options)}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, options);
+    numberFormats.set(key, format);
+  }
+  return format;
+}
+
 /** Numbers the locale's way (e.g. areas: 12,345.67). */
 export function formatNumber(locale, value, digits = 2) {
-  return new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  return numberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
 }

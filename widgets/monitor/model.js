@@ -1,6 +1,7 @@
 // The monitor widget's pure logic (no DOM): status colours and symbols, values in their
 // units, the series chart's scales and paths, the map's district and change features, the
 // event payloads and the exports. Tested in model.test.js.
+import { numberFormat } from '../common/i18n.js';
 
 /** Every status a value may have (server/services/plan_monitoring/status.py). */
 export const STATUSES = ['normal', 'warning', 'exceeded', 'below_target', 'no_target', 'no_data'];
@@ -64,7 +65,7 @@ export function unitText(unit, locale) {
 export function valueText(value, unit, locale) {
   if (value === null || value === undefined || !Number.isFinite(Number(value))) return '—';
   const digits = UNIT_DIGITS[unit] ?? 2;
-  const number = new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(Number(value));
+  const number = numberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(Number(value));
   const suffix = unitText(unit, locale);
   if (!suffix) return number;
   return unit === 'percent' ? `${number}${suffix}` : `${number} ${suffix}`;
@@ -73,13 +74,13 @@ export function valueText(value, unit, locale) {
 /** A chart axis label: short, the locale's way (750,000,000 → "7.5亿" / "750M"). */
 export function axisText(value, locale) {
   if (!Number.isFinite(value)) return '';
-  return new Intl.NumberFormat(locale, { notation: 'compact', maximumFractionDigits: 2 }).format(value);
+  return numberFormat(locale, { notation: 'compact', maximumFractionDigits: 2 }).format(value);
 }
 
 /** value / target as a share of the target, e.g. 0.95 → "95.0%"; '—' without one. */
 export function ratioText(ratio, locale) {
   if (ratio === null || ratio === undefined || !Number.isFinite(Number(ratio))) return '—';
-  return new Intl.NumberFormat(locale, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(Number(ratio));
+  return numberFormat(locale, { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(Number(ratio));
 }
 
 /** A year from a host's payload (number or digits), or null. */

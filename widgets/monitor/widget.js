@@ -49,9 +49,10 @@ import {
 const CHANGES_LIMIT = 200;
 /** Most district features read from the district layer. */
 const DISTRICTS_LIMIT = 1000;
-/** The zoom level (WebMercatorQuad) the city's districts are read for: within half a pixel
- *  of the survey on a city-wide map, a tenth of the data of full detail. */
-const OVERVIEW_ZOOM = 10;
+/** The zoom level (WebMercatorQuad) the city's districts are read for. The whole city fits
+ *  a widget's map at about zoom 8 (Chongqing is 470 km across), so outlines kept within half
+ *  a pixel at zoom 9 stay within a quarter of one there: a sixth of the full detail's bytes. */
+const OVERVIEW_ZOOM = 9;
 /** …and one district's outline, once the user picks it (or the session is locked to it). */
 const DETAIL_ZOOM = 15;
 /** How long a print view's object URL lives (the new window loads it meanwhile). */
@@ -698,6 +699,9 @@ widget.start({
     const districts = () => loadDistricts().finally(namesIn);
     const figures = run(districts, loadCards, loadSeries, loadChanges, ...(reports ? [reports] : []));
     const { map, catalogue } = await mapStarted;
+    const ok = await figures;
+    await shapes;
+    // The map joins the state once the figures are in: drawn once below, not by each loader.
     update({ map, districtLayer: catalogue.find((l) => l.kind === 'district') || null });
     map.on('select', (sel) => {
       const hit = sel && parseFeatureId(sel.id);
@@ -706,8 +710,6 @@ widget.start({
       else if (!only) chooseArea(hit.id).catch(() => {});
       else chooseArea(only).catch(() => {});
     });
-    const ok = await figures;
-    await shapes;
     if (ok) renderMap();
     if (!reports) {
       $('pfm-report-create').hidden = true;

@@ -9,6 +9,7 @@ version) and kept in the context; an indicator is then a filter and a sum.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -26,6 +27,9 @@ from planfuse.services.plan_monitoring.years import LayerRef
 from planfuse.storage.models import Feature, Layer
 
 CACHE_ENTRIES = 64
+#: Sums per district (38 numbers each) kept apart from the splits they come from, so that
+#: many indicators' sums never push a costly split out of the cache.
+SUM_CACHE_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,16 @@ class Pieces:
 class _Cache:
     """A small LRU of derived state keyed by layer versions (which never change)."""
 
-    def __init__(self) -> None:
+    def __init__(self, entries: int = CACHE_ENTRIES, *, serial_builds: bool = True) -> None:
+        self._entries = entries
         self._lock = threading.Lock()
         # One build at a time in a process (re-entrant: a build uses others). Builds share
         # cached geometries (the districts, a layer version's features) that GEOS prepares
         # and indexes in place, and shapely runs GEOS without the GIL: two builds at once
         # (a widget's parallel requests to a threaded server) could crash the process.
-        self._build_lock = threading.RLock()
+        # Builds that touch no geometry (sums over a split) need no such lock, and taking
+        # a second one around the first could deadlock.
+        self._build_lock = threading.RLock() if serial_builds else contextlib.nullcontext()
         self._items: OrderedDict[object, object] = OrderedDict()
 
     def _cached(self, key: object) -> tuple[bool, object]:
@@ -84,13 +91,19 @@ class _Cache:
             value = build()
             with self._lock:
                 self._items[key] = value
-                while len(self._items) > CACHE_ENTRIES:
+                while len(self._items) > self._entries:
                     self._items.popitem(last=False)
         return value
 
 
 def _cache(ctx: PlanFuse) -> _Cache:
     return ctx.shared("plan_monitoring.measure", _Cache)
+
+
+def _sums(ctx: PlanFuse) -> _Cache:
+    return ctx.shared(
+        "plan_monitoring.sums", lambda: _Cache(SUM_CACHE_ENTRIES, serial_builds=False)
+    )
 
 
 def cached(ctx: PlanFuse, key: object, build: Callable[[], object]) -> object:
@@ -212,11 +225,7 @@ def area_by_district(
     table = districts(ctx)
     total = np.zeros(len(table.adcodes))
     for ref in refs:
-        pieces = layer_pieces(ctx, ref)
-        wanted = code_mask(pieces.codes, codes)[pieces.feature]
-        total += np.bincount(
-            pieces.district[wanted], weights=pieces.area_m2[wanted], minlength=len(total)
-        )
+        total += _layer_sum(ctx, "area", ref, codes, table)
     return total
 
 
@@ -227,12 +236,31 @@ def count_by_district(
     table = districts(ctx)
     total = np.zeros(len(table.adcodes))
     for ref in refs:
-        pieces = layer_pieces(ctx, ref)
-        where = pieces.feature_district[
-            code_mask(pieces.codes, codes) & (pieces.feature_district >= 0)
-        ]
-        total += np.bincount(where, minlength=len(total))
+        total += _layer_sum(ctx, "count", ref, codes, table)
     return total
+
+
+def _layer_sum(
+    ctx: PlanFuse, what: str, ref: LayerRef, codes: Sequence[str] | None, table: Districts
+) -> np.ndarray:
+    """m² ("area") or features ("count") per district of one layer version, limited to
+    `codes` prefixes: a filter over the whole split, kept per layer version and codes (the
+    cards of a year ask for a dozen of them at once, each again on every visit)."""
+
+    def build() -> np.ndarray:
+        pieces = layer_pieces(ctx, ref)
+        size = len(table.adcodes)
+        if what == "count":
+            where = pieces.feature_district[
+                code_mask(pieces.codes, codes) & (pieces.feature_district >= 0)
+            ]
+            return np.bincount(where, minlength=size).astype(np.float64)
+        wanted = code_mask(pieces.codes, codes)[pieces.feature]
+        return np.bincount(pieces.district[wanted], weights=pieces.area_m2[wanted], minlength=size)
+
+    key = (what, ref, None if codes is None else tuple(codes), table.key)
+    value = _sums(ctx).get(key, build)
+    return value.copy()  # type: ignore[union-attr]  # callers add into their own totals
 
 
 def area_inside_by_district(

@@ -13,7 +13,12 @@ import numpy as np
 from planfuse.context import PlanFuse
 from planfuse.errors import InvalidInput, NotFound
 from planfuse.services.plan_monitoring import measure as M
-from planfuse.services.plan_monitoring.indicators import AREA_UNITS, CITY, get_indicator
+from planfuse.services.plan_monitoring.indicators import (
+    AREA_UNITS,
+    CITY,
+    get_indicator,
+    list_indicators,
+)
 from planfuse.services.plan_monitoring.status import ratio_of, target_for, value_status
 from planfuse.services.plan_monitoring.years import (
     require_year,
@@ -163,7 +168,16 @@ def indicator_values(
     _check_by(by)
     indicator = get_indicator(ctx, indicator_id)
     require_year(ctx, year)
-    areas = _areas(ctx, by, districts, locale)
+    return _values_answer(ctx, indicator, year, by, _areas(ctx, by, districts, locale))
+
+
+def _values_answer(
+    ctx: PlanFuse,
+    indicator: Mapping[str, Any],
+    year: int,
+    by: str,
+    areas: Sequence[tuple[str, str]],
+) -> dict[str, Any]:
     per, city = measure_values(ctx, indicator, year)
     rows = [
         _row(indicator, area, name, city if area == CITY else per.get(area), year)
@@ -196,9 +210,15 @@ def indicators_values(
             f"`indicators` lists {len(ids)} ids; at most {MAX_BATCH} per call",
             field="indicators",
         )
-    results = [
-        indicator_values(ctx, i, year, by=by, districts=districts, locale=locale) for i in ids
-    ]
+    _check_by(by)
+    # Checked and read once for all of them (each alone would ask the database again).
+    found = {indicator["id"]: indicator for indicator in list_indicators(ctx, ids)}
+    for indicator_id in ids:
+        if indicator_id not in found:
+            get_indicator(ctx, indicator_id)  # raises NotFound naming the ones there are
+    require_year(ctx, year)
+    areas = _areas(ctx, by, districts, locale)
+    results = [_values_answer(ctx, found[i], year, by, areas) for i in ids]
     return {"year": year, "by": by, "results": results}
 
 
