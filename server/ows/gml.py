@@ -41,10 +41,25 @@ def _polygon_body(polygon: shapely.Polygon) -> str:
     return "".join(parts)
 
 
-def geometry(geom: shapely.Geometry, gml_id: str, srs_name: str) -> str:
-    """`geom` as a GML 3.2 geometry element with `gml:id` and `srsName`."""
+#: Single geometry types → their collections, as a layer declared Multi* writes them.
+_MULTI = {
+    "Point": shapely.multipoints,
+    "LineString": shapely.multilinestrings,
+    "Polygon": shapely.multipolygons,
+}
+
+
+def geometry(
+    geom: shapely.Geometry, gml_id: str, srs_name: str, property_type: str | None = None
+) -> str:
+    """`geom` as a GML 3.2 geometry element with `gml:id` and `srsName`. Given the layer's
+    `property_type` (see below), a single polygon, line or point of a layer declared with a
+    Multi* property is written as a collection of one: the schema allows nothing else there."""
     head = f'gml:id="{gml_id}" srsName="{srs_name}" srsDimension="2"'
     kind = geom.geom_type
+    if property_type and property_type.startswith("gml:Multi") and kind in _MULTI:
+        geom = _MULTI[kind]([geom])
+        kind = geom.geom_type
     if kind == "Point":
         coords = shapely.get_coordinates(geom)
         return f"<gml:Point {head}><gml:pos>{_pos_list(coords)}</gml:pos></gml:Point>"

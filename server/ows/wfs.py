@@ -466,6 +466,7 @@ def _gml_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> byte
     name = type_name(query.ref.id)
     fields = _fields(query.ref)
     geoms = to_output(shapely.from_wkb([r.geom for r in rows]), query.crs.info) if rows else []
+    declared = gml.property_type(query.ref.geometry_type)  # as DescribeFeatureType says
     members = []
     for row, geom in zip(rows, geoms, strict=True):
         gid = f"{name}.{row.fid}"
@@ -479,7 +480,7 @@ def _gml_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> byte
         )
         members.append(
             f'<wfs:member><{PREFIX}:{name} gml:id="{gid}"><{PREFIX}:{GEOMETRY}>'
-            f"{gml.geometry(geom, gid + '.geom', query.crs.name)}</{PREFIX}:{GEOMETRY}>"
+            f"{gml.geometry(geom, gid + '.geom', query.crs.name, declared)}</{PREFIX}:{GEOMETRY}>"
             f"{values}</{PREFIX}:{name}></wfs:member>"
         )
     head = (
