@@ -16,7 +16,7 @@ Measured in the same run, over the same random 1–5 km² projects:
 
 * PlanFuse `check()` end to end inside the service: input validation and reprojection,
   every rule on the cached layer indexes, the report with its overlap pieces (GeoJSON),
-  ES256 signature and the database write. Target: p95 ≤ 15 ms.
+  ES256 signature and the database write. Target: p95 ≤ 10 ms.
 * a naive shapely loop (no spatial index: every feature of every control layer tested,
   overlaps intersected and unioned per kind), on `--naive-projects` projects;
 * PostGIS: the same overlay (per-kind union of ST_Intersection over a GiST index, the
@@ -700,9 +700,9 @@ def main() -> None:
             line("PostGIS (overlay SQL only)", pg_times)
             compare(reports, pg_totals, "PostGIS")
             print(f"  PlanFuse vs PostGIS (p95): {pct(pg_times, 95) / pct(times, 95):.1f}×")
-    verdict = "met" if pct(times, 95) <= 15.0 else "NOT met"
+    verdict = "met" if pct(times, 95) <= 10.0 else "NOT met"
     print(
-        f"target p95 ≤ 15 ms end to end: {verdict} (wall {pct(times, 95):.2f} ms, "
+        f"target p95 ≤ 10 ms end to end: {verdict} (wall {pct(times, 95):.2f} ms, "
         f"CPU {pct(cpu, 95):.2f} ms)"
     )
     load = os.getloadavg()
