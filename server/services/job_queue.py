@@ -44,12 +44,11 @@ from planfuse.services.jobs import (
     JobFunction,
     JobHandle,
     PartitionedJob,
+    RunnerBase,
     create_job,
-    failure_describer,
     finish_job,
     function_path,
     get_job,
-    reap_stale_jobs,
     record_outcome,
     resolve_function,
     worker_id,
@@ -190,19 +189,11 @@ def send(ctx: PlanFuse, task: str, *args: Any, patient: bool = False) -> None:
         ) from None
 
 
-class QueueJobRunner:
+class QueueJobRunner(RunnerBase):
     """Submits jobs to the queue; `planfuse worker` processes run them. Same interface as
     :class:`~planfuse.services.jobs.JobRunner`."""
 
     backend = "queue"
-
-    def __init__(self, ctx: PlanFuse):
-        self.describe_failure = failure_describer(ctx)
-        self.ctx = ctx
-        try:
-            reap_stale_jobs(ctx)
-        except Exception:  # the schema may not exist yet (before `planfuse db upgrade`)
-            log.debug("could not reap stale jobs at start", exc_info=True)
 
     def submit(
         self,

@@ -593,15 +593,29 @@ def finish_patiently(
         pause = min(pause * 2, 5.0)
 
 
-class JobRunner:
+class RunnerBase:
+    """What every job runner does when it starts: describe failures the context's way, and
+    fail the jobs a dead process left queued or running (now, not a minute later)."""
+
+    backend: str
+
+    def __init__(self, ctx: PlanFuse):
+        self.describe_failure = failure_describer(ctx)
+        self.ctx = ctx
+        try:
+            reap_stale_jobs(ctx)
+        except Exception:  # the schema may not exist yet (before `planfuse db upgrade`)
+            log.debug("could not reap stale jobs at start", exc_info=True)
+
+
+class JobRunner(RunnerBase):
     """Runs jobs in background threads of this process (one per context, in
     ``ctx.extras["jobs"]``; use :func:`planfuse.services.runners.job_runner`)."""
 
     backend = "process"
 
     def __init__(self, ctx: PlanFuse):
-        self.describe_failure = failure_describer(ctx)
-        self.ctx = ctx
+        super().__init__(ctx)
         self.worker = worker_id()
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, int(ctx.settings.job_workers)), thread_name_prefix="job"
@@ -611,11 +625,6 @@ class JobRunner:
         self._futures: dict[str, Any] = {}
         self._closed = threading.Event()
         self._heartbeat: threading.Thread | None = None
-        # A job left queued/running by a process that died is failed now, not in a minute.
-        try:
-            reap_stale_jobs(ctx)
-        except Exception:  # the schema may not exist yet (before `planfuse db upgrade`)
-            log.debug("could not reap stale jobs at start", exc_info=True)
 
     def submit(
         self,
