@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,6 +32,8 @@ SESSION_BODY_MAX_BYTES = MAX_TOKEN_BYTES + 1024
 #: embed.js has a fixed URL (hosts paste it); caches may keep it this long.
 EMBED_JS_MAX_AGE_S = 3600
 ASSET_MAX_AGE_S = 365 * 24 * 3600
+#: The shared chunks of the widgets' modules (build.mjs: `chunkNames: 'chunk-[hash]'`).
+CHUNK_NAME = re.compile(r"chunk-[A-Z0-9]{8}\.js")
 MANIFEST_MAX_AGE_S = 60
 
 _hashes: dict[tuple[Path, float], str] = {}
@@ -156,7 +159,9 @@ def widget_asset(name: str, filename: str):
     widget = widget_registry(planfuse()).get(name)
     if widget is None:
         raise not_found("widget", name)
-    versioned = "v" in request.args
+    # A shared chunk's name carries its content's hash (chunk-<hash>.js, imported by the
+    # widgets' modules without a query): as immutable as a `?v=` URL.
+    versioned = "v" in request.args or CHUNK_NAME.fullmatch(filename) is not None
     response = send_asset(widget.assets_dir, filename, max_age=ASSET_MAX_AGE_S if versioned else 60)
     if versioned:
         response.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE_S}, immutable"

@@ -124,13 +124,51 @@ def test_unknown_widget_is_a_problem(embed_client, host):
 
 def test_widget_assets_are_served_with_long_caching(embed_client, host):
     r = embed_client.get(f"/embed/probe?app={host.id}")
-    src = re.search(rb'<script src="([^"]+)"', r.data).group(1).decode()
+    src = re.search(rb'<script type="module" src="([^"]+)"', r.data).group(1).decode()
     assert src.startswith("/embed/assets/probe/probe.js?v=")
     asset = embed_client.get(src)
     assert asset.status_code == 200
     assert "immutable" in asset.headers["Cache-Control"]
     asset.close()
     assert embed_client.get("/embed/assets/probe/../../secret").status_code == 404
+
+
+def _asset(client, path: str) -> tuple[str, str, bytes]:
+    """(Cache-Control, media type, body) of a static asset, its file closed."""
+    answer = client.get(path)
+    assert answer.status_code == 200, path
+    body = answer.get_data()
+    answer.close()
+    return answer.headers["Cache-Control"], answer.mimetype, body
+
+
+def test_the_map_code_is_a_shared_chunk_loaded_when_a_widget_starts_its_map(embed_client, host):
+    """A widget's module and what it imports at once are small; the map (OpenLayers) is a
+    chunk of its own, imported by import() under a content-hashed name and cached like a
+    versioned URL."""
+    page = embed_client.get(f"/embed/monitor?app={host.id}&host_origin={HOST_ORIGIN}")
+    src = re.search(rb'<script type="module" src="([^"]+)"', page.data).group(1).decode()
+    _, media_type, module = _asset(embed_client, src)
+    assert "javascript" in media_type
+    # Every chunk the module imports at once, and what those import at once.
+    eager, lazy, todo, code_bytes = set(), set(), [module.decode()], 0
+    while todo:
+        code = todo.pop()
+        code_bytes += len(code)
+        lazy |= set(re.findall(r'import\("\./(chunk-[A-Z0-9]{8}\.js)"\)', code))
+        for name in set(re.findall(r'from\s*"\./(chunk-[A-Z0-9]{8}\.js)"', code)) - eager:
+            eager.add(name)
+            caching, media_type, chunk = _asset(embed_client, f"/embed/assets/monitor/{name}")
+            assert "javascript" in media_type and "immutable" in caching
+            todo.append(chunk.decode())
+    assert code_bytes < 150_000  # the widget, its runtime and helpers: not the map
+    assert len(lazy) == 1 and not lazy & eager
+    caching, _, map_code = _asset(embed_client, f"/embed/assets/monitor/{lazy.pop()}")
+    assert "immutable" in caching
+    assert len(map_code) > 300_000 and b"ol-viewport" in map_code
+    # Any other name is not a chunk: no immutable caching for it.
+    caching, _, _ = _asset(embed_client, "/embed/assets/monitor/monitor.css")
+    assert "immutable" not in caching
 
 
 # --- manifest and SDK -------------------------------------------------------------------

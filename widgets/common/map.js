@@ -12,8 +12,6 @@
 // map/: layers.js (data layers, basemap, district names), overlays.js, popup.js (identify),
 // measure.js (measuring and drawing), keyboard.js, print.js, view.js (fitting), styles.js
 // and projection.js.
-import 'ol/ol.css';
-import './map.css';
 import OlMap from 'ol/Map.js';
 import Attribution from 'ol/control/Attribution.js';
 import ScaleLine from 'ol/control/ScaleLine.js';

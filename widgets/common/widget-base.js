@@ -17,7 +17,9 @@ import { $, clearInvalid, el } from './dom.js';
 import { localized } from './format.js';
 import { pickLocale, translator } from './i18n.js';
 import { lockIcon } from './icons.js';
-import { createWidgetMap } from './map.js';
+// The map's styles ride in every widget's own CSS: a chunk loaded by import() brings no CSS.
+import 'ol/ol.css';
+import './map.css';
 import { BASE_MESSAGES } from './messages.js';
 import { readConfig, startWidget } from './runtime.js';
 
@@ -25,6 +27,16 @@ export { $, el };
 
 /** At most this many of a problem's field errors are listed (the first ones). */
 const MAX_PROBLEM_DETAILS = 5;
+
+let mapCode = null;
+
+/** The map's code (map.js and OpenLayers, most of a widget's bytes), loaded once, when a
+ *  widget first asks for it: `startMap` does; a widget whose map must be there at `ready`
+ *  may ask at its start, so the code arrives while its first answers do. */
+export function loadMapCode() {
+  mapCode ||= import('./map.js');
+  return mapCode;
+}
 
 // --- state ------------------------------------------------------------------------------------
 
@@ -223,6 +235,7 @@ export function createWidget({ name, messages = {}, errors = {}, state: initial 
    * Returns {map, catalogue}.
    */
   async function startMap(element, { layers: choose = (catalogue) => catalogue, ...options } = {}) {
+    const code = loadMapCode(); // fetched and compiled while the catalogue is asked for
     let catalogue = [];
     let failure = null;
     try {
@@ -230,6 +243,7 @@ export function createWidget({ name, messages = {}, errors = {}, state: initial 
     } catch (error) {
       failure = error;
     }
+    const { createWidgetMap } = await code;
     const chosen = choose(catalogue);
     const map = createWidgetMap(ctx, element, { ...options, ...(Array.isArray(chosen) ? { layers: chosen } : chosen) });
     map.on('error', (e) => ctx.emit('error', { code: 'layer_unavailable', message: e.message, layer: e.layer, status: e.status }));

@@ -5,7 +5,7 @@ import '../common/base.css';
 import './widget.css';
 import { svg } from '../common/dom.js';
 import { lockIcon } from '../common/icons.js';
-import { legendModel, parseMapParams } from '../common/map.js';
+import { legendModel, parseMapParams } from '../common/map-model.js';
 import { $, createWidget, el } from '../common/widget-base.js';
 import { errors } from './manifest.json';
 import { messages } from './messages.js';

@@ -666,16 +666,41 @@ function renderStatusKey() {
   $('pfm-cards-heading').after(key);
 }
 
+// --- the map ----------------------------------------------------------------------------------------
+
+/** The map with the districts shaded by status and the change pieces; a click on a district
+ *  chooses it, on a piece selects it. */
+async function startDistrictMap(figuresShown) {
+  setBusy(true);
+  try {
+    const { map, catalogue } = await startMap($('pfm-map'), { layers: (all) => layersOfKinds(all, { district: false }), identify: false });
+    const districtLayer = catalogue.find((l) => l.kind === 'district') || null;
+    await loadDistrictShapes(districtLayer);
+    update({ map, districtLayer });
+    const only = locked().district;
+    map.on('select', (sel) => {
+      const hit = sel && parseFeatureId(sel.id);
+      if (!hit) return;
+      if (hit.kind === 'change') selectChange(hit.id, { fromMap: true });
+      else if (!only) chooseArea(hit.id).catch(() => {});
+      else chooseArea(only).catch(() => {});
+    });
+    if (figuresShown) renderMap();
+    fitMap();
+    // A district asked for by the host (not locked): its finer outline.
+    loadDistrictDetail(state.area);
+  } catch (error) {
+    showProblem(error, { code: 'layer_unavailable' });
+  } finally {
+    setBusy(false);
+  }
+}
+
 // --- start ------------------------------------------------------------------------------------------
 
 widget.start({
   async init() {
     setBusy(true);
-    // The indicators and the map's layers (with the district layer: its outlines are the
-    // largest answer) are asked for at once; the figures follow as soon as the indicators
-    // are in, beside the outlines.
-    const mapStarted = startMap($('pfm-map'), { layers: (all) => layersOfKinds(all, { district: false }), identify: false });
-    const shapes = mapStarted.then(({ catalogue }) => loadDistrictShapes(catalogue.find((l) => l.kind === 'district')));
     const { indicators, years } = await api('indicators');
     if (!indicators.length || !years.length) {
       showProblem({ code: 'no_monitoring_data', status: 404 });
@@ -697,28 +722,12 @@ widget.start({
       namesIn = resolve;
     });
     const districts = () => loadDistricts().finally(namesIn);
-    const figures = run(districts, loadCards, loadSeries, loadChanges, ...(reports ? [reports] : []));
-    const { map, catalogue } = await mapStarted;
-    const ok = await figures;
-    await shapes;
-    // The map joins the state once the figures are in: drawn once below, not by each loader.
-    update({ map, districtLayer: catalogue.find((l) => l.kind === 'district') || null });
-    map.on('select', (sel) => {
-      const hit = sel && parseFeatureId(sel.id);
-      if (!hit) return;
-      if (hit.kind === 'change') selectChange(hit.id, { fromMap: true });
-      else if (!only) chooseArea(hit.id).catch(() => {});
-      else chooseArea(only).catch(() => {});
-    });
-    if (ok) renderMap();
+    const ok = await run(districts, loadCards, loadSeries, loadChanges, ...(reports ? [reports] : []));
     if (!reports) {
       $('pfm-report-create').hidden = true;
       $('pfm-report').replaceChildren(el('p', 'pfm-muted', t('report.indicators_locked')));
     }
     showLocks();
-    fitMap();
-    // A district asked for by the host (not locked): its finer outline after `ready`.
-    loadDistrictDetail(state.area);
     $('pfm-controls').addEventListener('submit', (event) => event.preventDefault());
     $('pfm-year').addEventListener('change', () => selectYear(Number($('pfm-year').value)).catch(() => {}));
     $('pfm-area').addEventListener('change', () => chooseArea($('pfm-area').value, { zoom: true }).catch(() => {}));
@@ -728,6 +737,9 @@ widget.start({
     $('pfm-export-values-geojson').addEventListener('click', () => exportValuesGeoJSON());
     $('pfm-export-changes-csv').addEventListener('click', () => exportChangesCsv());
     $('pfm-export-changes-geojson').addEventListener('click', () => exportChangesGeoJSON());
+    // `ready` goes to the host once the figures are shown; the district map (the largest
+    // answer and the most drawing) comes right after it, the widget busy meanwhile.
+    ctx.ready.then(() => startDistrictMap(ok));
     setBusy(false);
   },
   commands: {
