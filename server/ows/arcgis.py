@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,22 @@ from planfuse.services.layers.kinds import LAYER_KINDS
 CURRENT_VERSION = 10.91
 OID = "OBJECTID"
 MAX_OBJECT_IDS = 1000
+#: spatialRel → Esri's reading "the query geometry <relation> the feature" as a shapely
+#: predicate (query geometry first), or None for the store's own exact intersects.
+#: esriSpatialRelContains thus answers the features inside the query geometry and
+#: esriSpatialRelWithin those the query geometry lies in, as ArcGIS Server does.
+SPATIAL_RELATIONS: dict[str, Callable[[Any, Any], Any] | None] = {
+    "esriSpatialRelIntersects": None,
+    "esriSpatialRelEnvelopeIntersects": None,
+    "esriSpatialRelIndexIntersects": None,
+    "esriSpatialRelContains": shapely.contains,
+    "esriSpatialRelWithin": shapely.within,
+    "esriSpatialRelCrosses": shapely.crosses,
+    "esriSpatialRelTouches": shapely.touches,
+    "esriSpatialRelOverlaps": shapely.overlaps,
+}
+#: The most candidates a relation other than intersects is tested on (each in Python).
+MAX_TESTED = 100_000
 # Esri's well-known ids for the same CRSs (Web Mercator as 102100/3857).
 WKID_ALIASES = {102100: 3857, 102113: 3857, 900913: 3857}
 #: The parameters read here, by their lower-case spelling: ArcGIS REST parameter names are
@@ -235,53 +252,93 @@ def _sr(raw: str | None, parameter: str) -> CRSInfo:
 
 
 def _query_geometry(args: dict[str, str]) -> shapely.Geometry | None:
+    """`geometry` (+ `geometryType`, `inSR`) in storage coordinates, or None when absent."""
     raw = (args.get("geometry") or "").strip()
     if not raw:
         return None
     kind = (args.get("geometryType") or "esriGeometryEnvelope").strip()
-    in_sr = args.get("inSR")
+    return _storage_geometry(raw, kind, args.get("inSR"), "inSR")
+
+
+def _storage_geometry(
+    raw: str, kind: str, sr_raw: str | None, sr_parameter: str, widen: float = 0.0
+) -> shapely.Geometry:
+    """An Esri geometry parameter (JSON, or `x,y` / `xmin,ymin,xmax,ymax`) in `sr_parameter`'s
+    spatial reference (else the geometry's own `spatialReference`, else 4490) as a valid
+    shapely geometry in EPSG:4490, first widened by `widen` units of that reference (a
+    click's tolerance is measured on the map the client shows)."""
     try:
         if raw.startswith("{"):
             value = orjson.loads(raw)
-            if in_sr is None and isinstance(value.get("spatialReference"), dict):
-                in_sr = str(value["spatialReference"].get("wkid", ""))
+            if sr_raw is None and isinstance(value.get("spatialReference"), dict):
+                sr_raw = str(value["spatialReference"].get("wkid", ""))
         else:
             value = [float(v) for v in raw.split(",")]
     except (orjson.JSONDecodeError, ValueError, AttributeError):
         raise invalid("geometry", "geometry is xmin,ymin,xmax,ymax or Esri JSON") from None
-    info = _sr(in_sr, "inSR")
-    if kind == "esriGeometryEnvelope":
-        if isinstance(value, dict):
-            value = [value.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
-        if len(value) != 4 or not all(isinstance(v, int | float) for v in value):
-            raise invalid("geometry", "an envelope is xmin,ymin,xmax,ymax")
-        x0, y0, x1, y1 = (float(v) for v in value)
-        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x0 > x1 or y0 > y1:
-            raise invalid("geometry", "an envelope has finite xmin <= xmax and ymin <= ymax")
-        geom = shapely.segmentize(shapely.box(x0, y0, x1, y1), max(x1 - x0, y1 - y0) / 64 or 1)
-    elif kind == "esriGeometryPolygon":
-        rings = value.get("rings") if isinstance(value, dict) else None
-        if not rings:
-            raise invalid("geometry", 'a polygon is {"rings": [[[x, y], …]]}')
-        try:
-            geom = shapely.make_valid(shapely.Polygon(rings[0], rings[1:]))
-        except (ValueError, TypeError, shapely.errors.ShapelyError):
-            raise invalid("geometry", "the polygon's rings are not coordinate lists") from None
-    elif kind == "esriGeometryPoint":
-        if not isinstance(value, dict) or not {"x", "y"} <= set(value):
-            raise invalid("geometry", 'a point is {"x": …, "y": …}')
-        geom = shapely.Point(float(value["x"]), float(value["y"]))
-    else:
-        raise invalid(
-            "geometryType",
-            "geometryType is esriGeometryEnvelope, esriGeometryPolygon or esriGeometryPoint",
-        )
+    info = _sr(sr_raw, sr_parameter)
+    geom = _shape(kind, value)
+    if widen > 0:
+        geom = shapely.buffer(geom, widen, quad_segs=8)
     if info.key != "EPSG:4490":
         transformer = get_transformer(info.key, "EPSG:4490")
         geom = shapely.transform(geom, lambda c: _pairs(transformer(c[:, 0], c[:, 1])))
     if geom.is_empty or not shapely.is_valid(geom):
         raise invalid("geometry", "the geometry is empty or cannot be used after reprojection")
     return geom
+
+
+GEOMETRY_TYPES = ("esriGeometryEnvelope", "esriGeometryPolygon", "esriGeometryPolyline",
+                  "esriGeometryPoint")  # fmt: skip
+
+
+def _shape(kind: str, value: Any) -> shapely.Geometry:
+    """The shape an Esri geometry of `kind` describes, in its own coordinates."""
+    if kind == "esriGeometryEnvelope":
+        return _envelope(value)
+    if kind == "esriGeometryPolygon":
+        rings = value.get("rings") if isinstance(value, dict) else None
+        if not rings:
+            raise invalid("geometry", 'a polygon is {"rings": [[[x, y], …]]}')
+        try:
+            return shapely.make_valid(shapely.Polygon(rings[0], rings[1:]))
+        except (ValueError, TypeError, IndexError, shapely.errors.ShapelyError):
+            raise invalid("geometry", "the polygon's rings are not coordinate lists") from None
+    if kind == "esriGeometryPolyline":
+        paths = value.get("paths") if isinstance(value, dict) else None
+        if not paths or not isinstance(paths, list):
+            raise invalid("geometry", 'a polyline is {"paths": [[[x, y], …]]}')
+        try:
+            return (
+                shapely.MultiLineString(paths) if len(paths) > 1 else shapely.LineString(paths[0])
+            )
+        except (ValueError, TypeError, IndexError, shapely.errors.ShapelyError):
+            raise invalid("geometry", "the polyline's paths are not coordinate lists") from None
+    if kind == "esriGeometryPoint":
+        if isinstance(value, list) and len(value) == 2:
+            value = {"x": value[0], "y": value[1]}
+        if not isinstance(value, dict) or not {"x", "y"} <= set(value):
+            raise invalid("geometry", 'a point is x,y or {"x": …, "y": …}')
+        try:
+            x, y = float(value["x"]), float(value["y"])
+        except (TypeError, ValueError):
+            raise invalid("geometry", "a point's x and y are numbers") from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise invalid("geometry", "a point's x and y are finite numbers")
+        return shapely.Point(x, y)
+    raise invalid("geometryType", f"geometryType is one of {', '.join(GEOMETRY_TYPES)}")
+
+
+def _envelope(value: Any) -> shapely.Geometry:
+    if isinstance(value, dict):
+        value = [value.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
+    if len(value) != 4 or not all(isinstance(v, int | float) for v in value):
+        raise invalid("geometry", "an envelope is xmin,ymin,xmax,ymax")
+    x0, y0, x1, y1 = (float(v) for v in value)
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x0 > x1 or y0 > y1:
+        raise invalid("geometry", "an envelope has finite xmin <= xmax and ymin <= ymax")
+    # Densified so that the box stays the area it covers once reprojected.
+    return shapely.segmentize(shapely.box(x0, y0, x1, y1), max(x1 - x0, y1 - y0) / 64 or 1)
 
 
 def _pairs(xy: tuple[Any, Any]) -> Any:
@@ -327,6 +384,40 @@ def _int(args: dict[str, str], name: str) -> int | None:
     return int(text)
 
 
+def _out_fields(args: dict[str, str], fields: dict[str, str]) -> list[str] | None:
+    """`outFields` as the layer's field names (OBJECTID always comes), None for all."""
+    raw = (args.get("outFields") or "*").strip()
+    if raw in ("", "*"):
+        return None
+    out_fields = []
+    for item in (f.strip() for f in raw.split(",") if f.strip()):
+        if item.upper() == OID or item == "*":
+            continue
+        if item.upper() not in fields:
+            raise invalid("outFields", f"outFields names {item[:40]!r}, not a field here")
+        out_fields.append(fields[item.upper()])
+    return out_fields
+
+
+#: The query geometry (as the store's spatial filter) and the relation tested on what it reads.
+Spatial = tuple[BBoxQuery | None, Callable[[Any, Any], Any] | None]
+
+
+def _spatial_filter(
+    args: dict[str, str],
+) -> tuple[Callable[[Any, Any], Any] | None, BBoxQuery | None]:
+    """`spatialRel` and `geometry`: the relation to test, and the store's spatial filter."""
+    spatial_rel = (args.get("spatialRel") or "esriSpatialRelIntersects").strip()
+    if spatial_rel not in SPATIAL_RELATIONS:
+        raise invalid("spatialRel", f"spatialRel is one of {', '.join(SPATIAL_RELATIONS)}")
+    geometry = _query_geometry(args)
+    if geometry is None:
+        return None, None
+    if spatial_rel in ("esriSpatialRelEnvelopeIntersects", "esriSpatialRelIndexIntersects"):
+        geometry = shapely.box(*geometry.bounds)
+    return SPATIAL_RELATIONS[spatial_rel], BBoxQuery.from_geometry(geometry, None)
+
+
 def query(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | None) -> Answer:
     """`…/FeatureServer/0/query`."""
     ref = layer_ref(ctx, name)
@@ -342,27 +433,9 @@ def query(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | N
         if len(ids) > MAX_OBJECT_IDS:
             raise invalid("objectIds", f"at most {MAX_OBJECT_IDS} objectIds per query")
         where.oids = ids if where.oids is None else where.oids & ids
-    spatial_rel = (args.get("spatialRel") or "esriSpatialRelIntersects").strip()
-    if spatial_rel not in ("esriSpatialRelIntersects", "esriSpatialRelEnvelopeIntersects"):
-        raise invalid("spatialRel", "spatialRel esriSpatialRelIntersects is supported")
-    geometry = _query_geometry(args)
-    bbox = None
-    if geometry is not None:
-        if spatial_rel == "esriSpatialRelEnvelopeIntersects":
-            geometry = shapely.box(*geometry.bounds)
-        bbox = BBoxQuery.from_geometry(geometry, None)
+    relation, bbox = _spatial_filter(args)
     out_info = _sr(args.get("outSR"), "outSR")
-    out_fields_raw = (args.get("outFields") or "*").strip()
-    if out_fields_raw in ("", "*"):
-        out_fields = None
-    else:
-        out_fields = []
-        for item in (f.strip() for f in out_fields_raw.split(",") if f.strip()):
-            if item.upper() == OID or item == "*":
-                continue
-            if item.upper() not in fields:
-                raise invalid("outFields", f"outFields names {item[:40]!r}, not a field here")
-            out_fields.append(fields[item.upper()])
+    out_fields = _out_fields(args, fields)
     return_geometry = _bool(args, "returnGeometry", True)
     count_only = _bool(args, "returnCountOnly", False)
     if _bool(args, "returnIdsOnly", False):
@@ -374,8 +447,8 @@ def query(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | N
     extent_only = _bool(args, "returnExtentOnly", False)
     layer_caller(ctx, ref.id, ref.restricted, authorization)
     if extent_only:
-        return _extent_answer(ctx, ref, where, bbox, out_info, count_only)
-    matched, rows = _read(ctx, ref, where, bbox, offset, 0 if count_only else count)
+        return _extent_answer(ctx, ref, where, (bbox, relation), out_info, count_only)
+    matched, rows = _read(ctx, ref, where, (bbox, relation), offset, 0 if count_only else count)
     if count_only:
         return Answer({"count": matched})
     exceeded = offset + len(rows) < matched
@@ -413,13 +486,13 @@ def _extent_answer(
     ctx: PlanFuse,
     ref: CollectionRef,
     where,
-    bbox: BBoxQuery | None,
+    spatial: Spatial,
     out_info: CRSInfo,
     with_count: bool,
 ) -> Answer:
     """`returnExtentOnly`: the bounds of the matching features in `outSR`."""
     limit = ctx.settings.ogc_limit_max
-    matched, rows = _read(ctx, ref, where, bbox, 0, limit)
+    matched, rows = _read(ctx, ref, where, spatial, 0, limit)
     if matched > len(rows):
         raise invalid(
             "returnExtentOnly",
@@ -448,6 +521,34 @@ def _attributes(row: FeatureRow, out_fields: list[str] | None) -> dict[str, Any]
 
 
 def _read(
+    ctx: PlanFuse,
+    ref: CollectionRef,
+    where,
+    spatial: Spatial,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[FeatureRow]]:
+    """(matched, the page) of the features the where clause and the spatial filter keep."""
+    bbox, relation = spatial
+    if relation is None or bbox is None:
+        return _read_intersecting(ctx, ref, where, bbox, offset, limit)
+    # Every relation other than disjoint implies intersects: the store's exact intersects
+    # gives the candidates, each then tested with the relation itself.
+    matched, rows = _read_intersecting(ctx, ref, where, bbox, 0, MAX_TESTED + 1)
+    if matched > MAX_TESTED:
+        raise invalid(
+            "spatialRel",
+            f"{matched} features meet the geometry, more than the {MAX_TESTED} a spatialRel "
+            "is tested on; use a smaller geometry or a where clause",
+        )
+    if rows:
+        shapely.prepare(bbox.polygon)
+        keep = relation(bbox.polygon, shapely.from_wkb([r.geom for r in rows]))
+        rows = [row for row, kept in zip(rows, keep, strict=True) if kept]
+    return len(rows), rows[offset : offset + limit]
+
+
+def _read_intersecting(
     ctx: PlanFuse,
     ref: CollectionRef,
     where,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
@@ -152,6 +153,65 @@ def test_polygon_rings_and_geometry_filters(client, data):
     assert body["count"] == expected
 
 
+def _ids(client, **params):
+    body = _query(client, returnGeometry="false", outFields="code", f="json", **params)
+    return sorted(f["attributes"]["OBJECTID"] for f in body["features"])
+
+
+def _related(data, query_geometry, predicate):
+    """The fids whose stored geometry relates to the query geometry, by shapely here."""
+    shapes = stored(data, "parcels")
+    return sorted(fid for fid, geom in shapes.items() if predicate(query_geometry, geom))
+
+
+def test_spatial_relations_follow_esri(client, data):
+    # Contains parcel 1 (106.500–106.506, 29.500–29.506) and tiny parcel 51, overlaps
+    # parcel 2 (29.510–29.516) and touches none.
+    area = shapely.box(106.499, 29.499, 106.509, 29.513)
+    polygon = json.dumps({"rings": [list(map(list, area.exterior.coords))]})
+    spatial = {"geometry": polygon, "geometryType": "esriGeometryPolygon", "inSR": 4490}
+    # Esri's reading: the query geometry <relation> the feature.
+    expected = {
+        "esriSpatialRelIntersects": (shapely.intersects, [1, 2, 51]),
+        "esriSpatialRelContains": (shapely.contains, [1, 51]),
+        "esriSpatialRelWithin": (shapely.within, []),
+        "esriSpatialRelOverlaps": (shapely.overlaps, [2]),
+        "esriSpatialRelTouches": (shapely.touches, []),
+        "esriSpatialRelCrosses": (shapely.crosses, []),
+    }
+    for relation, (predicate, known) in expected.items():
+        assert _related(data, area, predicate) == known, relation
+        assert _ids(client, spatialRel=relation, **spatial) == known, relation
+        counted = _query(client, spatialRel=relation, returnCountOnly="true", f="json", **spatial)
+        assert counted["count"] == len(known)
+    # A parcel's edge touches it; a point inside it lies within it; a line crosses it.
+    edge = shapely.box(106.506, 29.501, 106.508, 29.505)
+    rings = json.dumps({"rings": [list(map(list, edge.exterior.coords))]})
+    touching = _ids(client, geometry=rings, geometryType="esriGeometryPolygon",
+                    spatialRel="esriSpatialRelTouches")  # fmt: skip
+    assert touching == _related(data, edge, shapely.touches) == [1]
+    inside = _ids(client, geometry="106.503,29.503", geometryType="esriGeometryPoint",
+                  spatialRel="esriSpatialRelWithin")  # fmt: skip
+    assert inside == _related(data, shapely.Point(106.503, 29.503), shapely.within) == [1]
+    line = shapely.LineString([(106.495, 29.503), (106.52, 29.503)])
+    paths = json.dumps(
+        {"paths": [list(map(list, line.coords))], "spatialReference": {"wkid": 4490}}
+    )
+    crossing = _ids(client, geometry=paths, geometryType="esriGeometryPolyline",
+                    spatialRel="esriSpatialRelCrosses")  # fmt: skip
+    assert crossing == _related(data, line, shapely.crosses) == [1, 7]
+    # With objectIds the relation still applies; the index relation is the envelope one.
+    assert _ids(client, objectIds="1,2", spatialRel="esriSpatialRelContains", **spatial) == [1]
+    envelope = _ids(client, spatialRel="esriSpatialRelEnvelopeIntersects", **spatial)
+    assert _ids(client, spatialRel="esriSpatialRelIndexIntersects", **spatial) == envelope
+    # The query geometry in Web Mercator (inSR 3857) relates the same way.
+    to_web = Transformer.from_crs("EPSG:4490", "EPSG:3857", always_xy=True)
+    web = shapely.transform(area, lambda c: np.column_stack(to_web.transform(c[:, 0], c[:, 1])))
+    web_rings = json.dumps({"rings": [list(map(list, web.exterior.coords))]})
+    assert _ids(client, geometry=web_rings, geometryType="esriGeometryPolygon", inSR=3857,
+                spatialRel="esriSpatialRelContains") == [1, 51]  # fmt: skip
+
+
 def test_restricted_layer_asks_for_a_token(ctx, client, tmp_path, admin_token):
     import_geojson(
         ctx, tmp_path, "secret", "basic_farmland", parcel_features()[:5], restricted=True
@@ -176,7 +236,17 @@ def test_restricted_layer_asks_for_a_token(ctx, client, tmp_path, admin_token):
         ({"where": "1=1", "outFields": "code,secret"}, 400, "outFields"),
         ({"where": "1=1", "geometry": "1,2,3"}, 400, "envelope"),
         ({"where": "1=1", "geometry": "{bad json"}, 400, "geometry"),
-        ({"where": "1=1", "spatialRel": "esriSpatialRelWithin"}, 400, "spatialRel"),
+        ({"where": "1=1", "spatialRel": "esriSpatialRelRelation"}, 400, "esriSpatialRelWithin"),
+        (
+            {"where": "1=1", "geometry": '{"paths": 5}', "geometryType": "esriGeometryPolyline"},
+            400,
+            "polyline",
+        ),
+        (
+            {"where": "1=1", "geometry": "1,2", "geometryType": "esriGeometryMultipatch"},
+            400,
+            "geometryType",
+        ),
         ({"where": "1=1", "resultRecordCount": "-5"}, 400, "resultRecordCount"),
         ({"where": "1=1", "f": "kmz"}, 400, "f=json"),
         ({"where": "1=1", "returnGeometry": "maybe"}, 400, "true or false"),
