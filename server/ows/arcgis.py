@@ -1,8 +1,8 @@
 """ArcGIS REST FeatureServer over the published layers, as plain functions: the services
 directory, each layer's FeatureServer and its layer 0, and `query` (where, objectIds,
-geometry envelope or polygon, spatialRel, outFields, returnGeometry, outSR, paging,
-returnCountOnly; f=json|pjson|geojson) as ArcGIS clients and GDAL's ESRIJSON driver read
-them.
+geometry envelope, polygon, polyline or point, spatialRel, outFields, returnGeometry, outSR,
+paging, returnCountOnly; f=json|pjson|geojson) as ArcGIS clients and GDAL's ESRIJSON driver
+read them; the same layer as a MapServer (export, legend, identify).
 
 Esri JSON coordinates are always x,y (easting/longitude first) whatever the wkid.
 Polygon rings follow Esri's rule: exterior rings clockwise, holes counter-clockwise.
@@ -27,7 +27,7 @@ from planfuse.errors import NotFound
 from planfuse.geo.crs import CRSInfo, get_transformer, resolve_crs
 from planfuse.http.layer_access import layer_caller
 from planfuse.ows import wms
-from planfuse.ows.arcgis_where import parse_where
+from planfuse.ows.arcgis_where import Where, parse_where
 from planfuse.ows.crs import RequestCRS
 from planfuse.ows.errors import invalid
 from planfuse.ows.legend import DEFAULT_SYMBOL_PX, MAX_SYMBOL_PX, legend_entries, swatch_png
@@ -66,7 +66,8 @@ PARAMETERS = {
         "bbox", "bboxSR", "dpi", "f", "format", "geometry", "geometryType", "imageSR", "inSR",
         "objectIds", "outFields", "outSR", "resultOffset", "resultRecordCount",
         "returnCountOnly", "returnExtentOnly", "returnGeometry", "returnIdsOnly", "size",
-        "spatialRel", "transparent", "where",
+        "spatialRel", "transparent", "where", "sr", "layers", "tolerance", "mapExtent",
+        "imageDisplay",
     )
 }  # fmt: skip
 FORMATS = ("json", "pjson", "geojson")
@@ -598,14 +599,16 @@ IMAGE_FORMATS = {"png": "image/png", "png32": "image/png", "png24": "image/png",
 
 
 def map_server(ctx: PlanFuse, name: str) -> Answer:
-    """`…/MapServer`: the layer as a dynamic map service (export only, no cache)."""
+    """`…/MapServer`: the layer as a dynamic map service (export, identify, legend and layer
+    0's query; no cache)."""
     ref = layer_ref(ctx, name)
     body = feature_server(ctx, name).body
     extent = _extent(ref)
     body.update(
         {
             "mapName": ref.name,
-            "capabilities": "Map",
+            # Query: identify, and layer 0's description and query as the FeatureServer's.
+            "capabilities": "Map,Query",
             "supportedImageFormatTypes": "PNG32,PNG24,PNG,JPG",
             "singleFusedMapCache": False,
             "initialExtent": extent,
@@ -688,6 +691,124 @@ def legend(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | 
     layer = {"layerId": 0, "layerName": ref.name, "layerType": "Feature Layer",
              "minScale": 0, "maxScale": 0, "legend": items}  # fmt: skip
     return Answer({"layers": [layer]})
+
+
+# --- identify ------------------------------------------------------------------------------
+
+#: What `layers` may ask for; with one layer per service each answers layer 0.
+IDENTIFY_OPTIONS = ("all", "top", "visible")
+MAX_TOLERANCE_PX = 100
+
+
+def identify(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | None) -> Answer:
+    """`…/MapServer/identify`: the features at a click (a point) or in a dragged box (an
+    envelope), `tolerance` pixels around it on the map the client shows (`mapExtent` drawn
+    at `imageDisplay`), as ArcGIS clients and the Leaflet/OpenLayers Esri plugins read it."""
+    ref = layer_ref(ctx, name)
+    fmt = (args.get("f") or "json").strip().lower()
+    if fmt not in ("json", "pjson"):
+        raise invalid("f", f"f={fmt[:20]!r} is not offered; identify answers f=json or f=pjson")
+    raw = (args.get("geometry") or "").strip()
+    if not raw:
+        raise invalid("geometry", "geometry is required: a point x,y or an envelope")
+    kind = (args.get("geometryType") or "esriGeometryPoint").strip()
+    if kind not in ("esriGeometryPoint", "esriGeometryEnvelope"):
+        raise invalid("geometryType", "geometryType is esriGeometryPoint or esriGeometryEnvelope")
+    asked = _identify_layers(args.get("layers"))
+    widen = _tolerance_units(args)
+    geometry = _storage_geometry(raw, kind, args.get("sr"), "sr", widen)
+    out_info = _sr(args.get("sr") or _geometry_wkid(raw), "sr")
+    return_geometry = _bool(args, "returnGeometry", True)
+    layer_caller(ctx, ref.id, ref.restricted, authorization)
+    if not asked:
+        return Answer({"results": []})
+    bbox = BBoxQuery.from_geometry(geometry, None)
+    where = Where()
+    _, rows = _read(ctx, ref, where, (bbox, None), 0, ctx.settings.ogc_limit_max)
+    return Answer({"results": _identify_results(ref, rows, out_info, return_geometry)})
+
+
+def _identify_layers(raw: str | None) -> bool:
+    """`layers` (`all`, `top` or `visible`, optionally `:0,…`): whether layer 0 is asked."""
+    text = (raw or "all").strip()
+    option, _, ids = text.partition(":")
+    if option.strip().lower() not in IDENTIFY_OPTIONS:
+        raise invalid("layers", "layers is all, top or visible, optionally with :0")
+    if not ids.strip():
+        return True
+    try:
+        numbers = {int(v) for v in ids.split(",") if v.strip()}
+    except ValueError:
+        raise invalid("layers", "the layer ids after ':' are numbers, e.g. all:0") from None
+    return 0 in numbers
+
+
+def _tolerance_units(args: dict[str, str]) -> float:
+    """`tolerance` pixels as units of `sr` on the map the client shows: the larger of the
+    extent's units per pixel across and down (a stretched map still widens both ways)."""
+    tolerance = _int(args, "tolerance") or 0
+    if tolerance > MAX_TOLERANCE_PX:
+        raise invalid("tolerance", f"tolerance is at most {MAX_TOLERANCE_PX} pixels")
+    if tolerance == 0:
+        return 0.0
+    extent_raw = (args.get("mapExtent") or "").strip()
+    display_raw = (args.get("imageDisplay") or "").strip()
+    if not extent_raw or not display_raw:
+        raise invalid(
+            "mapExtent", "a tolerance needs mapExtent and imageDisplay (width,height,dpi)"
+        )
+    try:
+        extent = orjson.loads(extent_raw) if extent_raw.startswith("{") else extent_raw.split(",")
+        if isinstance(extent, dict):
+            extent = [extent.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
+        x0, y0, x1, y1 = (float(v) for v in extent)
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        raise invalid("mapExtent", "mapExtent is xmin,ymin,xmax,ymax in sr") from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x0 >= x1 or y0 >= y1:
+        raise invalid("mapExtent", "mapExtent needs finite xmin < xmax and ymin < ymax")
+    display = display_raw.split(",")
+    if len(display) not in (2, 3) or not all(v.strip().isdigit() for v in display):
+        raise invalid("imageDisplay", "imageDisplay is width,height,dpi in pixels")
+    width, height = int(display[0]), int(display[1])
+    if not (0 < width <= 100_000 and 0 < height <= 100_000):
+        raise invalid("imageDisplay", "imageDisplay's width and height are 1 to 100000 pixels")
+    return tolerance * max((x1 - x0) / width, (y1 - y0) / height)
+
+
+def _geometry_wkid(raw: str) -> str | None:
+    """The wkid of an Esri JSON geometry's own `spatialReference`, if it has one."""
+    if not raw.startswith("{"):
+        return None
+    try:
+        value = orjson.loads(raw)
+        return str(value["spatialReference"]["wkid"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def _identify_results(
+    ref: CollectionRef, rows: list[FeatureRow], out_info: CRSInfo, return_geometry: bool
+) -> list[dict[str, Any]]:
+    display = "name" if "name" in ref.fields else OID
+    geometry_type = _geometry_type(ref)
+    geoms = to_output(shapely.from_wkb([r.geom for r in rows]), out_info) if rows else []
+    results = []
+    for row, geom in zip(rows, geoms, strict=True):
+        attributes = {OID: row.fid, **_attributes(row, None)}
+        value = attributes.get(display)
+        result: dict[str, Any] = {
+            "layerId": 0,
+            "layerName": ref.name,
+            "value": "" if value is None else str(value),
+            "displayFieldName": display,
+            "attributes": attributes,
+            "geometryType": geometry_type,
+        }
+        if return_geometry:
+            result["geometry"] = {**_esri_geometry(geom),
+                                  "spatialReference": _spatial_reference(out_info)}  # fmt: skip
+        results.append(result)
+    return results
 
 
 def request_args(pairs: Any) -> dict[str, str]:

@@ -237,6 +237,25 @@ def arcgis_map_server(name: str):
     return _arcgis(produce)
 
 
+@arcgis_routes.get("/<name>/MapServer/identify")
+def arcgis_identify(name: str):
+    def produce(ctx, args):
+        return arcgis.identify(ctx, name, args, request.headers.get("Authorization"))
+
+    return _arcgis(produce)
+
+
+@arcgis_routes.get("/<name>/MapServer/<int:layer>", strict_slashes=False)
+def arcgis_map_layer(name: str, layer: int):
+    # A Map,Query service's layer: the same description and query as the FeatureServer's.
+    return arcgis_feature_layer(name, layer)
+
+
+@arcgis_routes.get("/<name>/MapServer/<int:layer>/query")
+def arcgis_map_layer_query(name: str, layer: int):
+    return arcgis_query(name, layer)
+
+
 @arcgis_routes.get("/<name>/MapServer/legend")
 def arcgis_legend(name: str):
     def produce(ctx, args):
