@@ -10,6 +10,7 @@ same restricted-layer rule as OGC API – Features. Queries go through
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,12 +21,21 @@ import orjson
 import shapely
 
 from planfuse.context import PlanFuse
+from planfuse.errors import InvalidInput
+from planfuse.geo.crs import resolve_crs
 from planfuse.http.layer_access import layer_caller
 from planfuse.ows import fes, gml
 from planfuse.ows.crs import RequestCRS, offered_urns, parse_crs, urn
 from planfuse.ows.errors import OWSError, invalid, missing
 from planfuse.ows.kvp import KVP, numbers, version_check
 from planfuse.services.features.crs import collection_crs, storage_box, to_output
+from planfuse.services.features.filters import (
+    MAX_SCANNED,
+    Filter,
+    compile_filter,
+    parse_sortby,
+    sort_rows,
+)
 from planfuse.services.features.layers import CollectionRef, current_layers, find_layer
 from planfuse.services.features.output import geojson_features
 from planfuse.services.features.store import BBoxQuery, FeatureRow, get_feature, query_features
@@ -108,6 +118,22 @@ def _operation(name: str, href: str, parameters: dict[str, Sequence[str]] | None
     )
 
 
+def _filter_operators() -> str:
+    """Scalar and spatial capabilities: the operators `fes` really reads."""
+    comparisons = "".join(
+        f'<fes:ComparisonOperator name="{name}"/>' for name in fes.SCALAR_OPERATORS
+    )
+    operands = "".join(f'<fes:GeometryOperand name="{name}"/>' for name in fes.GEOMETRY_OPERANDS)
+    spatial = "".join(f'<fes:SpatialOperator name="{name}"/>' for name in fes.SPATIAL_OPERATORS)
+    return (
+        "<fes:Scalar_Capabilities><fes:LogicalOperators/>"
+        f"<fes:ComparisonOperators>{comparisons}</fes:ComparisonOperators>"
+        "</fes:Scalar_Capabilities><fes:Spatial_Capabilities>"
+        f"<fes:GeometryOperands>{operands}</fes:GeometryOperands>"
+        f"<fes:SpatialOperators>{spatial}</fes:SpatialOperators></fes:Spatial_Capabilities>"
+    )
+
+
 def _title(ref: CollectionRef) -> tuple[str, str]:
     kind = LAYER_KINDS.get(ref.kind)
     abstract = f"{kind.title_zh} {kind.title_en}" if kind else ref.kind
@@ -176,14 +202,16 @@ def capabilities(ctx: PlanFuse, base_url: str) -> Answer:
                 ("ImplementsAdHocQuery", "TRUE"),
                 ("ImplementsFunctions", "FALSE"),
                 ("ImplementsResourceId", "TRUE"),
-                ("ImplementsMinStandardFilter", "FALSE"),
+                ("ImplementsMinStandardFilter", "TRUE"),
+                # PropertyIsNil (no property is nil here) is what Standard Filter lacks.
                 ("ImplementsStandardFilter", "FALSE"),
                 ("ImplementsMinSpatialFilter", "TRUE"),
+                # DWithin and Beyond are not offered.
                 ("ImplementsSpatialFilter", "FALSE"),
                 ("ImplementsMinTemporalFilter", "FALSE"),
                 ("ImplementsTemporalFilter", "FALSE"),
                 ("ImplementsVersionNav", "FALSE"),
-                ("ImplementsSorting", "FALSE"),
+                ("ImplementsSorting", "TRUE"),
                 ("ImplementsExtendedOperators", "FALSE"),
             )
         )
@@ -208,13 +236,7 @@ def capabilities(ctx: PlanFuse, base_url: str) -> Answer:
         f"<fes:Filter_Capabilities><fes:Conformance>{conformance}</fes:Conformance>"
         '<fes:Id_Capabilities><fes:ResourceIdentifier name="fes:ResourceId"/>'
         "</fes:Id_Capabilities>"
-        "<fes:Scalar_Capabilities><fes:LogicalOperators/><fes:ComparisonOperators>"
-        '<fes:ComparisonOperator name="PropertyIsEqualTo"/></fes:ComparisonOperators>'
-        "</fes:Scalar_Capabilities>"
-        "<fes:Spatial_Capabilities><fes:GeometryOperands>"
-        '<fes:GeometryOperand name="gml:Envelope"/></fes:GeometryOperands>'
-        '<fes:SpatialOperators><fes:SpatialOperator name="BBOX"/></fes:SpatialOperators>'
-        "</fes:Spatial_Capabilities></fes:Filter_Capabilities>"
+        f"{_filter_operators()}</fes:Filter_Capabilities>"
         "</wfs:WFS_Capabilities>"
     )
     return Answer(body.encode(), "application/xml")
@@ -275,6 +297,10 @@ class _Query:
     count: int
     hits: bool
     media_type: str
+    #: A FES condition beyond the fast path, compiled as OGC API's CQL2 filters are.
+    compiled: Filter | None = None
+    #: SORTBY as (property, descending) keys.
+    sort_keys: list[tuple[str, bool]] | None = None
 
 
 def _output_format(kvp: KVP) -> str:
@@ -332,6 +358,9 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
     names = kvp.get("TYPENAMES") or kvp.get("TYPENAME")
     rid_text = kvp.get("RESOURCEID") or kvp.get("FEATUREID")
     filter_text = kvp.get("FILTER")
+    if not filter_text and (kvp.get("QUERY") or "").lstrip().startswith("<"):
+        # OWSLib's WFS 2.0 GetFeature over GET sends its filter as QUERY.
+        filter_text = kvp.get("QUERY")
     bbox_text = kvp.get("BBOX")
     given = [
         n for n, v in (("RESOURCEID", rid_text), ("FILTER", filter_text), ("BBOX", bbox_text)) if v
@@ -395,6 +424,8 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
         corners = (*env.lower, *env.upper)
         bbox = _bbox_query(corners, env_crs, "FILTER")
     fields = dict((element, name) for element, name in _fields(ref))
+    compiled = _compile(parsed.condition, ref, fields) if parsed.condition is not None else None
+    sort_keys = _sort_keys(kvp.get("SORTBY"), ref, fields)
     equals: dict[str, tuple[str, ...]] = {}
     for prop, values in parsed.equals.items():
         if prop not in fields:
@@ -411,10 +442,6 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
     result_type = (kvp.get("RESULTTYPE") or "results").strip().lower()
     if result_type not in ("results", "hits"):
         raise invalid("resultType", "resultType is results or hits")
-    if kvp.get("SORTBY"):
-        raise OWSError(
-            "OperationNotSupported", "SORTBY is not supported; features come in id order", "SORTBY"
-        )
     return _Query(
         ref,
         crs,
@@ -425,7 +452,55 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
         count,
         result_type == "hits",
         _output_format(kvp),
+        compiled,
+        sort_keys,
     )
+
+
+def _compile(condition: Any, ref: CollectionRef, fields: dict[str, str]) -> Filter:
+    """A FES condition beyond the fast path as the predicate OGC API's CQL2 filters compile
+    to; its geometries are already in storage coordinates (lon/lat)."""
+    node = fes.condition_ast(condition, fields)
+    try:
+        return compile_filter(
+            node, ref.fields, _storage_xy(), parameter="FILTER",
+            properties_hint="DescribeFeatureType lists them",
+        )  # fmt: skip
+    except InvalidInput as exc:
+        raise invalid("FILTER", exc.message) from None
+
+
+def _storage_xy():
+    """Storage coordinates (EPSG:4490) longitude first: how `fes` hands geometries over."""
+    return dataclasses.replace(resolve_crs("EPSG:4490"), first_axis_north=False)
+
+
+def _sort_keys(
+    raw: str | None, ref: CollectionRef, fields: dict[str, str]
+) -> list[tuple[str, bool]] | None:
+    """`SORTBY=name [ASC|DESC],…` (FES 2.0; `A`/`D` as WFS 1.1 wrote them) as the keys OGC
+    API's `sortby` takes, with its limits."""
+    if raw is None or not raw.strip():
+        return None
+    terms = []
+    for part in (p.strip() for p in raw.split(",")):
+        words = part.split()
+        if not words or len(words) > 2:
+            raise invalid("SORTBY", f"SORTBY term {part[:40]!r} is not 'name [ASC|DESC]'")
+        order = words[1].upper() if len(words) == 2 else "ASC"
+        if order not in ("ASC", "DESC", "A", "D"):
+            raise invalid("SORTBY", f"SORTBY order {words[1][:10]!r} is ASC or DESC")
+        local = words[0].rsplit(":", 1)[-1]
+        if local not in fields:
+            raise invalid(
+                "SORTBY",
+                f"cannot sort by {words[0][:64]!r}; sort by one of: {', '.join(sorted(fields))}",
+            )
+        terms.append(("-" if order in ("DESC", "D") else "+") + fields[local])
+    try:
+        return parse_sortby(",".join(terms), [*ref.fields, "district"])
+    except InvalidInput as exc:
+        raise invalid("SORTBY", exc.message) from None
 
 
 def _read(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
@@ -436,8 +511,12 @@ def _read(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
             row = get_feature(ctx, ref.id, ref.version, fid)
             if row is not None:
                 rows.append(row)
+        if query.sort_keys:
+            rows = sort_rows(rows, query.sort_keys)
         matched = len(rows)
         return matched, ([] if query.hits else rows[query.start : query.start + query.count])
+    if query.compiled is not None or query.sort_keys:
+        return _read_tested(ctx, query)
     return query_features(
         ctx,
         ref.id,
@@ -448,6 +527,35 @@ def _read(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
         offset=query.start,
         limit=0 if query.hits else query.count,
     )
+
+
+def _read_tested(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
+    """A page of features a compiled filter keeps and/or in SORTBY order, as OGC API reads
+    them: the store's bound query (the fast-path terms plus the filter's top-level
+    equalities and spatial term) gives at most MAX_SCANNED candidates, each is tested, then
+    sorted and paged."""
+    ref = query.ref
+    equals = dict(query.equals)
+    bbox = query.bbox
+    if query.compiled is not None:
+        for name, options in query.compiled.equalities.items():
+            equals.setdefault(name, options)
+        bbox = bbox or query.compiled.spatial
+    matched, rows = query_features(
+        ctx, ref.id, ref.version, ref.feature_count, filters=equals, bbox=bbox,
+        offset=0, limit=MAX_SCANNED + 1,
+    )  # fmt: skip
+    if matched > MAX_SCANNED:
+        raise invalid(
+            "FILTER" if query.compiled is not None else "SORTBY",
+            f"the request leaves {matched} features of {type_name(ref.id)} to test, more "
+            f"than {MAX_SCANNED}; add a BBOX or an equality on a property to narrow it",
+        )
+    if query.compiled is not None:
+        rows = [row for row in rows if query.compiled.predicate(row)]
+    if query.sort_keys:
+        rows = sort_rows(rows, query.sort_keys)
+    return len(rows), ([] if query.hits else rows[query.start : query.start + query.count])
 
 
 def _timestamp() -> str:
