@@ -371,6 +371,45 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
     rids = [r for r in rid_text.split(",") if r.strip()] if rid_text else parsed.resource_ids
     if len(rids) > MAX_RESOURCE_IDS:
         raise invalid("RESOURCEID", f"at most {MAX_RESOURCE_IDS} resource ids per request")
+    ref = _feature_type(ctx, names, rids)
+    resource_ids = _resource_ids(rids, ref)
+    srs = kvp.get("SRSNAME")
+    media_type = _output_format(kvp)
+    if srs and srs.strip():
+        crs = parse_crs(srs, "srsName", short_is_xy=True, code="InvalidParameterValue")
+    elif media_type == GML32:
+        crs = _default_crs()
+    else:  # GeoJSON without srsName: RFC 7946's longitude/latitude
+        crs = parse_crs("urn:ogc:def:crs:OGC:1.3:CRS84", "srsName", short_is_xy=True, code="x")
+    bbox = _bbox_parameter(bbox_text, srs, crs, parsed)
+    fields = dict((element, name) for element, name in _fields(ref))
+    compiled = _compile(parsed.condition, ref, fields) if parsed.condition is not None else None
+    sort_keys = _sort_keys(kvp.get("SORTBY"), ref, fields)
+    equals = _equalities(parsed, ref, fields)
+    count_max = ctx.settings.ogc_limit_max
+    count = kvp.integer("COUNT", 0) if "COUNT" in kvp else kvp.integer("MAXFEATURES", 0)
+    count = count_max if count is None else min(count, count_max)  # capped, not refused
+    start = kvp.integer("STARTINDEX", 0, 2**31 - 1) or 0
+    result_type = (kvp.get("RESULTTYPE") or "results").strip().lower()
+    if result_type not in ("results", "hits"):
+        raise invalid("resultType", "resultType is results or hits")
+    return _Query(
+        ref,
+        crs,
+        bbox,
+        equals,
+        resource_ids,
+        start,
+        count,
+        result_type == "hits",
+        _output_format(kvp),
+        compiled,
+        sort_keys,
+    )
+
+
+def _feature_type(ctx: PlanFuse, names: str | None, rids: list[str]) -> CollectionRef:
+    """The one feature type TYPENAMES names, else the first resource id's."""
     if names and names.strip():
         listed = [n for n in names.replace("(", "").replace(")", "").split(",") if n.strip()]
         if len(listed) != 1:
@@ -379,11 +418,30 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
                 "GetFeature reads one feature type per request",
                 "TYPENAMES",
             )
-        ref = _find_type(ctx, listed[0])
-    elif rids:
-        ref = _find_type(ctx, _resource_fid(rids[0])[0], "RESOURCEID")
-    else:
-        raise missing("TYPENAMES")
+        return _find_type(ctx, listed[0])
+    if rids:
+        return _find_type(ctx, _resource_fid(rids[0])[0], "RESOURCEID")
+    raise missing("TYPENAMES")
+
+
+def _equalities(
+    parsed: fes.Filter, ref: CollectionRef, fields: dict[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """The fast path's property equalities, by property name."""
+    equals: dict[str, tuple[str, ...]] = {}
+    for prop, values in parsed.equals.items():
+        if prop not in fields:
+            raise invalid(
+                "FILTER",
+                f"property {prop[:64]!r} is not of {type_name(ref.id)}; DescribeFeatureType "
+                "lists its properties",
+            )
+        equals[fields[prop]] = tuple(values)
+    return equals
+
+
+def _resource_ids(rids: list[str], ref: CollectionRef) -> list[int] | None:
+    """RESOURCEID (or fes:ResourceId) as feature ids of `ref`, or None when not given."""
     resource_ids = None
     if rids:
         resource_ids = []
@@ -394,14 +452,13 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
                     "RESOURCEID", f"resource id {rid[:64]!r} is not of {type_name(ref.id)}"
                 )
             resource_ids.append(fid)
-    srs = kvp.get("SRSNAME")
-    media_type = _output_format(kvp)
-    if srs and srs.strip():
-        crs = parse_crs(srs, "srsName", short_is_xy=True, code="InvalidParameterValue")
-    elif media_type == GML32:
-        crs = _default_crs()
-    else:  # GeoJSON without srsName: RFC 7946's longitude/latitude
-        crs = parse_crs("urn:ogc:def:crs:OGC:1.3:CRS84", "srsName", short_is_xy=True, code="x")
+    return resource_ids
+
+
+def _bbox_parameter(
+    bbox_text: str | None, srs: str | None, crs: RequestCRS, parsed: fes.Filter
+) -> BBoxQuery | None:
+    """BBOX (its own CRS, else srsName's, else the DefaultCRS) or the fast path's fes:BBOX."""
     bbox = None
     if bbox_text:
         parts = [p.strip() for p in bbox_text.split(",")]
@@ -423,38 +480,7 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
         )
         corners = (*env.lower, *env.upper)
         bbox = _bbox_query(corners, env_crs, "FILTER")
-    fields = dict((element, name) for element, name in _fields(ref))
-    compiled = _compile(parsed.condition, ref, fields) if parsed.condition is not None else None
-    sort_keys = _sort_keys(kvp.get("SORTBY"), ref, fields)
-    equals: dict[str, tuple[str, ...]] = {}
-    for prop, values in parsed.equals.items():
-        if prop not in fields:
-            raise invalid(
-                "FILTER",
-                f"property {prop[:64]!r} is not of {type_name(ref.id)}; DescribeFeatureType "
-                "lists its properties",
-            )
-        equals[fields[prop]] = tuple(values)
-    count_max = ctx.settings.ogc_limit_max
-    count = kvp.integer("COUNT", 0) if "COUNT" in kvp else kvp.integer("MAXFEATURES", 0)
-    count = count_max if count is None else min(count, count_max)  # capped, not refused
-    start = kvp.integer("STARTINDEX", 0, 2**31 - 1) or 0
-    result_type = (kvp.get("RESULTTYPE") or "results").strip().lower()
-    if result_type not in ("results", "hits"):
-        raise invalid("resultType", "resultType is results or hits")
-    return _Query(
-        ref,
-        crs,
-        bbox,
-        equals,
-        resource_ids,
-        start,
-        count,
-        result_type == "hits",
-        _output_format(kvp),
-        compiled,
-        sort_keys,
-    )
+    return bbox
 
 
 def _compile(condition: Any, ref: CollectionRef, fields: dict[str, str]) -> Filter:
