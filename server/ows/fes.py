@@ -246,7 +246,10 @@ class _Translator:
         if name == "PropertyIsLike":
             return self._like(element)
         if name == "PropertyIsNull":
-            return ast.IsNull(self._operand(element, name, 1)[0], False)
+            (operand,) = self._operand(element, name, 1)
+            if not isinstance(operand, ast.Attribute):
+                raise invalid("FILTER", "fes:PropertyIsNull takes a fes:ValueReference")
+            return ast.IsNull(operand, False)
         if name == "PropertyIsBetween":
             return self._between(element)
         if name in _SPATIAL:

@@ -387,6 +387,8 @@ def test_fes_like_escape_and_geometry_answers(client, data):
         ("<fes:PropertyIsNil><fes:ValueReference>name</fes:ValueReference></fes:PropertyIsNil>",
          "OperationNotSupported", "fes:PropertyIsNil"),
         (f"<fes:DWithin>{_ref('geometry')}</fes:DWithin>", "OperationNotSupported", "DWithin"),
+        (f"<fes:PropertyIsNull>{_lit('x')}</fes:PropertyIsNull>", "InvalidParameterValue",
+         "fes:ValueReference"),
         (_cmp("PropertyIsLessThan", "secret", "1"), "InvalidParameterValue", "secret"),
         (_cmp("PropertyIsLike", "code", "07*"), "InvalidParameterValue", "wildCard"),
         (f"<fes:Or>{_cmp('PropertyIsEqualTo', 'code', '1')}</fes:Or>", "InvalidParameterValue",
