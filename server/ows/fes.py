@@ -35,6 +35,7 @@ from planfuse.ows.errors import OWSError, invalid
 FES = "{http://www.opengis.net/fes/2.0}"
 GML = "{http://www.opengis.net/gml/3.2}"
 GML31 = "{http://www.opengis.net/gml}"
+OGC = "{http://www.opengis.net/ogc}"  # Filter Encoding 1.1 (WFS 1.1.0)
 MAX_FILTER_CHARS = 50_000
 
 
@@ -78,13 +79,29 @@ def _first(element: ET.Element, name: str) -> ET.Element | None:
 
 def _envelope(element: ET.Element) -> Envelope:
     for child in element:
-        if _local(child.tag) == "Envelope":
-            lower = _first(child, "lowerCorner")
-            upper = _first(child, "upperCorner")
-            return Envelope(
-                _corner(lower, "lowerCorner"), _corner(upper, "upperCorner"), child.get("srsName")
-            )
+        if _local(child.tag) in ("Envelope", "Box"):
+            lower, upper = _corners(child)
+            return Envelope(lower, upper, child.get("srsName"))
     raise invalid("FILTER", "fes:BBOX takes a gml:Envelope")
+
+
+def _corners(element: ET.Element) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A gml:Envelope's corners, or a GML 2 gml:Box's `gml:coordinates` (as GDAL's WFS 1.1.0
+    requests write it: "a,b c,d", `cs` and `ts` its separators)."""
+    if _local(element.tag) == "Envelope":
+        lower = _corner(_first(element, "lowerCorner"), "lowerCorner")
+        return lower, _corner(_first(element, "upperCorner"), "upperCorner")
+    coordinates = next((e for e in element if _local(e.tag) == "coordinates"), None)
+    if coordinates is None or not (coordinates.text or "").strip():
+        raise invalid("FILTER", "the gml:Box needs its gml:coordinates")
+    cs, ts = coordinates.get("cs", ","), coordinates.get("ts", " ")
+    try:
+        pairs = [[float(v) for v in t.split(cs)] for t in coordinates.text.split(ts) if t]
+    except ValueError:
+        raise invalid("FILTER", "the gml:Box's coordinates are not numbers") from None
+    if len(pairs) != 2 or any(len(p) != 2 for p in pairs):
+        raise invalid("FILTER", "the gml:Box's coordinates are two corners 'a,b c,d'")
+    return (pairs[0][0], pairs[0][1]), (pairs[1][0], pairs[1][1])
 
 
 def _equals(element: ET.Element, into: Filter) -> None:
@@ -138,6 +155,8 @@ def parse_filter(text: str) -> Filter:
         raise invalid(
             "FILTER", f"FILTER is not well-formed XML (line {line}, column {column + 1})"
         ) from None
+    if root.tag == f"{OGC}Filter":
+        _from_filter_11(root)
     if root.tag != f"{FES}Filter":
         raise invalid(
             "FILTER", "FILTER must be an fes:Filter (xmlns:fes=http://www.opengis.net/fes/2.0)"
@@ -157,6 +176,25 @@ def parse_filter(text: str) -> Filter:
     else:
         result.condition = children[0]
     return result
+
+
+def _from_filter_11(root: ET.Element) -> None:
+    """A Filter Encoding 1.1 document (WFS 1.1.0: `ogc:` names, `ogc:PropertyName`,
+    `ogc:FeatureId fid` / `ogc:GmlObjectId gml:id`) rewritten in place as its FES 2.0
+    equivalent; the operators keep their names."""
+    for element in root.iter():
+        if not element.tag.startswith(OGC):
+            continue  # GML geometries stay as they are
+        name = _local(element.tag)
+        if name == "PropertyName":
+            name = "ValueReference"
+        elif name in ("FeatureId", "GmlObjectId"):
+            rid = element.get("fid") or element.get(f"{GML31}id") or element.get(f"{GML}id")
+            element.attrib.clear()
+            if rid:
+                element.set("rid", rid)
+            name = "ResourceId"
+        element.tag = f"{FES}{name}"
 
 
 def _fast(element: ET.Element) -> bool:
@@ -351,7 +389,7 @@ class _Translator:
             raise invalid("FILTER", f"fes:{name} takes a fes:ValueReference and one GML geometry")
         if references and self._property(references[0], name).name != GEOMETRY_PROPERTY:
             raise invalid("FILTER", f"fes:{name} tests the geometry property ({GEOMETRY_PROPERTY})")
-        if name == "BBOX" and _local(shapes[0].tag) != "Envelope":
+        if name == "BBOX" and _local(shapes[0].tag) not in ("Envelope", "Box"):
             raise invalid("FILTER", "fes:BBOX takes a gml:Envelope")
         geometry = _gml_geometry(shapes[0])
         literal = values.Geometry(shapely.geometry.mapping(geometry))
@@ -424,9 +462,8 @@ def _gml_geometry(element: ET.Element) -> shapely.Geometry:
             exterior = next((c for c in children if _local(c.tag) == "exterior"), None)
             holes = [_ring(c, "interior") for c in children if _local(c.tag) == "interior"]
             geom = shapely.Polygon(_ring(exterior, "exterior"), holes)
-        elif kind == "Envelope":
-            lower = _corner(_first(element, "lowerCorner"), "lowerCorner")
-            upper = _corner(_first(element, "upperCorner"), "upperCorner")
+        elif kind in ("Envelope", "Box"):
+            lower, upper = _corners(element)
             if lower[0] > upper[0] or lower[1] > upper[1]:
                 raise invalid("FILTER", "the gml:Envelope's lowerCorner is above its upperCorner")
             geom = shapely.box(*lower, *upper)
@@ -441,7 +478,7 @@ def _gml_geometry(element: ET.Element) -> shapely.Geometry:
         raise invalid("FILTER", f"the gml:{kind} cannot be read as a geometry") from None
     srs = element.get("srsName")
     crs = parse_crs(srs or DEFAULT_SRS, "FILTER", short_is_xy=True, code="InvalidParameterValue")
-    return _to_storage(geom, crs.info, kind == "Envelope")
+    return _to_storage(geom, crs.info, kind in ("Envelope", "Box"))
 
 
 DEFAULT_SRS = "urn:ogc:def:crs:EPSG::4490"

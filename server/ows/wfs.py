@@ -42,6 +42,8 @@ from planfuse.services.features.store import BBoxQuery, FeatureRow, get_feature,
 from planfuse.services.layers.kinds import LAYER_KINDS
 
 VERSIONS = ("2.0.0",)
+#: Every version /ows answers (1.1.0 in `planfuse.ows.wfs11`), as capabilities list them.
+SERVED_VERSIONS = ("2.0.0", "1.1.0")
 NAMESPACE = "urn:planfuse:layers"
 PREFIX = "pf"
 GEOMETRY = "geometry"
@@ -87,7 +89,7 @@ def _find_type(ctx: PlanFuse, name: str, parameter: str = "TYPENAMES") -> Collec
     )
 
 
-def _fields(ref: CollectionRef) -> list[tuple[str, str]]:
+def type_fields(ref: CollectionRef) -> list[tuple[str, str]]:
     """(XML element name, property name) of a layer's properties, `district` included."""
     names = list(ref.fields)
     if "district" not in names:
@@ -134,7 +136,7 @@ def _filter_operators() -> str:
     )
 
 
-def _title(ref: CollectionRef) -> tuple[str, str]:
+def type_title(ref: CollectionRef) -> tuple[str, str]:
     kind = LAYER_KINDS.get(ref.kind)
     abstract = f"{kind.title_zh} {kind.title_en}" if kind else ref.kind
     if ref.department:
@@ -153,7 +155,7 @@ def capabilities(ctx: PlanFuse, base_url: str) -> Answer:
     formats = ["application/gml+xml; version=3.2", "application/json", "application/geo+json"]
     types = []
     for ref in current_layers(ctx):
-        title, abstract = _title(ref)
+        title, abstract = type_title(ref)
         bbox = ""
         if ref.bbox is not None:
             west, south, east, north = ref.bbox
@@ -171,7 +173,7 @@ def capabilities(ctx: PlanFuse, base_url: str) -> Answer:
             + f"</wfs:OutputFormats>{bbox}</wfs:FeatureType>"
         )
     operations = (
-        _operation("GetCapabilities", href, {"AcceptVersions": VERSIONS})
+        _operation("GetCapabilities", href, {"AcceptVersions": SERVED_VERSIONS})
         + _operation("DescribeFeatureType", href, {"outputFormat": [XSD]})
         + _operation(
             "GetFeature", href, {"outputFormat": formats, "resultType": ["results", "hits"]}
@@ -260,7 +262,7 @@ def describe_feature_type(ctx: PlanFuse, kvp: KVP) -> Answer:
         name = type_name(ref.id)
         props = "".join(
             f'<xsd:element name="{element}" type="xsd:string" minOccurs="0" nillable="true"/>'
-            for element, _ in _fields(ref)
+            for element, _ in type_fields(ref)
         )
         types.append(
             f'<xsd:complexType name="{name}Type"><xsd:complexContent>'
@@ -287,7 +289,7 @@ def describe_feature_type(ctx: PlanFuse, kvp: KVP) -> Answer:
 
 
 @dataclass
-class _Query:
+class Query:
     ref: CollectionRef
     crs: RequestCRS
     bbox: BBoxQuery | None
@@ -354,7 +356,7 @@ def _resource_fid(rid: str) -> tuple[str, int]:
     return layer, int(number)
 
 
-def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
+def parse_get_feature(ctx: PlanFuse, kvp: KVP) -> Query:
     names = kvp.get("TYPENAMES") or kvp.get("TYPENAME")
     rid_text = kvp.get("RESOURCEID") or kvp.get("FEATUREID")
     filter_text = kvp.get("FILTER")
@@ -382,7 +384,7 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
     else:  # GeoJSON without srsName: RFC 7946's longitude/latitude
         crs = parse_crs("urn:ogc:def:crs:OGC:1.3:CRS84", "srsName", short_is_xy=True, code="x")
     bbox = _bbox_parameter(bbox_text, srs, crs, parsed)
-    fields = dict((element, name) for element, name in _fields(ref))
+    fields = dict((element, name) for element, name in type_fields(ref))
     compiled = _compile(parsed.condition, ref, fields) if parsed.condition is not None else None
     sort_keys = _sort_keys(kvp.get("SORTBY"), ref, fields)
     equals = _equalities(parsed, ref, fields)
@@ -393,7 +395,7 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
     result_type = (kvp.get("RESULTTYPE") or "results").strip().lower()
     if result_type not in ("results", "hits"):
         raise invalid("resultType", "resultType is results or hits")
-    return _Query(
+    return Query(
         ref,
         crs,
         bbox,
@@ -529,7 +531,7 @@ def _sort_keys(
         raise invalid("SORTBY", exc.message) from None
 
 
-def _read(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
+def read(ctx: PlanFuse, query: Query) -> tuple[int, list[FeatureRow]]:
     ref = query.ref
     if query.resource_ids is not None:
         rows = []
@@ -555,7 +557,7 @@ def _read(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
     )
 
 
-def _read_tested(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
+def _read_tested(ctx: PlanFuse, query: Query) -> tuple[int, list[FeatureRow]]:
     """A page of features a compiled filter keeps and/or in SORTBY order, as OGC API reads
     them: the store's bound query (the fast-path terms plus the filter's top-level
     equalities and spatial term) gives at most MAX_SCANNED candidates, each is tested, then
@@ -584,11 +586,11 @@ def _read_tested(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
     return len(rows), ([] if query.hits else rows[query.start : query.start + query.count])
 
 
-def _timestamp() -> str:
+def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
@@ -596,9 +598,9 @@ def _value(value: Any) -> str:
     return escape(str(value))
 
 
-def _gml_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> bytes:
+def _gml_collection(query: Query, matched: int, rows: list[FeatureRow]) -> bytes:
     name = type_name(query.ref.id)
-    fields = _fields(query.ref)
+    fields = type_fields(query.ref)
     geoms = to_output(shapely.from_wkb([r.geom for r in rows]), query.crs.info) if rows else []
     members = []
     for row, geom in zip(rows, geoms, strict=True):
@@ -607,7 +609,7 @@ def _gml_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> byte
         if row.district is not None:
             props.setdefault("district", row.district)
         values = "".join(
-            f"<{PREFIX}:{element}>{_value(props[prop])}</{PREFIX}:{element}>"
+            f"<{PREFIX}:{element}>{value_text(props[prop])}</{PREFIX}:{element}>"
             for element, prop in fields
             if props.get(prop) is not None
         )
@@ -620,18 +622,18 @@ def _gml_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> byte
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0" '
         f'xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:{PREFIX}="{NAMESPACE}" '
-        f'timeStamp="{_timestamp()}" numberMatched="{matched}" numberReturned="{len(rows)}">'
+        f'timeStamp="{timestamp()}" numberMatched="{matched}" numberReturned="{len(rows)}">'
     )
     return (head + "".join(members) + "</wfs:FeatureCollection>").encode()
 
 
-def _geojson_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> bytes:
+def _geojson_collection(query: Query, matched: int, rows: list[FeatureRow]) -> bytes:
     body: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": geojson_features(rows, query.crs.info, id_prefix=type_name(query.ref.id)),
         "numberMatched": matched,
         "numberReturned": len(rows),
-        "timeStamp": _timestamp(),
+        "timeStamp": timestamp(),
     }
     if query.crs.info.key != "OGC:CRS84":
         body["crs"] = {"type": "name", "properties": {"name": query.crs.name}}
@@ -639,9 +641,9 @@ def _geojson_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> 
 
 
 def get_feature_response(ctx: PlanFuse, kvp: KVP, authorization: str | None = None) -> Answer:
-    query = _parse_get_feature(ctx, kvp)
+    query = parse_get_feature(ctx, kvp)
     layer_caller(ctx, query.ref.id, query.ref.restricted, authorization)
-    matched, rows = _read(ctx, query)
+    matched, rows = read(ctx, query)
     if query.media_type == GML32:
         return Answer(_gml_collection(query, matched, rows), GML32)
     return Answer(_geojson_collection(query, matched, rows), query.media_type)

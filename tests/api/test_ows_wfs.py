@@ -471,3 +471,91 @@ def test_gdal_where_with_or_and_ordering(url, data, client):
         info = gdal("ogrinfo", "-ro", "-so", "-where", where, source, "pf:parcels")
         own = client.get("/ogc/collections/parcels/items", query_string={"filter": where})
         assert f"Feature Count: {own.get_json()['numberMatched']}" in info, (where, info)
+
+
+# --- WFS 1.1.0 -----------------------------------------------------------------------------
+
+GML31 = "{http://www.opengis.net/gml}"
+
+
+def test_owslib_reads_wfs_110(url, data):
+    from owslib.wfs import WebFeatureService
+
+    wfs = WebFeatureService(f"{url}/ows", version="1.1.0")
+    assert wfs.version == "1.1.0"
+    assert sorted(wfs.contents) == sorted(f"pf:{name}" for name in COUNTS)
+    parcels = wfs.contents["pf:parcels"]
+    assert parcels.title == "用地规划"
+    assert parcels.boundingBoxWGS84 == pytest.approx((106.5, 29.5, 106.68, 29.65))
+    body = wfs.getfeature(typename=["pf:facilities"], maxfeatures=2).read()
+    root = ET.fromstring(body)
+    assert root.tag == "{http://www.opengis.net/wfs}FeatureCollection"
+    members = [m[0] for m in root.findall(f"{GML31}featureMember")]
+    assert len(members) == 2 == int(root.get("numberOfFeatures"))
+    # The DefaultSRS URN is latitude first; the short EPSG:4490 longitude first.
+    point = stored(data, "facilities")[1]
+    assert _pos31(members[0]) == pytest.approx([point.y, point.x])
+    for srs, order in (("EPSG:4490", [point.x, point.y]),
+                       ("urn:x-ogc:def:crs:EPSG:4490", [point.y, point.x])):  # fmt: skip
+        body = wfs.getfeature(typename=["pf:facilities"], maxfeatures=1, srsname=srs).read()
+        (member,) = [m[0] for m in ET.fromstring(body).findall(f"{GML31}featureMember")]
+        assert _pos31(member) == pytest.approx(order), srs
+
+
+def _pos31(feature: ET.Element) -> list[float]:
+    return [float(v) for v in feature.find(f".//{GML31}pos").text.split()]
+
+
+def test_wfs_110_describes_types_and_counts_hits(client, data):
+    schema = client.get(
+        "/ows?service=WFS&version=1.1.0&request=DescribeFeatureType&typeName=pf:parcels"
+    ).data.decode()
+    assert 'namespace="http://www.opengis.net/gml"' in schema and "gml:_Feature" in schema
+    hits = client.get(
+        "/ows?service=WFS&version=1.1.0&request=GetFeature&typeName=pf:parcels&resultType=hits"
+    )
+    root = ET.fromstring(hits.data)
+    assert root.get("numberOfFeatures") == "56" and not root.findall(f"{GML31}featureMember")
+    # A Filter Encoding 1.1 filter: PropertyName, ogc: names, a GML 3.1 envelope (lat,lon).
+    ogc = (
+        '<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc" xmlns:gml="http://www.opengis.net/gml">'
+        "<ogc:And><ogc:BBOX><ogc:PropertyName>geometry</ogc:PropertyName>"
+        '<gml:Envelope srsName="urn:ogc:def:crs:EPSG::4490"><gml:lowerCorner>29.5 106.5'
+        "</gml:lowerCorner><gml:upperCorner>29.56 106.58</gml:upperCorner></gml:Envelope>"
+        '</ogc:BBOX><ogc:PropertyIsLike wildCard="*" singleChar="." escape="!">'
+        "<ogc:PropertyName>code</ogc:PropertyName><ogc:Literal>07*</ogc:Literal>"
+        "</ogc:PropertyIsLike></ogc:And></ogc:Filter>"
+    )
+    response = client.get("/ows", query_string={
+        "service": "WFS", "version": "1.1.0", "request": "GetFeature", "typeName": "pf:parcels",
+        "filter": ogc, "resultType": "hits"})  # fmt: skip
+    own = _get_json(client, "/ogc/collections/parcels/items?bbox=106.5,29.5,106.58,29.56"
+                    "&filter=code LIKE '07%'&limit=1")  # fmt: skip
+    assert ET.fromstring(response.data).get("numberOfFeatures") == str(own["numberMatched"])
+
+
+def test_wfs_110_refusals_are_ows_10_exception_reports(client, data):
+    response = client.get("/ows?service=WFS&version=1.1.0&request=GetFeature&typeName=pf:nope")
+    assert response.status_code == 400
+    root = ET.fromstring(response.data)
+    assert root.tag == "{http://www.opengis.net/ows}ExceptionReport"
+    assert root.get("version") == "1.1.0"
+    (exception,) = root
+    assert exception.get("exceptionCode") == "InvalidParameterValue"
+    assert exception.get("locator") == "TYPENAMES"
+
+
+@requires_gdal
+def test_gdal_reads_wfs_110(url, data, client):
+    source = f"WFS:{url}/ows?service=WFS&version=1.1.0"
+    for name, count in COUNTS.items():
+        info = gdal("ogrinfo", "-ro", "-so", source, f"pf:{name}")
+        assert f"Feature Count: {count}" in info, info
+    info = gdal("ogrinfo", "-ro", "-so", source, "pf:parcels")
+    assert "Extent: (106.500000, 29.500000) - (106.680000, 29.650000)" in info, info
+    info = gdal("ogrinfo", "-ro", "-so", "-where", "code = '0701'", source, "pf:parcels")
+    assert "Feature Count: 9" in info, info
+    # GDAL writes the extent as a GML 2 gml:Box, latitude first as the DefaultSRS URN says.
+    info = gdal("ogrinfo", "-ro", "-so", "-spat", "106.5", "29.5", "106.56", "29.53", source,
+                "pf:parcels")  # fmt: skip
+    assert "Feature Count: 34" in info, info
