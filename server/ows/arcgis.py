@@ -385,6 +385,16 @@ def _int(args: dict[str, str], name: str) -> int | None:
     return int(text)
 
 
+def _object_ids(raw: str) -> set[int]:
+    try:
+        ids = {int(v) for v in raw.split(",") if v.strip()}
+    except ValueError:
+        raise invalid("objectIds", "objectIds is a comma-separated list of numbers") from None
+    if len(ids) > MAX_OBJECT_IDS:
+        raise invalid("objectIds", f"at most {MAX_OBJECT_IDS} objectIds per query")
+    return ids
+
+
 def _out_fields(args: dict[str, str], fields: dict[str, str]) -> list[str] | None:
     """`outFields` as the layer's field names (OBJECTID always comes), None for all."""
     raw = (args.get("outFields") or "*").strip()
@@ -427,12 +437,7 @@ def query(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | N
     fields.setdefault("DISTRICT", "district")
     where = parse_where(args.get("where") or "1=1", fields, OID)
     if args.get("objectIds"):
-        try:
-            ids = {int(v) for v in args["objectIds"].split(",") if v.strip()}
-        except ValueError:
-            raise invalid("objectIds", "objectIds is a comma-separated list of numbers") from None
-        if len(ids) > MAX_OBJECT_IDS:
-            raise invalid("objectIds", f"at most {MAX_OBJECT_IDS} objectIds per query")
+        ids = _object_ids(args["objectIds"])
         where.oids = ids if where.oids is None else where.oids & ids
     relation, bbox = _spatial_filter(args)
     out_info = _sr(args.get("outSR"), "outSR")
