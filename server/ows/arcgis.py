@@ -1,8 +1,8 @@
 """ArcGIS REST FeatureServer over the published layers, as plain functions: the services
 directory, each layer's FeatureServer and its layer 0, and `query` (where, objectIds,
-geometry envelope or polygon, spatialRel, outFields, returnGeometry, outSR, paging,
-returnCountOnly; f=json|pjson|geojson) as ArcGIS clients and GDAL's ESRIJSON driver read
-them.
+geometry envelope, polygon, polyline or point, spatialRel, outFields, returnGeometry, outSR,
+paging, returnCountOnly; f=json|pjson|geojson) as ArcGIS clients and GDAL's ESRIJSON driver
+read them; the same layer as a MapServer (export, legend, identify).
 
 Esri JSON coordinates are always x,y (easting/longitude first) whatever the wkid.
 Polygon rings follow Esri's rule: exterior rings clockwise, holes counter-clockwise.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from planfuse.errors import NotFound
 from planfuse.geo.crs import CRSInfo, get_transformer, resolve_crs
 from planfuse.http.layer_access import layer_caller
 from planfuse.ows import wms
-from planfuse.ows.arcgis_where import parse_where
+from planfuse.ows.arcgis_where import Where, parse_where
 from planfuse.ows.crs import RequestCRS
 from planfuse.ows.errors import invalid
 from planfuse.ows.legend import DEFAULT_SYMBOL_PX, MAX_SYMBOL_PX, legend_entries, swatch_png
@@ -39,6 +40,22 @@ from planfuse.services.layers.kinds import LAYER_KINDS
 CURRENT_VERSION = 10.91
 OID = "OBJECTID"
 MAX_OBJECT_IDS = 1000
+#: spatialRel → Esri's reading "the query geometry <relation> the feature" as a shapely
+#: predicate (query geometry first), or None for the store's own exact intersects.
+#: esriSpatialRelContains thus answers the features inside the query geometry and
+#: esriSpatialRelWithin those the query geometry lies in, as ArcGIS Server does.
+SPATIAL_RELATIONS: dict[str, Callable[[Any, Any], Any] | None] = {
+    "esriSpatialRelIntersects": None,
+    "esriSpatialRelEnvelopeIntersects": None,
+    "esriSpatialRelIndexIntersects": None,
+    "esriSpatialRelContains": shapely.contains,
+    "esriSpatialRelWithin": shapely.within,
+    "esriSpatialRelCrosses": shapely.crosses,
+    "esriSpatialRelTouches": shapely.touches,
+    "esriSpatialRelOverlaps": shapely.overlaps,
+}
+#: The most candidates a relation other than intersects is tested on (each in Python).
+MAX_TESTED = 100_000
 # Esri's well-known ids for the same CRSs (Web Mercator as 102100/3857).
 WKID_ALIASES = {102100: 3857, 102113: 3857, 900913: 3857}
 #: The parameters read here, by their lower-case spelling: ArcGIS REST parameter names are
@@ -49,7 +66,8 @@ PARAMETERS = {
         "bbox", "bboxSR", "dpi", "f", "format", "geometry", "geometryType", "imageSR", "inSR",
         "objectIds", "outFields", "outSR", "resultOffset", "resultRecordCount",
         "returnCountOnly", "returnExtentOnly", "returnGeometry", "returnIdsOnly", "size",
-        "spatialRel", "transparent", "where",
+        "spatialRel", "transparent", "where", "sr", "layers", "tolerance", "mapExtent",
+        "imageDisplay",
     )
 }  # fmt: skip
 FORMATS = ("json", "pjson", "geojson")
@@ -235,53 +253,93 @@ def _sr(raw: str | None, parameter: str) -> CRSInfo:
 
 
 def _query_geometry(args: dict[str, str]) -> shapely.Geometry | None:
+    """`geometry` (+ `geometryType`, `inSR`) in storage coordinates, or None when absent."""
     raw = (args.get("geometry") or "").strip()
     if not raw:
         return None
     kind = (args.get("geometryType") or "esriGeometryEnvelope").strip()
-    in_sr = args.get("inSR")
+    return _storage_geometry(raw, kind, args.get("inSR"), "inSR")
+
+
+def _storage_geometry(
+    raw: str, kind: str, sr_raw: str | None, sr_parameter: str, widen: float = 0.0
+) -> shapely.Geometry:
+    """An Esri geometry parameter (JSON, or `x,y` / `xmin,ymin,xmax,ymax`) in `sr_parameter`'s
+    spatial reference (else the geometry's own `spatialReference`, else 4490) as a valid
+    shapely geometry in EPSG:4490, first widened by `widen` units of that reference (a
+    click's tolerance is measured on the map the client shows)."""
     try:
         if raw.startswith("{"):
             value = orjson.loads(raw)
-            if in_sr is None and isinstance(value.get("spatialReference"), dict):
-                in_sr = str(value["spatialReference"].get("wkid", ""))
+            if sr_raw is None and isinstance(value.get("spatialReference"), dict):
+                sr_raw = str(value["spatialReference"].get("wkid", ""))
         else:
             value = [float(v) for v in raw.split(",")]
     except (orjson.JSONDecodeError, ValueError, AttributeError):
         raise invalid("geometry", "geometry is xmin,ymin,xmax,ymax or Esri JSON") from None
-    info = _sr(in_sr, "inSR")
-    if kind == "esriGeometryEnvelope":
-        if isinstance(value, dict):
-            value = [value.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
-        if len(value) != 4 or not all(isinstance(v, int | float) for v in value):
-            raise invalid("geometry", "an envelope is xmin,ymin,xmax,ymax")
-        x0, y0, x1, y1 = (float(v) for v in value)
-        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x0 > x1 or y0 > y1:
-            raise invalid("geometry", "an envelope has finite xmin <= xmax and ymin <= ymax")
-        geom = shapely.segmentize(shapely.box(x0, y0, x1, y1), max(x1 - x0, y1 - y0) / 64 or 1)
-    elif kind == "esriGeometryPolygon":
-        rings = value.get("rings") if isinstance(value, dict) else None
-        if not rings:
-            raise invalid("geometry", 'a polygon is {"rings": [[[x, y], …]]}')
-        try:
-            geom = shapely.make_valid(shapely.Polygon(rings[0], rings[1:]))
-        except (ValueError, TypeError, shapely.errors.ShapelyError):
-            raise invalid("geometry", "the polygon's rings are not coordinate lists") from None
-    elif kind == "esriGeometryPoint":
-        if not isinstance(value, dict) or not {"x", "y"} <= set(value):
-            raise invalid("geometry", 'a point is {"x": …, "y": …}')
-        geom = shapely.Point(float(value["x"]), float(value["y"]))
-    else:
-        raise invalid(
-            "geometryType",
-            "geometryType is esriGeometryEnvelope, esriGeometryPolygon or esriGeometryPoint",
-        )
+    info = _sr(sr_raw, sr_parameter)
+    geom = _shape(kind, value)
+    if widen > 0:
+        geom = shapely.buffer(geom, widen, quad_segs=8)
     if info.key != "EPSG:4490":
         transformer = get_transformer(info.key, "EPSG:4490")
         geom = shapely.transform(geom, lambda c: _pairs(transformer(c[:, 0], c[:, 1])))
     if geom.is_empty or not shapely.is_valid(geom):
         raise invalid("geometry", "the geometry is empty or cannot be used after reprojection")
     return geom
+
+
+GEOMETRY_TYPES = ("esriGeometryEnvelope", "esriGeometryPolygon", "esriGeometryPolyline",
+                  "esriGeometryPoint")  # fmt: skip
+
+
+def _shape(kind: str, value: Any) -> shapely.Geometry:
+    """The shape an Esri geometry of `kind` describes, in its own coordinates."""
+    if kind == "esriGeometryEnvelope":
+        return _envelope(value)
+    if kind == "esriGeometryPolygon":
+        rings = value.get("rings") if isinstance(value, dict) else None
+        if not rings:
+            raise invalid("geometry", 'a polygon is {"rings": [[[x, y], …]]}')
+        try:
+            return shapely.make_valid(shapely.Polygon(rings[0], rings[1:]))
+        except (ValueError, TypeError, IndexError, shapely.errors.ShapelyError):
+            raise invalid("geometry", "the polygon's rings are not coordinate lists") from None
+    if kind == "esriGeometryPolyline":
+        paths = value.get("paths") if isinstance(value, dict) else None
+        if not paths or not isinstance(paths, list):
+            raise invalid("geometry", 'a polyline is {"paths": [[[x, y], …]]}')
+        try:
+            return (
+                shapely.MultiLineString(paths) if len(paths) > 1 else shapely.LineString(paths[0])
+            )
+        except (ValueError, TypeError, IndexError, shapely.errors.ShapelyError):
+            raise invalid("geometry", "the polyline's paths are not coordinate lists") from None
+    if kind == "esriGeometryPoint":
+        if isinstance(value, list) and len(value) == 2:
+            value = {"x": value[0], "y": value[1]}
+        if not isinstance(value, dict) or not {"x", "y"} <= set(value):
+            raise invalid("geometry", 'a point is x,y or {"x": …, "y": …}')
+        try:
+            x, y = float(value["x"]), float(value["y"])
+        except (TypeError, ValueError):
+            raise invalid("geometry", "a point's x and y are numbers") from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise invalid("geometry", "a point's x and y are finite numbers")
+        return shapely.Point(x, y)
+    raise invalid("geometryType", f"geometryType is one of {', '.join(GEOMETRY_TYPES)}")
+
+
+def _envelope(value: Any) -> shapely.Geometry:
+    if isinstance(value, dict):
+        value = [value.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
+    if len(value) != 4 or not all(isinstance(v, int | float) for v in value):
+        raise invalid("geometry", "an envelope is xmin,ymin,xmax,ymax")
+    x0, y0, x1, y1 = (float(v) for v in value)
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x0 > x1 or y0 > y1:
+        raise invalid("geometry", "an envelope has finite xmin <= xmax and ymin <= ymax")
+    # Densified so that the box stays the area it covers once reprojected.
+    return shapely.segmentize(shapely.box(x0, y0, x1, y1), max(x1 - x0, y1 - y0) / 64 or 1)
 
 
 def _pairs(xy: tuple[Any, Any]) -> Any:
@@ -327,6 +385,50 @@ def _int(args: dict[str, str], name: str) -> int | None:
     return int(text)
 
 
+def _object_ids(raw: str) -> set[int]:
+    try:
+        ids = {int(v) for v in raw.split(",") if v.strip()}
+    except ValueError:
+        raise invalid("objectIds", "objectIds is a comma-separated list of numbers") from None
+    if len(ids) > MAX_OBJECT_IDS:
+        raise invalid("objectIds", f"at most {MAX_OBJECT_IDS} objectIds per query")
+    return ids
+
+
+def _out_fields(args: dict[str, str], fields: dict[str, str]) -> list[str] | None:
+    """`outFields` as the layer's field names (OBJECTID always comes), None for all."""
+    raw = (args.get("outFields") or "*").strip()
+    if raw in ("", "*"):
+        return None
+    out_fields = []
+    for item in (f.strip() for f in raw.split(",") if f.strip()):
+        if item.upper() == OID or item == "*":
+            continue
+        if item.upper() not in fields:
+            raise invalid("outFields", f"outFields names {item[:40]!r}, not a field here")
+        out_fields.append(fields[item.upper()])
+    return out_fields
+
+
+#: The query geometry (as the store's spatial filter) and the relation tested on what it reads.
+Spatial = tuple[BBoxQuery | None, Callable[[Any, Any], Any] | None]
+
+
+def _spatial_filter(
+    args: dict[str, str],
+) -> tuple[Callable[[Any, Any], Any] | None, BBoxQuery | None]:
+    """`spatialRel` and `geometry`: the relation to test, and the store's spatial filter."""
+    spatial_rel = (args.get("spatialRel") or "esriSpatialRelIntersects").strip()
+    if spatial_rel not in SPATIAL_RELATIONS:
+        raise invalid("spatialRel", f"spatialRel is one of {', '.join(SPATIAL_RELATIONS)}")
+    geometry = _query_geometry(args)
+    if geometry is None:
+        return None, None
+    if spatial_rel in ("esriSpatialRelEnvelopeIntersects", "esriSpatialRelIndexIntersects"):
+        geometry = shapely.box(*geometry.bounds)
+    return SPATIAL_RELATIONS[spatial_rel], BBoxQuery.from_geometry(geometry, None)
+
+
 def query(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | None) -> Answer:
     """`…/FeatureServer/0/query`."""
     ref = layer_ref(ctx, name)
@@ -335,34 +437,11 @@ def query(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | N
     fields.setdefault("DISTRICT", "district")
     where = parse_where(args.get("where") or "1=1", fields, OID)
     if args.get("objectIds"):
-        try:
-            ids = {int(v) for v in args["objectIds"].split(",") if v.strip()}
-        except ValueError:
-            raise invalid("objectIds", "objectIds is a comma-separated list of numbers") from None
-        if len(ids) > MAX_OBJECT_IDS:
-            raise invalid("objectIds", f"at most {MAX_OBJECT_IDS} objectIds per query")
+        ids = _object_ids(args["objectIds"])
         where.oids = ids if where.oids is None else where.oids & ids
-    spatial_rel = (args.get("spatialRel") or "esriSpatialRelIntersects").strip()
-    if spatial_rel not in ("esriSpatialRelIntersects", "esriSpatialRelEnvelopeIntersects"):
-        raise invalid("spatialRel", "spatialRel esriSpatialRelIntersects is supported")
-    geometry = _query_geometry(args)
-    bbox = None
-    if geometry is not None:
-        if spatial_rel == "esriSpatialRelEnvelopeIntersects":
-            geometry = shapely.box(*geometry.bounds)
-        bbox = BBoxQuery.from_geometry(geometry, None)
+    relation, bbox = _spatial_filter(args)
     out_info = _sr(args.get("outSR"), "outSR")
-    out_fields_raw = (args.get("outFields") or "*").strip()
-    if out_fields_raw in ("", "*"):
-        out_fields = None
-    else:
-        out_fields = []
-        for item in (f.strip() for f in out_fields_raw.split(",") if f.strip()):
-            if item.upper() == OID or item == "*":
-                continue
-            if item.upper() not in fields:
-                raise invalid("outFields", f"outFields names {item[:40]!r}, not a field here")
-            out_fields.append(fields[item.upper()])
+    out_fields = _out_fields(args, fields)
     return_geometry = _bool(args, "returnGeometry", True)
     count_only = _bool(args, "returnCountOnly", False)
     if _bool(args, "returnIdsOnly", False):
@@ -374,8 +453,8 @@ def query(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | N
     extent_only = _bool(args, "returnExtentOnly", False)
     layer_caller(ctx, ref.id, ref.restricted, authorization)
     if extent_only:
-        return _extent_answer(ctx, ref, where, bbox, out_info, count_only)
-    matched, rows = _read(ctx, ref, where, bbox, offset, 0 if count_only else count)
+        return _extent_answer(ctx, ref, where, (bbox, relation), out_info, count_only)
+    matched, rows = _read(ctx, ref, where, (bbox, relation), offset, 0 if count_only else count)
     if count_only:
         return Answer({"count": matched})
     exceeded = offset + len(rows) < matched
@@ -413,13 +492,13 @@ def _extent_answer(
     ctx: PlanFuse,
     ref: CollectionRef,
     where,
-    bbox: BBoxQuery | None,
+    spatial: Spatial,
     out_info: CRSInfo,
     with_count: bool,
 ) -> Answer:
     """`returnExtentOnly`: the bounds of the matching features in `outSR`."""
     limit = ctx.settings.ogc_limit_max
-    matched, rows = _read(ctx, ref, where, bbox, 0, limit)
+    matched, rows = _read(ctx, ref, where, spatial, 0, limit)
     if matched > len(rows):
         raise invalid(
             "returnExtentOnly",
@@ -448,6 +527,34 @@ def _attributes(row: FeatureRow, out_fields: list[str] | None) -> dict[str, Any]
 
 
 def _read(
+    ctx: PlanFuse,
+    ref: CollectionRef,
+    where,
+    spatial: Spatial,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[FeatureRow]]:
+    """(matched, the page) of the features the where clause and the spatial filter keep."""
+    bbox, relation = spatial
+    if relation is None or bbox is None:
+        return _read_intersecting(ctx, ref, where, bbox, offset, limit)
+    # Every relation other than disjoint implies intersects: the store's exact intersects
+    # gives the candidates, each then tested with the relation itself.
+    matched, rows = _read_intersecting(ctx, ref, where, bbox, 0, MAX_TESTED + 1)
+    if matched > MAX_TESTED:
+        raise invalid(
+            "spatialRel",
+            f"{matched} features meet the geometry, more than the {MAX_TESTED} a spatialRel "
+            "is tested on; use a smaller geometry or a where clause",
+        )
+    if rows:
+        shapely.prepare(bbox.polygon)
+        keep = relation(bbox.polygon, shapely.from_wkb([r.geom for r in rows]))
+        rows = [row for row, kept in zip(rows, keep, strict=True) if kept]
+    return len(rows), rows[offset : offset + limit]
+
+
+def _read_intersecting(
     ctx: PlanFuse,
     ref: CollectionRef,
     where,
@@ -497,14 +604,16 @@ IMAGE_FORMATS = {"png": "image/png", "png32": "image/png", "png24": "image/png",
 
 
 def map_server(ctx: PlanFuse, name: str) -> Answer:
-    """`…/MapServer`: the layer as a dynamic map service (export only, no cache)."""
+    """`…/MapServer`: the layer as a dynamic map service (export, identify, legend and layer
+    0's query; no cache)."""
     ref = layer_ref(ctx, name)
     body = feature_server(ctx, name).body
     extent = _extent(ref)
     body.update(
         {
             "mapName": ref.name,
-            "capabilities": "Map",
+            # Query: identify, and layer 0's description and query as the FeatureServer's.
+            "capabilities": "Map,Query",
             "supportedImageFormatTypes": "PNG32,PNG24,PNG,JPG",
             "singleFusedMapCache": False,
             "initialExtent": extent,
@@ -587,6 +696,124 @@ def legend(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | 
     layer = {"layerId": 0, "layerName": ref.name, "layerType": "Feature Layer",
              "minScale": 0, "maxScale": 0, "legend": items}  # fmt: skip
     return Answer({"layers": [layer]})
+
+
+# --- identify ------------------------------------------------------------------------------
+
+#: What `layers` may ask for; with one layer per service each answers layer 0.
+IDENTIFY_OPTIONS = ("all", "top", "visible")
+MAX_TOLERANCE_PX = 100
+
+
+def identify(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | None) -> Answer:
+    """`…/MapServer/identify`: the features at a click (a point) or in a dragged box (an
+    envelope), `tolerance` pixels around it on the map the client shows (`mapExtent` drawn
+    at `imageDisplay`), as ArcGIS clients and the Leaflet/OpenLayers Esri plugins read it."""
+    ref = layer_ref(ctx, name)
+    fmt = (args.get("f") or "json").strip().lower()
+    if fmt not in ("json", "pjson"):
+        raise invalid("f", f"f={fmt[:20]!r} is not offered; identify answers f=json or f=pjson")
+    raw = (args.get("geometry") or "").strip()
+    if not raw:
+        raise invalid("geometry", "geometry is required: a point x,y or an envelope")
+    kind = (args.get("geometryType") or "esriGeometryPoint").strip()
+    if kind not in ("esriGeometryPoint", "esriGeometryEnvelope"):
+        raise invalid("geometryType", "geometryType is esriGeometryPoint or esriGeometryEnvelope")
+    asked = _identify_layers(args.get("layers"))
+    widen = _tolerance_units(args)
+    geometry = _storage_geometry(raw, kind, args.get("sr"), "sr", widen)
+    out_info = _sr(args.get("sr") or _geometry_wkid(raw), "sr")
+    return_geometry = _bool(args, "returnGeometry", True)
+    layer_caller(ctx, ref.id, ref.restricted, authorization)
+    if not asked:
+        return Answer({"results": []})
+    bbox = BBoxQuery.from_geometry(geometry, None)
+    where = Where()
+    _, rows = _read(ctx, ref, where, (bbox, None), 0, ctx.settings.ogc_limit_max)
+    return Answer({"results": _identify_results(ref, rows, out_info, return_geometry)})
+
+
+def _identify_layers(raw: str | None) -> bool:
+    """`layers` (`all`, `top` or `visible`, optionally `:0,…`): whether layer 0 is asked."""
+    text = (raw or "all").strip()
+    option, _, ids = text.partition(":")
+    if option.strip().lower() not in IDENTIFY_OPTIONS:
+        raise invalid("layers", "layers is all, top or visible, optionally with :0")
+    if not ids.strip():
+        return True
+    try:
+        numbers = {int(v) for v in ids.split(",") if v.strip()}
+    except ValueError:
+        raise invalid("layers", "the layer ids after ':' are numbers, e.g. all:0") from None
+    return 0 in numbers
+
+
+def _tolerance_units(args: dict[str, str]) -> float:
+    """`tolerance` pixels as units of `sr` on the map the client shows: the larger of the
+    extent's units per pixel across and down (a stretched map still widens both ways)."""
+    tolerance = _int(args, "tolerance") or 0
+    if tolerance > MAX_TOLERANCE_PX:
+        raise invalid("tolerance", f"tolerance is at most {MAX_TOLERANCE_PX} pixels")
+    if tolerance == 0:
+        return 0.0
+    extent_raw = (args.get("mapExtent") or "").strip()
+    display_raw = (args.get("imageDisplay") or "").strip()
+    if not extent_raw or not display_raw:
+        raise invalid(
+            "mapExtent", "a tolerance needs mapExtent and imageDisplay (width,height,dpi)"
+        )
+    try:
+        extent = orjson.loads(extent_raw) if extent_raw.startswith("{") else extent_raw.split(",")
+        if isinstance(extent, dict):
+            extent = [extent.get(k) for k in ("xmin", "ymin", "xmax", "ymax")]
+        x0, y0, x1, y1 = (float(v) for v in extent)
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        raise invalid("mapExtent", "mapExtent is xmin,ymin,xmax,ymax in sr") from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x0 >= x1 or y0 >= y1:
+        raise invalid("mapExtent", "mapExtent needs finite xmin < xmax and ymin < ymax")
+    display = display_raw.split(",")
+    if len(display) not in (2, 3) or not all(v.strip().isdigit() for v in display):
+        raise invalid("imageDisplay", "imageDisplay is width,height,dpi in pixels")
+    width, height = int(display[0]), int(display[1])
+    if not (0 < width <= 100_000 and 0 < height <= 100_000):
+        raise invalid("imageDisplay", "imageDisplay's width and height are 1 to 100000 pixels")
+    return tolerance * max((x1 - x0) / width, (y1 - y0) / height)
+
+
+def _geometry_wkid(raw: str) -> str | None:
+    """The wkid of an Esri JSON geometry's own `spatialReference`, if it has one."""
+    if not raw.startswith("{"):
+        return None
+    try:
+        value = orjson.loads(raw)
+        return str(value["spatialReference"]["wkid"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def _identify_results(
+    ref: CollectionRef, rows: list[FeatureRow], out_info: CRSInfo, return_geometry: bool
+) -> list[dict[str, Any]]:
+    display = "name" if "name" in ref.fields else OID
+    geometry_type = _geometry_type(ref)
+    geoms = to_output(shapely.from_wkb([r.geom for r in rows]), out_info) if rows else []
+    results = []
+    for row, geom in zip(rows, geoms, strict=True):
+        attributes = {OID: row.fid, **_attributes(row, None)}
+        value = attributes.get(display)
+        result: dict[str, Any] = {
+            "layerId": 0,
+            "layerName": ref.name,
+            "value": "" if value is None else str(value),
+            "displayFieldName": display,
+            "attributes": attributes,
+            "geometryType": geometry_type,
+        }
+        if return_geometry:
+            result["geometry"] = {**_esri_geometry(geom),
+                                  "spatialReference": _spatial_reference(out_info)}  # fmt: skip
+        results.append(result)
+    return results
 
 
 def request_args(pairs: Any) -> dict[str, str]:

@@ -21,6 +21,9 @@ from planfuse.services.features.crs import COLLECTION_CRS_KEYS, collection_crs, 
 
 _SHORT = re.compile(r"^EPSG:[0-9]+$", re.IGNORECASE)
 _LEGACY_GML = re.compile(r"^http://www\.opengis\.net/gml/srs/epsg\.xml#([0-9]+)$")
+# WFS 1.1.0's URN spellings without the empty version (urn:x-ogc:def:crs:EPSG:4490 as
+# GeoServer writes it, urn:ogc:def:crs:EPSG:4490): the EPSG axis order, as the full URN.
+_URN_NO_VERSION = re.compile(r"^urn:(?:x-)?ogc:def:crs:EPSG:([0-9]+)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ def offered_short_names() -> list[str]:
 def parse_crs(value: str, parameter: str, *, short_is_xy: bool, code: str) -> RequestCRS:
     """The offered CRS `value` names, with the axis order of its spelling; else `code`."""
     text = value.strip()
+    short_urn = _URN_NO_VERSION.match(text)
+    if short_urn:
+        text = f"urn:ogc:def:crs:EPSG::{short_urn.group(1)}"
     legacy = _LEGACY_GML.match(text)
     if legacy:
         text = f"EPSG:{legacy.group(1)}"

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 from planfuse.http.problems import ProblemError, problem_from_exception
 
 OWS_NS = "http://www.opengis.net/ows/1.1"
+OWS10_NS = "http://www.opengis.net/ows"
 
 
 @dataclass
@@ -63,11 +64,12 @@ def from_exception(exc: BaseException, *, not_found_code: str = "NotFound") -> O
 
 
 def exception_report(error: OWSError, version: str = "2.0.0") -> bytes:
-    """OWS Common 1.1 ExceptionReport (WFS 2.0, WMTS)."""
+    """OWS Common 1.1 ExceptionReport (WFS 2.0, WMTS); OWS Common 1.0's for WFS 1.1.0."""
     locator = f" locator={quoteattr(error.locator)}" if error.locator else ""
+    namespace = OWS10_NS if version == "1.1.0" else OWS_NS
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<ows:ExceptionReport xmlns:ows="{OWS_NS}" version={quoteattr(version)} xml:lang="en">'
+        f'<ows:ExceptionReport xmlns:ows="{namespace}" version={quoteattr(version)} xml:lang="en">'
         f"<ows:Exception exceptionCode={quoteattr(error.code)}{locator}>"
         f"<ows:ExceptionText>{escape(error.message)}</ows:ExceptionText>"
         "</ows:Exception></ows:ExceptionReport>"

@@ -32,6 +32,10 @@ class KVP:
             raise missing(name)
         return value.strip()
 
+    def items(self) -> list[tuple[str, str]]:
+        """(upper-cased name, value) of every parameter."""
+        return list(self._values.items())
+
     def __contains__(self, name: str) -> bool:
         return name.upper() in self._values
 

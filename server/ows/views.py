@@ -16,7 +16,7 @@ from planfuse.geo.errors import GeoError
 from planfuse.http.context import planfuse, response_cache
 from planfuse.http.problems import ProblemError
 from planfuse.http.routes import RouteTable
-from planfuse.ows import arcgis, wfs, wms, wmts
+from planfuse.ows import arcgis, wfs11, wms, wmts
 from planfuse.ows.errors import (
     OWSError,
     exception_report,
@@ -73,7 +73,7 @@ def ows():
         ctx = planfuse()
         authorization = request.headers.get("Authorization")
         if service == "WFS":
-            answer = wfs.handle(ctx, kvp, _base_url(), authorization)
+            answer = wfs11.handle(ctx, kvp, _base_url(), authorization)  # 1.1.0 or 2.0.0
         elif service == "WMS":
             answer = wms.handle(ctx, kvp, _base_url(), authorization)
         else:
@@ -84,7 +84,13 @@ def ows():
     except _REFUSALS as exc:
         if service == "WMS":
             return _wms_error(from_exception(exc, not_found_code="LayerNotDefined"), version)
-        return _xml_error(from_exception(exc))
+        return _xml_error(from_exception(exc), _wfs_version())
+
+
+def _wfs_version() -> str:
+    """The WFS version an exception report is written in: 1.1.0 when the request asked it."""
+    asked = request.args.get("VERSION") or request.args.get("version") or ""
+    return "1.1.0" if asked.strip() == "1.1.0" else "2.0.0"
 
 
 # --- WMTS ----------------------------------------------------------------------------------
@@ -235,6 +241,25 @@ def arcgis_map_server(name: str):
         return arcgis.map_server(ctx, name)
 
     return _arcgis(produce)
+
+
+@arcgis_routes.get("/<name>/MapServer/identify")
+def arcgis_identify(name: str):
+    def produce(ctx, args):
+        return arcgis.identify(ctx, name, args, request.headers.get("Authorization"))
+
+    return _arcgis(produce)
+
+
+@arcgis_routes.get("/<name>/MapServer/<int:layer>", strict_slashes=False)
+def arcgis_map_layer(name: str, layer: int):
+    # A Map,Query service's layer: the same description and query as the FeatureServer's.
+    return arcgis_feature_layer(name, layer)
+
+
+@arcgis_routes.get("/<name>/MapServer/<int:layer>/query")
+def arcgis_map_layer_query(name: str, layer: int):
+    return arcgis_query(name, layer)
 
 
 @arcgis_routes.get("/<name>/MapServer/legend")

@@ -10,6 +10,7 @@ same restricted-layer rule as OGC API – Features. Queries go through
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,18 +21,29 @@ import orjson
 import shapely
 
 from planfuse.context import PlanFuse
+from planfuse.errors import InvalidInput
+from planfuse.geo.crs import resolve_crs
 from planfuse.http.layer_access import layer_caller
 from planfuse.ows import fes, gml
 from planfuse.ows.crs import RequestCRS, offered_urns, parse_crs, urn
 from planfuse.ows.errors import OWSError, invalid, missing
 from planfuse.ows.kvp import KVP, numbers, version_check
 from planfuse.services.features.crs import collection_crs, storage_box, to_output
+from planfuse.services.features.filters import (
+    MAX_SCANNED,
+    Filter,
+    compile_filter,
+    parse_sortby,
+    sort_rows,
+)
 from planfuse.services.features.layers import CollectionRef, current_layers, find_layer
 from planfuse.services.features.output import geojson_features
 from planfuse.services.features.store import BBoxQuery, FeatureRow, get_feature, query_features
 from planfuse.services.layers.kinds import LAYER_KINDS
 
 VERSIONS = ("2.0.0",)
+#: Every version /ows answers (1.1.0 in `planfuse.ows.wfs11`), as capabilities list them.
+SERVED_VERSIONS = ("2.0.0", "1.1.0")
 NAMESPACE = "urn:planfuse:layers"
 PREFIX = "pf"
 GEOMETRY = "geometry"
@@ -77,7 +89,7 @@ def _find_type(ctx: PlanFuse, name: str, parameter: str = "TYPENAMES") -> Collec
     )
 
 
-def _fields(ref: CollectionRef) -> list[tuple[str, str]]:
+def type_fields(ref: CollectionRef) -> list[tuple[str, str]]:
     """(XML element name, property name) of a layer's properties, `district` included."""
     names = list(ref.fields)
     if "district" not in names:
@@ -108,7 +120,23 @@ def _operation(name: str, href: str, parameters: dict[str, Sequence[str]] | None
     )
 
 
-def _title(ref: CollectionRef) -> tuple[str, str]:
+def _filter_operators() -> str:
+    """Scalar and spatial capabilities: the operators `fes` really reads."""
+    comparisons = "".join(
+        f'<fes:ComparisonOperator name="{name}"/>' for name in fes.SCALAR_OPERATORS
+    )
+    operands = "".join(f'<fes:GeometryOperand name="{name}"/>' for name in fes.GEOMETRY_OPERANDS)
+    spatial = "".join(f'<fes:SpatialOperator name="{name}"/>' for name in fes.SPATIAL_OPERATORS)
+    return (
+        "<fes:Scalar_Capabilities><fes:LogicalOperators/>"
+        f"<fes:ComparisonOperators>{comparisons}</fes:ComparisonOperators>"
+        "</fes:Scalar_Capabilities><fes:Spatial_Capabilities>"
+        f"<fes:GeometryOperands>{operands}</fes:GeometryOperands>"
+        f"<fes:SpatialOperators>{spatial}</fes:SpatialOperators></fes:Spatial_Capabilities>"
+    )
+
+
+def type_title(ref: CollectionRef) -> tuple[str, str]:
     kind = LAYER_KINDS.get(ref.kind)
     abstract = f"{kind.title_zh} {kind.title_en}" if kind else ref.kind
     if ref.department:
@@ -127,7 +155,7 @@ def capabilities(ctx: PlanFuse, base_url: str) -> Answer:
     formats = ["application/gml+xml; version=3.2", "application/json", "application/geo+json"]
     types = []
     for ref in current_layers(ctx):
-        title, abstract = _title(ref)
+        title, abstract = type_title(ref)
         bbox = ""
         if ref.bbox is not None:
             west, south, east, north = ref.bbox
@@ -145,7 +173,7 @@ def capabilities(ctx: PlanFuse, base_url: str) -> Answer:
             + f"</wfs:OutputFormats>{bbox}</wfs:FeatureType>"
         )
     operations = (
-        _operation("GetCapabilities", href, {"AcceptVersions": VERSIONS})
+        _operation("GetCapabilities", href, {"AcceptVersions": SERVED_VERSIONS})
         + _operation("DescribeFeatureType", href, {"outputFormat": [XSD]})
         + _operation(
             "GetFeature", href, {"outputFormat": formats, "resultType": ["results", "hits"]}
@@ -176,14 +204,16 @@ def capabilities(ctx: PlanFuse, base_url: str) -> Answer:
                 ("ImplementsAdHocQuery", "TRUE"),
                 ("ImplementsFunctions", "FALSE"),
                 ("ImplementsResourceId", "TRUE"),
-                ("ImplementsMinStandardFilter", "FALSE"),
+                ("ImplementsMinStandardFilter", "TRUE"),
+                # PropertyIsNil (no property is nil here) is what Standard Filter lacks.
                 ("ImplementsStandardFilter", "FALSE"),
                 ("ImplementsMinSpatialFilter", "TRUE"),
+                # DWithin and Beyond are not offered.
                 ("ImplementsSpatialFilter", "FALSE"),
                 ("ImplementsMinTemporalFilter", "FALSE"),
                 ("ImplementsTemporalFilter", "FALSE"),
                 ("ImplementsVersionNav", "FALSE"),
-                ("ImplementsSorting", "FALSE"),
+                ("ImplementsSorting", "TRUE"),
                 ("ImplementsExtendedOperators", "FALSE"),
             )
         )
@@ -208,13 +238,7 @@ def capabilities(ctx: PlanFuse, base_url: str) -> Answer:
         f"<fes:Filter_Capabilities><fes:Conformance>{conformance}</fes:Conformance>"
         '<fes:Id_Capabilities><fes:ResourceIdentifier name="fes:ResourceId"/>'
         "</fes:Id_Capabilities>"
-        "<fes:Scalar_Capabilities><fes:LogicalOperators/><fes:ComparisonOperators>"
-        '<fes:ComparisonOperator name="PropertyIsEqualTo"/></fes:ComparisonOperators>'
-        "</fes:Scalar_Capabilities>"
-        "<fes:Spatial_Capabilities><fes:GeometryOperands>"
-        '<fes:GeometryOperand name="gml:Envelope"/></fes:GeometryOperands>'
-        '<fes:SpatialOperators><fes:SpatialOperator name="BBOX"/></fes:SpatialOperators>'
-        "</fes:Spatial_Capabilities></fes:Filter_Capabilities>"
+        f"{_filter_operators()}</fes:Filter_Capabilities>"
         "</wfs:WFS_Capabilities>"
     )
     return Answer(body.encode(), "application/xml")
@@ -238,7 +262,7 @@ def describe_feature_type(ctx: PlanFuse, kvp: KVP) -> Answer:
         name = type_name(ref.id)
         props = "".join(
             f'<xsd:element name="{element}" type="xsd:string" minOccurs="0" nillable="true"/>'
-            for element, _ in _fields(ref)
+            for element, _ in type_fields(ref)
         )
         types.append(
             f'<xsd:complexType name="{name}Type"><xsd:complexContent>'
@@ -265,7 +289,7 @@ def describe_feature_type(ctx: PlanFuse, kvp: KVP) -> Answer:
 
 
 @dataclass
-class _Query:
+class Query:
     ref: CollectionRef
     crs: RequestCRS
     bbox: BBoxQuery | None
@@ -275,6 +299,10 @@ class _Query:
     count: int
     hits: bool
     media_type: str
+    #: A FES condition beyond the fast path, compiled as OGC API's CQL2 filters are.
+    compiled: Filter | None = None
+    #: SORTBY as (property, descending) keys.
+    sort_keys: list[tuple[str, bool]] | None = None
 
 
 def _output_format(kvp: KVP) -> str:
@@ -328,10 +356,13 @@ def _resource_fid(rid: str) -> tuple[str, int]:
     return layer, int(number)
 
 
-def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
+def parse_get_feature(ctx: PlanFuse, kvp: KVP) -> Query:
     names = kvp.get("TYPENAMES") or kvp.get("TYPENAME")
     rid_text = kvp.get("RESOURCEID") or kvp.get("FEATUREID")
     filter_text = kvp.get("FILTER")
+    if not filter_text and (kvp.get("QUERY") or "").lstrip().startswith("<"):
+        # OWSLib's WFS 2.0 GetFeature over GET sends its filter as QUERY.
+        filter_text = kvp.get("QUERY")
     bbox_text = kvp.get("BBOX")
     given = [
         n for n, v in (("RESOURCEID", rid_text), ("FILTER", filter_text), ("BBOX", bbox_text)) if v
@@ -342,6 +373,45 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
     rids = [r for r in rid_text.split(",") if r.strip()] if rid_text else parsed.resource_ids
     if len(rids) > MAX_RESOURCE_IDS:
         raise invalid("RESOURCEID", f"at most {MAX_RESOURCE_IDS} resource ids per request")
+    ref = _feature_type(ctx, names, rids)
+    resource_ids = _resource_ids(rids, ref)
+    srs = kvp.get("SRSNAME")
+    media_type = _output_format(kvp)
+    if srs and srs.strip():
+        crs = parse_crs(srs, "srsName", short_is_xy=True, code="InvalidParameterValue")
+    elif media_type == GML32:
+        crs = _default_crs()
+    else:  # GeoJSON without srsName: RFC 7946's longitude/latitude
+        crs = parse_crs("urn:ogc:def:crs:OGC:1.3:CRS84", "srsName", short_is_xy=True, code="x")
+    bbox = _bbox_parameter(bbox_text, srs, crs, parsed)
+    fields = dict((element, name) for element, name in type_fields(ref))
+    compiled = _compile(parsed.condition, ref, fields) if parsed.condition is not None else None
+    sort_keys = _sort_keys(kvp.get("SORTBY"), ref, fields)
+    equals = _equalities(parsed, ref, fields)
+    count_max = ctx.settings.ogc_limit_max
+    count = kvp.integer("COUNT", 0) if "COUNT" in kvp else kvp.integer("MAXFEATURES", 0)
+    count = count_max if count is None else min(count, count_max)  # capped, not refused
+    start = kvp.integer("STARTINDEX", 0, 2**31 - 1) or 0
+    result_type = (kvp.get("RESULTTYPE") or "results").strip().lower()
+    if result_type not in ("results", "hits"):
+        raise invalid("resultType", "resultType is results or hits")
+    return Query(
+        ref,
+        crs,
+        bbox,
+        equals,
+        resource_ids,
+        start,
+        count,
+        result_type == "hits",
+        _output_format(kvp),
+        compiled,
+        sort_keys,
+    )
+
+
+def _feature_type(ctx: PlanFuse, names: str | None, rids: list[str]) -> CollectionRef:
+    """The one feature type TYPENAMES names, else the first resource id's."""
     if names and names.strip():
         listed = [n for n in names.replace("(", "").replace(")", "").split(",") if n.strip()]
         if len(listed) != 1:
@@ -350,11 +420,30 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
                 "GetFeature reads one feature type per request",
                 "TYPENAMES",
             )
-        ref = _find_type(ctx, listed[0])
-    elif rids:
-        ref = _find_type(ctx, _resource_fid(rids[0])[0], "RESOURCEID")
-    else:
-        raise missing("TYPENAMES")
+        return _find_type(ctx, listed[0])
+    if rids:
+        return _find_type(ctx, _resource_fid(rids[0])[0], "RESOURCEID")
+    raise missing("TYPENAMES")
+
+
+def _equalities(
+    parsed: fes.Filter, ref: CollectionRef, fields: dict[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """The fast path's property equalities, by property name."""
+    equals: dict[str, tuple[str, ...]] = {}
+    for prop, values in parsed.equals.items():
+        if prop not in fields:
+            raise invalid(
+                "FILTER",
+                f"property {prop[:64]!r} is not of {type_name(ref.id)}; DescribeFeatureType "
+                "lists its properties",
+            )
+        equals[fields[prop]] = tuple(values)
+    return equals
+
+
+def _resource_ids(rids: list[str], ref: CollectionRef) -> list[int] | None:
+    """RESOURCEID (or fes:ResourceId) as feature ids of `ref`, or None when not given."""
     resource_ids = None
     if rids:
         resource_ids = []
@@ -365,14 +454,13 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
                     "RESOURCEID", f"resource id {rid[:64]!r} is not of {type_name(ref.id)}"
                 )
             resource_ids.append(fid)
-    srs = kvp.get("SRSNAME")
-    media_type = _output_format(kvp)
-    if srs and srs.strip():
-        crs = parse_crs(srs, "srsName", short_is_xy=True, code="InvalidParameterValue")
-    elif media_type == GML32:
-        crs = _default_crs()
-    else:  # GeoJSON without srsName: RFC 7946's longitude/latitude
-        crs = parse_crs("urn:ogc:def:crs:OGC:1.3:CRS84", "srsName", short_is_xy=True, code="x")
+    return resource_ids
+
+
+def _bbox_parameter(
+    bbox_text: str | None, srs: str | None, crs: RequestCRS, parsed: fes.Filter
+) -> BBoxQuery | None:
+    """BBOX (its own CRS, else srsName's, else the DefaultCRS) or the fast path's fes:BBOX."""
     bbox = None
     if bbox_text:
         parts = [p.strip() for p in bbox_text.split(",")]
@@ -394,41 +482,56 @@ def _parse_get_feature(ctx: PlanFuse, kvp: KVP) -> _Query:
         )
         corners = (*env.lower, *env.upper)
         bbox = _bbox_query(corners, env_crs, "FILTER")
-    fields = dict((element, name) for element, name in _fields(ref))
-    equals: dict[str, tuple[str, ...]] = {}
-    for prop, values in parsed.equals.items():
-        if prop not in fields:
+    return bbox
+
+
+def _compile(condition: Any, ref: CollectionRef, fields: dict[str, str]) -> Filter:
+    """A FES condition beyond the fast path as the predicate OGC API's CQL2 filters compile
+    to; its geometries are already in storage coordinates (lon/lat)."""
+    node = fes.condition_ast(condition, fields)
+    try:
+        return compile_filter(
+            node, ref.fields, _storage_xy(), parameter="FILTER",
+            properties_hint="DescribeFeatureType lists them",
+        )  # fmt: skip
+    except InvalidInput as exc:
+        raise invalid("FILTER", exc.message) from None
+
+
+def _storage_xy():
+    """Storage coordinates (EPSG:4490) longitude first: how `fes` hands geometries over."""
+    return dataclasses.replace(resolve_crs("EPSG:4490"), first_axis_north=False)
+
+
+def _sort_keys(
+    raw: str | None, ref: CollectionRef, fields: dict[str, str]
+) -> list[tuple[str, bool]] | None:
+    """`SORTBY=name [ASC|DESC],…` (FES 2.0; `A`/`D` as WFS 1.1 wrote them) as the keys OGC
+    API's `sortby` takes, with its limits."""
+    if raw is None or not raw.strip():
+        return None
+    terms = []
+    for part in (p.strip() for p in raw.split(",")):
+        words = part.split()
+        if not words or len(words) > 2:
+            raise invalid("SORTBY", f"SORTBY term {part[:40]!r} is not 'name [ASC|DESC]'")
+        order = words[1].upper() if len(words) == 2 else "ASC"
+        if order not in ("ASC", "DESC", "A", "D"):
+            raise invalid("SORTBY", f"SORTBY order {words[1][:10]!r} is ASC or DESC")
+        local = words[0].rsplit(":", 1)[-1]
+        if local not in fields:
             raise invalid(
-                "FILTER",
-                f"property {prop[:64]!r} is not of {type_name(ref.id)}; DescribeFeatureType "
-                "lists its properties",
+                "SORTBY",
+                f"cannot sort by {words[0][:64]!r}; sort by one of: {', '.join(sorted(fields))}",
             )
-        equals[fields[prop]] = tuple(values)
-    count_max = ctx.settings.ogc_limit_max
-    count = kvp.integer("COUNT", 0) if "COUNT" in kvp else kvp.integer("MAXFEATURES", 0)
-    count = count_max if count is None else min(count, count_max)  # capped, not refused
-    start = kvp.integer("STARTINDEX", 0, 2**31 - 1) or 0
-    result_type = (kvp.get("RESULTTYPE") or "results").strip().lower()
-    if result_type not in ("results", "hits"):
-        raise invalid("resultType", "resultType is results or hits")
-    if kvp.get("SORTBY"):
-        raise OWSError(
-            "OperationNotSupported", "SORTBY is not supported; features come in id order", "SORTBY"
-        )
-    return _Query(
-        ref,
-        crs,
-        bbox,
-        equals,
-        resource_ids,
-        start,
-        count,
-        result_type == "hits",
-        _output_format(kvp),
-    )
+        terms.append(("-" if order in ("DESC", "D") else "+") + fields[local])
+    try:
+        return parse_sortby(",".join(terms), [*ref.fields, "district"])
+    except InvalidInput as exc:
+        raise invalid("SORTBY", exc.message) from None
 
 
-def _read(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
+def read(ctx: PlanFuse, query: Query) -> tuple[int, list[FeatureRow]]:
     ref = query.ref
     if query.resource_ids is not None:
         rows = []
@@ -436,8 +539,12 @@ def _read(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
             row = get_feature(ctx, ref.id, ref.version, fid)
             if row is not None:
                 rows.append(row)
+        if query.sort_keys:
+            rows = sort_rows(rows, query.sort_keys)
         matched = len(rows)
         return matched, ([] if query.hits else rows[query.start : query.start + query.count])
+    if query.compiled is not None or query.sort_keys:
+        return _read_tested(ctx, query)
     return query_features(
         ctx,
         ref.id,
@@ -450,11 +557,40 @@ def _read(ctx: PlanFuse, query: _Query) -> tuple[int, list[FeatureRow]]:
     )
 
 
-def _timestamp() -> str:
+def _read_tested(ctx: PlanFuse, query: Query) -> tuple[int, list[FeatureRow]]:
+    """A page of features a compiled filter keeps and/or in SORTBY order, as OGC API reads
+    them: the store's bound query (the fast-path terms plus the filter's top-level
+    equalities and spatial term) gives at most MAX_SCANNED candidates, each is tested, then
+    sorted and paged."""
+    ref = query.ref
+    equals = dict(query.equals)
+    bbox = query.bbox
+    if query.compiled is not None:
+        for name, options in query.compiled.equalities.items():
+            equals.setdefault(name, options)
+        bbox = bbox or query.compiled.spatial
+    matched, rows = query_features(
+        ctx, ref.id, ref.version, ref.feature_count, filters=equals, bbox=bbox,
+        offset=0, limit=MAX_SCANNED + 1,
+    )  # fmt: skip
+    if matched > MAX_SCANNED:
+        raise invalid(
+            "FILTER" if query.compiled is not None else "SORTBY",
+            f"the request leaves {matched} features of {type_name(ref.id)} to test, more "
+            f"than {MAX_SCANNED}; add a BBOX or an equality on a property to narrow it",
+        )
+    if query.compiled is not None:
+        rows = [row for row in rows if query.compiled.predicate(row)]
+    if query.sort_keys:
+        rows = sort_rows(rows, query.sort_keys)
+    return len(rows), ([] if query.hits else rows[query.start : query.start + query.count])
+
+
+def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
@@ -462,9 +598,9 @@ def _value(value: Any) -> str:
     return escape(str(value))
 
 
-def _gml_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> bytes:
+def _gml_collection(query: Query, matched: int, rows: list[FeatureRow]) -> bytes:
     name = type_name(query.ref.id)
-    fields = _fields(query.ref)
+    fields = type_fields(query.ref)
     geoms = to_output(shapely.from_wkb([r.geom for r in rows]), query.crs.info) if rows else []
     declared = gml.property_type(query.ref.geometry_type)  # as DescribeFeatureType says
     members = []
@@ -474,7 +610,7 @@ def _gml_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> byte
         if row.district is not None:
             props.setdefault("district", row.district)
         values = "".join(
-            f"<{PREFIX}:{element}>{_value(props[prop])}</{PREFIX}:{element}>"
+            f"<{PREFIX}:{element}>{value_text(props[prop])}</{PREFIX}:{element}>"
             for element, prop in fields
             if props.get(prop) is not None
         )
@@ -487,18 +623,18 @@ def _gml_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> byte
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0" '
         f'xmlns:gml="http://www.opengis.net/gml/3.2" xmlns:{PREFIX}="{NAMESPACE}" '
-        f'timeStamp="{_timestamp()}" numberMatched="{matched}" numberReturned="{len(rows)}">'
+        f'timeStamp="{timestamp()}" numberMatched="{matched}" numberReturned="{len(rows)}">'
     )
     return (head + "".join(members) + "</wfs:FeatureCollection>").encode()
 
 
-def _geojson_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> bytes:
+def _geojson_collection(query: Query, matched: int, rows: list[FeatureRow]) -> bytes:
     body: dict[str, Any] = {
         "type": "FeatureCollection",
         "features": geojson_features(rows, query.crs.info, id_prefix=type_name(query.ref.id)),
         "numberMatched": matched,
         "numberReturned": len(rows),
-        "timeStamp": _timestamp(),
+        "timeStamp": timestamp(),
     }
     if query.crs.info.key != "OGC:CRS84":
         body["crs"] = {"type": "name", "properties": {"name": query.crs.name}}
@@ -506,9 +642,9 @@ def _geojson_collection(query: _Query, matched: int, rows: list[FeatureRow]) -> 
 
 
 def get_feature_response(ctx: PlanFuse, kvp: KVP, authorization: str | None = None) -> Answer:
-    query = _parse_get_feature(ctx, kvp)
+    query = parse_get_feature(ctx, kvp)
     layer_caller(ctx, query.ref.id, query.ref.restricted, authorization)
-    matched, rows = _read(ctx, query)
+    matched, rows = read(ctx, query)
     if query.media_type == GML32:
         return Answer(_gml_collection(query, matched, rows), GML32)
     return Answer(_geojson_collection(query, matched, rows), query.media_type)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
@@ -152,6 +153,65 @@ def test_polygon_rings_and_geometry_filters(client, data):
     assert body["count"] == expected
 
 
+def _ids(client, **params):
+    body = _query(client, returnGeometry="false", outFields="code", f="json", **params)
+    return sorted(f["attributes"]["OBJECTID"] for f in body["features"])
+
+
+def _related(data, query_geometry, predicate):
+    """The fids whose stored geometry relates to the query geometry, by shapely here."""
+    shapes = stored(data, "parcels")
+    return sorted(fid for fid, geom in shapes.items() if predicate(query_geometry, geom))
+
+
+def test_spatial_relations_follow_esri(client, data):
+    # Contains parcel 1 (106.500–106.506, 29.500–29.506) and tiny parcel 51, overlaps
+    # parcel 2 (29.510–29.516) and touches none.
+    area = shapely.box(106.499, 29.499, 106.509, 29.513)
+    polygon = json.dumps({"rings": [list(map(list, area.exterior.coords))]})
+    spatial = {"geometry": polygon, "geometryType": "esriGeometryPolygon", "inSR": 4490}
+    # Esri's reading: the query geometry <relation> the feature.
+    expected = {
+        "esriSpatialRelIntersects": (shapely.intersects, [1, 2, 51]),
+        "esriSpatialRelContains": (shapely.contains, [1, 51]),
+        "esriSpatialRelWithin": (shapely.within, []),
+        "esriSpatialRelOverlaps": (shapely.overlaps, [2]),
+        "esriSpatialRelTouches": (shapely.touches, []),
+        "esriSpatialRelCrosses": (shapely.crosses, []),
+    }
+    for relation, (predicate, known) in expected.items():
+        assert _related(data, area, predicate) == known, relation
+        assert _ids(client, spatialRel=relation, **spatial) == known, relation
+        counted = _query(client, spatialRel=relation, returnCountOnly="true", f="json", **spatial)
+        assert counted["count"] == len(known)
+    # A parcel's edge touches it; a point inside it lies within it; a line crosses it.
+    edge = shapely.box(106.506, 29.501, 106.508, 29.505)
+    rings = json.dumps({"rings": [list(map(list, edge.exterior.coords))]})
+    touching = _ids(client, geometry=rings, geometryType="esriGeometryPolygon",
+                    spatialRel="esriSpatialRelTouches")  # fmt: skip
+    assert touching == _related(data, edge, shapely.touches) == [1]
+    inside = _ids(client, geometry="106.503,29.503", geometryType="esriGeometryPoint",
+                  spatialRel="esriSpatialRelWithin")  # fmt: skip
+    assert inside == _related(data, shapely.Point(106.503, 29.503), shapely.within) == [1]
+    line = shapely.LineString([(106.495, 29.503), (106.52, 29.503)])
+    paths = json.dumps(
+        {"paths": [list(map(list, line.coords))], "spatialReference": {"wkid": 4490}}
+    )
+    crossing = _ids(client, geometry=paths, geometryType="esriGeometryPolyline",
+                    spatialRel="esriSpatialRelCrosses")  # fmt: skip
+    assert crossing == _related(data, line, shapely.crosses) == [1, 7]
+    # With objectIds the relation still applies; the index relation is the envelope one.
+    assert _ids(client, objectIds="1,2", spatialRel="esriSpatialRelContains", **spatial) == [1]
+    envelope = _ids(client, spatialRel="esriSpatialRelEnvelopeIntersects", **spatial)
+    assert _ids(client, spatialRel="esriSpatialRelIndexIntersects", **spatial) == envelope
+    # The query geometry in Web Mercator (inSR 3857) relates the same way.
+    to_web = Transformer.from_crs("EPSG:4490", "EPSG:3857", always_xy=True)
+    web = shapely.transform(area, lambda c: np.column_stack(to_web.transform(c[:, 0], c[:, 1])))
+    web_rings = json.dumps({"rings": [list(map(list, web.exterior.coords))]})
+    assert _ids(client, geometry=web_rings, geometryType="esriGeometryPolygon", inSR=3857,
+                spatialRel="esriSpatialRelContains") == [1, 51]  # fmt: skip
+
+
 def test_restricted_layer_asks_for_a_token(ctx, client, tmp_path, admin_token):
     import_geojson(
         ctx, tmp_path, "secret", "basic_farmland", parcel_features()[:5], restricted=True
@@ -176,7 +236,17 @@ def test_restricted_layer_asks_for_a_token(ctx, client, tmp_path, admin_token):
         ({"where": "1=1", "outFields": "code,secret"}, 400, "outFields"),
         ({"where": "1=1", "geometry": "1,2,3"}, 400, "envelope"),
         ({"where": "1=1", "geometry": "{bad json"}, 400, "geometry"),
-        ({"where": "1=1", "spatialRel": "esriSpatialRelWithin"}, 400, "spatialRel"),
+        ({"where": "1=1", "spatialRel": "esriSpatialRelRelation"}, 400, "esriSpatialRelWithin"),
+        (
+            {"where": "1=1", "geometry": '{"paths": 5}', "geometryType": "esriGeometryPolyline"},
+            400,
+            "polyline",
+        ),
+        (
+            {"where": "1=1", "geometry": "1,2", "geometryType": "esriGeometryMultipatch"},
+            400,
+            "geometryType",
+        ),
         ({"where": "1=1", "resultRecordCount": "-5"}, 400, "resultRecordCount"),
         ({"where": "1=1", "f": "kmz"}, 400, "f=json"),
         ({"where": "1=1", "returnGeometry": "maybe"}, 400, "true or false"),
@@ -202,7 +272,7 @@ def test_map_server_exports_the_layer_with_its_legend_colours(client, data):
     from PIL import Image
 
     service = _json(client, f"{BASE}/parcels/MapServer?f=json")
-    assert service["capabilities"] == "Map" and service["layers"][0]["id"] == 0
+    assert service["capabilities"] == "Map,Query" and service["layers"][0]["id"] == 0
     response = client.get(
         f"{BASE}/parcels/MapServer/export?bbox=106.5,29.5,106.68,29.65&bboxSR=4490"
         "&size=360,300&format=png&transparent=false&f=image"
@@ -294,3 +364,115 @@ def test_map_server_legend_gives_each_class_its_swatch(client, data):
 def test_bad_exports_answer_arcgis_error_json(client, data, query, words):
     body = _json(client, f"{BASE}/parcels/MapServer/export?{query}", 400)
     assert words in body["error"]["message"], body
+
+
+# --- identify ------------------------------------------------------------------------------
+
+
+def _identify(client, layer="parcels", status=200, **params):
+    query = "&".join(f"{k}={quote(str(v))}" for k, v in params.items())
+    return _json(client, f"{BASE}/{layer}/MapServer/identify?{query}", status)
+
+
+def test_identify_finds_the_parcel_under_a_click(client, data):
+    # A click inside parcel 1 (106.500–106.506, 29.500–29.506), as Leaflet's esri plugin sends.
+    click = json.dumps({"x": 106.503, "y": 29.503, "spatialReference": {"wkid": 4490}})
+    view = {"mapExtent": "106.5,29.5,106.6,29.6", "imageDisplay": "1000,1000,96"}
+    body = _identify(client, geometry=click, geometryType="esriGeometryPoint", sr=4490,
+                     layers="all", tolerance=0, returnGeometry="true", f="json",
+                     **view)  # fmt: skip
+    (result,) = body["results"]
+    assert result["layerId"] == 0 and result["layerName"] == "用地规划"
+    assert result["attributes"]["OBJECTID"] == 1 and result["attributes"]["code"] == "0701"
+    assert result["displayFieldName"] == "name" and result["value"] == "地块1"
+    assert result["geometryType"] == "esriGeometryPolygon"
+    got = shapely.normalize(shapely.Polygon(result["geometry"]["rings"][0]))
+    assert got.equals_exact(shapely.normalize(stored(data, "parcels")[1]), 1e-9)
+    assert result["geometry"]["spatialReference"]["wkid"] == 4490
+    # 0.0005° east of its edge: missed without tolerance, hit with 10 px of 0.0001° each.
+    near = {"geometry": "106.5065,29.503", "sr": 4490, **view}
+    assert _identify(client, tolerance=0, f="json", **near)["results"] == []
+    assert _identify(client, tolerance=4, f="json", **near)["results"] == []
+    wide = _identify(client, tolerance=10, returnGeometry="false", f="pjson", **near)
+    assert [r["attributes"]["OBJECTID"] for r in wide["results"]] == [1]
+    assert "geometry" not in wide["results"][0]
+    # Only other layers asked: nothing; layers=top:0 and visible:0 ask layer 0.
+    assert _identify(client, layers="visible:1", tolerance=10, f="json", **near)["results"] == []
+    assert len(_identify(client, layers="top:0", tolerance=10, f="json", **near)["results"]) == 1
+
+
+def test_identify_in_web_mercator_answers_in_it(client, data):
+    to_web = Transformer.from_crs("EPSG:4490", "EPSG:3857", always_xy=True)
+    x, y = to_web.transform(106.5065, 29.503)
+    x0, y0 = to_web.transform(106.5, 29.5)
+    x1, y1 = to_web.transform(106.6, 29.6)
+    extent = json.dumps({"xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1})
+    body = _identify(client, geometry=f"{x},{y}", sr=102100, tolerance=10, mapExtent=extent,
+                     imageDisplay="1000,1000", f="json")  # fmt: skip
+    (result,) = body["results"]
+    assert result["attributes"]["OBJECTID"] == 1
+    assert result["geometry"]["spatialReference"]["latestWkid"] == 3857
+    xs = [c[0] for c in result["geometry"]["rings"][0]]
+    assert min(xs) == pytest.approx(to_web.transform(106.5, 29.5)[0], abs=1e-3)
+    # An envelope finds every parcel it meets, as a query would.
+    box = "106.5005,29.5005,106.5555,29.5255"
+    boxed = _identify(client, geometry=box, geometryType="esriGeometryEnvelope", f="json")
+    assert len(boxed["results"]) == _own_count(client, f"bbox={box}")
+    # Layer 0 of the MapServer is the FeatureServer's layer, with its query.
+    assert _json(client, f"{BASE}/parcels/MapServer/0?f=json")["objectIdField"] == "OBJECTID"
+    counted = _json(
+        client, f"{BASE}/parcels/MapServer/0/query?where=1%3D1&returnCountOnly=true&f=json"
+    )
+    assert counted == {"count": 56}
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"sr": 4490}, "geometry is required"),
+        ({"geometry": "{nope"}, "geometry"),
+        ({"geometry": "106.5,29.5", "geometryType": "esriGeometryPolygon"}, "geometryType"),
+        ({"geometry": "106.5,29.5", "layers": "some"}, "layers"),
+        ({"geometry": "106.5,29.5", "layers": "all:x"}, "numbers"),
+        ({"geometry": "106.5,29.5", "tolerance": 3}, "mapExtent"),
+        (
+            {
+                "geometry": "106.5,29.5",
+                "tolerance": 3,
+                "mapExtent": "1,2,3",
+                "imageDisplay": "400,400,96",
+            },
+            "mapExtent",
+        ),
+        (
+            {
+                "geometry": "106.5,29.5",
+                "tolerance": 3,
+                "mapExtent": "106.5,29.5,106.6,29.6",
+                "imageDisplay": "0,400",
+            },
+            "imageDisplay",
+        ),
+        ({"geometry": "106.5,29.5", "tolerance": 1000}, "at most"),
+        ({"geometry": "106.5,29.5", "tolerance": "-1"}, "tolerance"),
+        ({"geometry": "106.5,29.5", "sr": 2000}, "not offered"),
+        ({"geometry": "106.5,29.5", "f": "geojson"}, "f=json"),
+    ],
+)
+def test_bad_identify_answers_arcgis_error_json(client, data, params, words):
+    body = _identify(client, status=400, **params)
+    assert set(body) == {"error"} and body["error"]["code"] == 400
+    assert words in body["error"]["message"], body
+    assert body["error"]["details"]
+
+
+def test_identify_on_a_restricted_layer_asks_for_a_token(ctx, client, tmp_path, admin_token):
+    import_geojson(ctx, tmp_path, "secret", "basic_farmland", parcel_features()[:5],
+                   restricted=True)  # fmt: skip
+    body = _identify(client, layer="secret", status=401, geometry="106.503,29.503", f="json")
+    assert body["error"]["code"] == 499
+    response = client.get(
+        f"{BASE}/secret/MapServer/identify?geometry=106.503,29.503&f=json",
+        headers={"Authorization": f"Bearer {admin_token}"},
+    )
+    assert response.status_code == 200 and len(json.loads(response.data)["results"]) == 1

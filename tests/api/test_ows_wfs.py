@@ -271,7 +271,9 @@ ROADS = "service=WFS&request=GetFeature&typeNames=pf:roads&"
          "outputFormat"),
         ("service=WFS&request=GetFeature&resourceId=roads.x", "InvalidParameterValue",
          "RESOURCEID"),
-        (ROADS + "sortBy=name", "OperationNotSupported", "SORTBY"),
+        (ROADS + "sortBy=nope", "InvalidParameterValue", "SORTBY"),
+        (ROADS + "sortBy=name%20SIDEWAYS", "InvalidParameterValue", "SORTBY"),
+        (ROADS + "sortBy=a,b,c,d,e,f", "InvalidParameterValue", "SORTBY"),
     ],
 )  # fmt: skip
 def test_bad_requests_answer_an_exception_report(client, data, query, code, locator):
@@ -280,3 +282,280 @@ def test_bad_requests_answer_an_exception_report(client, data, query, code, loca
     got_code, got_locator, text = exception_of(response)
     assert (got_code, got_locator) == (code, locator), text
     assert text
+
+
+# --- FES 2.0 beyond the fast path, and SORTBY -----------------------------------------------
+
+FES_NS = 'xmlns:fes="http://www.opengis.net/fes/2.0" xmlns:gml="http://www.opengis.net/gml/3.2"'
+
+
+def _ref(name):
+    return f"<fes:ValueReference>{name}</fes:ValueReference>"
+
+
+def _lit(value):
+    return f"<fes:Literal>{value}</fes:Literal>"
+
+
+def _cmp(op, name, value, extra=""):
+    return f"<fes:{op}{extra}>{_ref(name)}{_lit(value)}</fes:{op}>"
+
+
+def _polygon(srs, pairs):
+    coords = " ".join(f"{a} {b}" for a, b in pairs)
+    return (
+        f'<gml:Polygon gml:id="q" srsName="{srs}"><gml:exterior><gml:LinearRing>'
+        f"<gml:posList>{coords}</gml:posList></gml:LinearRing></gml:exterior></gml:Polygon>"
+    )
+
+
+URN = "urn:ogc:def:crs:EPSG::4490"
+TRIANGLE = [(106.5, 29.5), (106.56, 29.5), (106.5, 29.56), (106.5, 29.5)]
+TRIANGLE_WKT = "POLYGON((" + ",".join(f"{x} {y}" for x, y in TRIANGLE) + "))"
+
+#: (FES condition, the same condition in CQL2 text).
+CONDITIONS = [
+    (_cmp("PropertyIsNotEqualTo", "pf:code", "0701"), "code <> '0701'"),
+    (_cmp("PropertyIsLessThan", "rank", "1"), "rank < 1"),
+    (_cmp("PropertyIsGreaterThan", "rank", "1"), "rank > 1"),
+    (_cmp("PropertyIsLessThanOrEqualTo", "rank", "1"), "rank <= 1"),
+    (_cmp("PropertyIsGreaterThanOrEqualTo", "rank", "1"), "rank >= 1"),
+    (_cmp("PropertyIsLike", "name", "地块1*", ' wildCard="*" singleChar="?" escapeChar="!"'),
+     "name LIKE '地块1%'"),
+    (_cmp("PropertyIsLike", "name", "地块?", ' wildCard="*" singleChar="?" escapeChar="!"'),
+     "name LIKE '地块_'"),
+    (_cmp("PropertyIsLike", "code", "07%", ' wildCard="*" singleChar="?" escapeChar="!"'),
+     "code LIKE '07\\%'"),
+    (f"<fes:PropertyIsNull>{_ref('name')}</fes:PropertyIsNull>", "name IS NULL"),
+    (f"<fes:PropertyIsBetween>{_ref('rank')}<fes:LowerBoundary>{_lit(1)}</fes:LowerBoundary>"
+     f"<fes:UpperBoundary>{_lit(2)}</fes:UpperBoundary></fes:PropertyIsBetween>",
+     "rank BETWEEN 1 AND 2"),
+    (f"<fes:Or>{_cmp('PropertyIsEqualTo', 'code', '0701')}"
+     f"{_cmp('PropertyIsEqualTo', 'code', '1401')}</fes:Or>", "code = '0701' OR code = '1401'"),
+    (f"<fes:Not>{_cmp('PropertyIsEqualTo', 'code', '0701')}</fes:Not>", "NOT code = '0701'"),
+    (_cmp("PropertyIsEqualTo", "code", "0701", ' matchCase="false"'),
+     "CASEI(code) = CASEI('0701')"),
+    # Latitude first in the URN spelling; the same triangle in CQL2's lon/lat.
+    (f"<fes:Intersects>{_ref('geometry')}"
+     f"{_polygon(URN, [(y, x) for x, y in TRIANGLE])}</fes:Intersects>",
+     f"S_INTERSECTS(geometry, {TRIANGLE_WKT})"),
+    (f"<fes:Within>{_ref('geometry')}<gml:Envelope srsName=\"EPSG:4490\"><gml:lowerCorner>"
+     "106.5 29.5</gml:lowerCorner><gml:upperCorner>106.56 29.53</gml:upperCorner>"
+     "</gml:Envelope></fes:Within>",
+     "S_WITHIN(geometry, BBOX(106.5, 29.5, 106.56, 29.53))"),
+    (f"<fes:Contains>{_ref('geometry')}<gml:Point srsName=\"{URN}\"><gml:pos>29.503 106.503"
+     "</gml:pos></gml:Point></fes:Contains>", "S_CONTAINS(geometry, POINT(106.503 29.503))"),
+    (f"<fes:Disjoint>{_ref('geometry')}{_polygon('EPSG:4490', TRIANGLE)}</fes:Disjoint>",
+     f"S_DISJOINT(geometry, {TRIANGLE_WKT})"),
+    (f"<fes:And><fes:Or>{_cmp('PropertyIsLessThan', 'rank', '1')}"
+     f"{_cmp('PropertyIsEqualTo', 'code', '1401')}</fes:Or><fes:BBOX>{_ref('geometry')}"
+     f"<gml:Envelope srsName=\"{URN}\"><gml:lowerCorner>29.5 106.5</gml:lowerCorner>"
+     "<gml:upperCorner>29.6 106.6</gml:upperCorner></gml:Envelope></fes:BBOX></fes:And>",
+     "(rank < 1 OR code = '1401') AND S_INTERSECTS(geometry, BBOX(106.5, 29.5, 106.6, 29.6))"),
+]  # fmt: skip
+
+
+def _hits(client, condition, layer="parcels"):
+    response = client.get("/ows", query_string={
+        "service": "WFS", "version": "2.0.0", "request": "GetFeature",
+        "typeNames": f"pf:{layer}", "resultType": "hits",
+        "filter": f"<fes:Filter {FES_NS}>{condition}</fes:Filter>"})  # fmt: skip
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return int(ET.fromstring(response.data).get("numberMatched"))
+
+
+@pytest.mark.parametrize(("condition", "cql"), CONDITIONS, ids=[c[1][:40] for c in CONDITIONS])
+def test_fes_operators_count_as_ogc_api_cql2(client, data, condition, cql):
+    own = client.get("/ogc/collections/parcels/items", query_string={"filter": cql, "limit": 1})
+    assert own.status_code == 200, own.get_data(as_text=True)
+    expected = own.get_json()["numberMatched"]
+    assert 0 < expected < 56 or cql.startswith("code LIKE"), expected
+    assert _hits(client, condition) == expected
+
+
+def test_fes_like_escape_and_geometry_answers(client, data):
+    # Parcel 1 is the only one containing the point; 地块1, 地块5, 地块9 are the one-digit names.
+    assert _hits(client, CONDITIONS[15][0]) == 1
+    assert _hits(client, CONDITIONS[6][0]) == 3
+    escaped = _cmp("PropertyIsLike", "code", "07!*", ' wildCard="*" singleChar="?" escapeChar="!"')
+    assert _hits(client, escaped) == 0  # "07*" literally
+
+
+@pytest.mark.parametrize(
+    ("condition", "code", "words"),
+    [
+        ("<fes:PropertyIsNil><fes:ValueReference>name</fes:ValueReference></fes:PropertyIsNil>",
+         "OperationNotSupported", "fes:PropertyIsNil"),
+        (f"<fes:DWithin>{_ref('geometry')}</fes:DWithin>", "OperationNotSupported", "DWithin"),
+        (f"<fes:PropertyIsNull>{_lit('x')}</fes:PropertyIsNull>", "InvalidParameterValue",
+         "fes:ValueReference"),
+        (_cmp("PropertyIsLessThan", "secret", "1"), "InvalidParameterValue", "secret"),
+        (_cmp("PropertyIsLike", "code", "07*"), "InvalidParameterValue", "wildCard"),
+        (f"<fes:Or>{_cmp('PropertyIsEqualTo', 'code', '1')}</fes:Or>", "InvalidParameterValue",
+         "fes:Or"),
+        (f"<fes:Intersects>{_ref('geometry')}<gml:Curve/></fes:Intersects>",
+         "OperationNotSupported", "gml:Curve"),
+        (f"<fes:Intersects>{_ref('geometry')}<gml:Point><gml:pos>106.5 29.5</gml:pos>"
+         "</gml:Point></fes:Intersects>", "InvalidParameterValue", "outside the world"),
+        (f"<fes:Intersects>{_ref('geometry')}<gml:Point srsName=\"EPSG:2000\"><gml:pos>1 2"
+         "</gml:pos></gml:Point></fes:Intersects>", "InvalidParameterValue", "not offered"),
+        (f"<fes:Within>{_ref('code')}{_polygon('EPSG:4490', TRIANGLE)}</fes:Within>",
+         "InvalidParameterValue", "geometry"),
+    ],
+)  # fmt: skip
+def test_bad_fes_conditions_name_the_operator(client, data, condition, code, words):
+    response = client.get("/ows", query_string={
+        "service": "WFS", "request": "GetFeature", "typeNames": "pf:parcels",
+        "filter": f"<fes:Filter {FES_NS}>{condition}</fes:Filter>"})  # fmt: skip
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    got_code, locator, text = exception_of(response)
+    assert (got_code, locator) == (code, "FILTER") and words in text, text
+
+
+def test_sort_by_a_property_both_ways(client, data):
+    def codes(sortby, **extra):
+        response = client.get("/ows", query_string={
+            "service": "WFS", "request": "GetFeature", "typeNames": "pf:parcels",
+            "outputFormat": "application/json", "sortBy": sortby, **extra})  # fmt: skip
+        assert response.status_code == 200, response.get_data(as_text=True)
+        features = response.get_json()["features"]
+        return [(f["properties"].get("code"), int(f["id"].rsplit(".", 1)[1])) for f in features]
+
+    stored_codes = {i + 1: f["properties"]["code"] for i, f in enumerate(parcel_features())}
+    ascending = sorted(stored_codes.items(), key=lambda item: (item[1], item[0]))
+    assert codes("code ASC") == [(c, fid) for fid, c in ascending]
+    descending = sorted(stored_codes.items(), key=lambda item: (item[1], -item[0]), reverse=True)
+    assert codes("pf:code DESC") == [(c, fid) for fid, c in descending]
+    # Paging walks the sorted order; a filter and a sort together.
+    assert codes("code DESC", count=5, startIndex=5) == [(c, f) for f, c in descending][5:10]
+    both = codes("code D", filter=f"<fes:Filter {FES_NS}>"
+                 f"{_cmp('PropertyIsLessThan', 'rank', '1')}</fes:Filter>")  # fmt: skip
+    ranked = [i + 1 for i, f in enumerate(parcel_features()) if f["properties"].get("rank") == 0]
+    assert sorted(fid for _, fid in both) == ranked
+    assert [c for c, _ in both] == sorted((c for c, _ in both), reverse=True)
+    capabilities = _wfs(client, "request=GetCapabilities").data.decode()
+    assert '<fes:Constraint name="ImplementsSorting"><ows:NoValues/><ows:DefaultValue>TRUE' in (
+        capabilities
+    )
+    assert '<fes:ComparisonOperator name="PropertyIsLike"/>' in capabilities
+    assert '<fes:SpatialOperator name="Within"/>' in capabilities
+
+
+def test_owslib_sends_like_and_or_filters(url, data, client):
+    from owslib.etree import etree
+    from owslib.fes2 import Filter, Or, PropertyIsEqualTo, PropertyIsLike
+    from owslib.wfs import WebFeatureService
+
+    wfs = WebFeatureService(f"{url}/ows", version="2.0.0")
+    like = Filter(PropertyIsLike("name", "地块1%", wildCard="%", singleChar="_", escapeChar="\\"))
+    text = etree.tostring(like.toXML()).decode()
+    body = wfs.getfeature(typename=["pf:parcels"], filter=text, outputFormat="application/json")
+    names = sorted(f["properties"]["name"] for f in json.loads(body.read())["features"])
+    expected = sorted(f["properties"]["name"] for f in parcel_features()
+                      if f["properties"].get("name", "").startswith("地块1"))  # fmt: skip
+    assert names == expected and len(names) == 3
+    either = Filter(Or([PropertyIsEqualTo("code", "0701"), PropertyIsEqualTo("code", "1401")]))
+    text = etree.tostring(either.toXML()).decode()
+    body = wfs.getfeature(typename=["pf:parcels"], filter=text, outputFormat="application/json")
+    codes = [f["properties"]["code"] for f in json.loads(body.read())["features"]]
+    own = _get_json(client, "/ogc/collections/parcels/items?filter=code IN ('0701','1401')&limit=1")
+    assert set(codes) == {"0701", "1401"} and len(codes) == own["numberMatched"]
+
+
+@requires_gdal
+def test_gdal_where_with_or_and_ordering(url, data, client):
+    source = f"WFS:{url}/ows?service=WFS&version=2.0.0"
+    # GDAL turns -where into a FES filter; the same text is CQL2 for the OGC API.
+    # Every property is a string in DescribeFeatureType: GDAL compares with text literals.
+    for where in ("code = '0701' OR code = '1401'", "rank > '0'", "name LIKE '地块1%'"):
+        info = gdal("ogrinfo", "-ro", "-so", "-where", where, source, "pf:parcels")
+        own = client.get("/ogc/collections/parcels/items", query_string={"filter": where})
+        assert f"Feature Count: {own.get_json()['numberMatched']}" in info, (where, info)
+
+
+# --- WFS 1.1.0 -----------------------------------------------------------------------------
+
+GML31 = "{http://www.opengis.net/gml}"
+
+
+def test_owslib_reads_wfs_110(url, data):
+    from owslib.wfs import WebFeatureService
+
+    wfs = WebFeatureService(f"{url}/ows", version="1.1.0")
+    assert wfs.version == "1.1.0"
+    assert sorted(wfs.contents) == sorted(f"pf:{name}" for name in COUNTS)
+    parcels = wfs.contents["pf:parcels"]
+    assert parcels.title == "用地规划"
+    assert parcels.boundingBoxWGS84 == pytest.approx((106.5, 29.5, 106.68, 29.65))
+    body = wfs.getfeature(typename=["pf:facilities"], maxfeatures=2).read()
+    root = ET.fromstring(body)
+    assert root.tag == "{http://www.opengis.net/wfs}FeatureCollection"
+    members = [m[0] for m in root.findall(f"{GML31}featureMember")]
+    assert len(members) == 2 == int(root.get("numberOfFeatures"))
+    # The DefaultSRS URN is latitude first; the short EPSG:4490 longitude first.
+    point = stored(data, "facilities")[1]
+    assert _pos31(members[0]) == pytest.approx([point.y, point.x])
+    for srs, order in (("EPSG:4490", [point.x, point.y]),
+                       ("urn:x-ogc:def:crs:EPSG:4490", [point.y, point.x])):  # fmt: skip
+        body = wfs.getfeature(typename=["pf:facilities"], maxfeatures=1, srsname=srs).read()
+        (member,) = [m[0] for m in ET.fromstring(body).findall(f"{GML31}featureMember")]
+        assert _pos31(member) == pytest.approx(order), srs
+
+
+def _pos31(feature: ET.Element) -> list[float]:
+    return [float(v) for v in feature.find(f".//{GML31}pos").text.split()]
+
+
+def test_wfs_110_describes_types_and_counts_hits(client, data):
+    schema = client.get(
+        "/ows?service=WFS&version=1.1.0&request=DescribeFeatureType&typeName=pf:parcels"
+    ).data.decode()
+    assert 'namespace="http://www.opengis.net/gml"' in schema and "gml:_Feature" in schema
+    hits = client.get(
+        "/ows?service=WFS&version=1.1.0&request=GetFeature&typeName=pf:parcels&resultType=hits"
+    )
+    root = ET.fromstring(hits.data)
+    assert root.get("numberOfFeatures") == "56" and not root.findall(f"{GML31}featureMember")
+    # A Filter Encoding 1.1 filter: PropertyName, ogc: names, a GML 3.1 envelope (lat,lon).
+    ogc = (
+        '<ogc:Filter xmlns:ogc="http://www.opengis.net/ogc" xmlns:gml="http://www.opengis.net/gml">'
+        "<ogc:And><ogc:BBOX><ogc:PropertyName>geometry</ogc:PropertyName>"
+        '<gml:Envelope srsName="urn:ogc:def:crs:EPSG::4490"><gml:lowerCorner>29.5 106.5'
+        "</gml:lowerCorner><gml:upperCorner>29.56 106.58</gml:upperCorner></gml:Envelope>"
+        '</ogc:BBOX><ogc:PropertyIsLike wildCard="*" singleChar="." escape="!">'
+        "<ogc:PropertyName>code</ogc:PropertyName><ogc:Literal>07*</ogc:Literal>"
+        "</ogc:PropertyIsLike></ogc:And></ogc:Filter>"
+    )
+    response = client.get("/ows", query_string={
+        "service": "WFS", "version": "1.1.0", "request": "GetFeature", "typeName": "pf:parcels",
+        "filter": ogc, "resultType": "hits"})  # fmt: skip
+    own = _get_json(client, "/ogc/collections/parcels/items?bbox=106.5,29.5,106.58,29.56"
+                    "&filter=code LIKE '07%'&limit=1")  # fmt: skip
+    assert ET.fromstring(response.data).get("numberOfFeatures") == str(own["numberMatched"])
+
+
+def test_wfs_110_refusals_are_ows_10_exception_reports(client, data):
+    response = client.get("/ows?service=WFS&version=1.1.0&request=GetFeature&typeName=pf:nope")
+    assert response.status_code == 400
+    root = ET.fromstring(response.data)
+    assert root.tag == "{http://www.opengis.net/ows}ExceptionReport"
+    assert root.get("version") == "1.1.0"
+    (exception,) = root
+    assert exception.get("exceptionCode") == "InvalidParameterValue"
+    assert exception.get("locator") == "TYPENAMES"
+
+
+@requires_gdal
+def test_gdal_reads_wfs_110(url, data, client):
+    source = f"WFS:{url}/ows?service=WFS&version=1.1.0"
+    for name, count in COUNTS.items():
+        info = gdal("ogrinfo", "-ro", "-so", source, f"pf:{name}")
+        assert f"Feature Count: {count}" in info, info
+    info = gdal("ogrinfo", "-ro", "-so", source, "pf:parcels")
+    assert "Extent: (106.500000, 29.500000) - (106.680000, 29.650000)" in info, info
+    info = gdal("ogrinfo", "-ro", "-so", "-where", "code = '0701'", source, "pf:parcels")
+    assert "Feature Count: 9" in info, info
+    # GDAL writes the extent as a GML 2 gml:Box, latitude first as the DefaultSRS URN says.
+    info = gdal("ogrinfo", "-ro", "-so", "-spat", "106.5", "29.5", "106.56", "29.53", source,
+                "pf:parcels")  # fmt: skip
+    assert "Feature Count: 34" in info, info
