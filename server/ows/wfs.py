@@ -598,11 +598,13 @@ def value_text(value: Any) -> str:
     return escape(str(value))
 
 
-def _gml_collection(query: Query, matched: int, rows: list[FeatureRow]) -> bytes:
+def gml_members(query: Query, rows: list[FeatureRow], member: str) -> list[str]:
+    """Each row as a GML feature inside a `member` element (`wfs:member` in WFS 2.0,
+    `gml:featureMember` in 1.1.0), its geometry written as DescribeFeatureType declares it."""
     name = type_name(query.ref.id)
     fields = type_fields(query.ref)
     geoms = to_output(shapely.from_wkb([r.geom for r in rows]), query.crs.info) if rows else []
-    declared = gml.property_type(query.ref.geometry_type)  # as DescribeFeatureType says
+    declared = gml.property_type(query.ref.geometry_type)
     members = []
     for row, geom in zip(rows, geoms, strict=True):
         gid = f"{name}.{row.fid}"
@@ -615,10 +617,15 @@ def _gml_collection(query: Query, matched: int, rows: list[FeatureRow]) -> bytes
             if props.get(prop) is not None
         )
         members.append(
-            f'<wfs:member><{PREFIX}:{name} gml:id="{gid}"><{PREFIX}:{GEOMETRY}>'
+            f'<{member}><{PREFIX}:{name} gml:id="{gid}"><{PREFIX}:{GEOMETRY}>'
             f"{gml.geometry(geom, gid + '.geom', query.crs.name, declared)}</{PREFIX}:{GEOMETRY}>"
-            f"{values}</{PREFIX}:{name}></wfs:member>"
+            f"{values}</{PREFIX}:{name}></{member}>"
         )
+    return members
+
+
+def _gml_collection(query: Query, matched: int, rows: list[FeatureRow]) -> bytes:
+    members = gml_members(query, rows, "wfs:member")
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<wfs:FeatureCollection xmlns:wfs="http://www.opengis.net/wfs/2.0" '

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-import shapely
-
 from planfuse.context import PlanFuse
 from planfuse.http.layer_access import layer_caller
-from planfuse.ows import fes, gml, wfs
+from planfuse.ows import fes, wfs
 from planfuse.ows.crs import urn
 from planfuse.ows.errors import OWSError
 from planfuse.ows.kvp import KVP, version_check
-from planfuse.services.features.crs import collection_crs, to_output
+from planfuse.services.features.crs import collection_crs
 from planfuse.services.features.layers import current_layers
 from planfuse.services.features.store import FeatureRow
 
@@ -163,25 +161,7 @@ def get_feature(ctx: PlanFuse, kvp: KVP, authorization: str | None) -> wfs.Answe
 
 
 def _collection(query: wfs.Query, matched: int, rows: list[FeatureRow]) -> bytes:
-    name = wfs.type_name(query.ref.id)
-    fields = wfs.type_fields(query.ref)
-    geoms = to_output(shapely.from_wkb([r.geom for r in rows]), query.crs.info) if rows else []
-    members = []
-    for row, geom in zip(rows, geoms, strict=True):
-        gid = f"{name}.{row.fid}"
-        props = dict(row.properties)
-        if row.district is not None:
-            props.setdefault("district", row.district)
-        values = "".join(
-            f"<{wfs.PREFIX}:{element}>{wfs.value_text(props[prop])}</{wfs.PREFIX}:{element}>"
-            for element, prop in fields
-            if props.get(prop) is not None
-        )
-        members.append(
-            f'<gml:featureMember><{wfs.PREFIX}:{name} gml:id="{gid}"><{wfs.PREFIX}:{wfs.GEOMETRY}>'
-            f"{gml.geometry(geom, gid + '.geom', query.crs.name)}</{wfs.PREFIX}:{wfs.GEOMETRY}>"
-            f"{values}</{wfs.PREFIX}:{name}></gml:featureMember>"
-        )
+    members = wfs.gml_members(query, rows, "gml:featureMember")
     count = matched if query.hits else len(rows)
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
