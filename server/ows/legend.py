@@ -3,31 +3,25 @@ row per style class of a layer kind — its swatch drawn by the same code and st
 map (`planfuse.services.maps.render`), then its name — so a desktop GIS shows the legend the
 map widget shows.
 
-Names are Chinese first; they need a font with CJK glyphs. The first of `CJK_FONTS` found is
-used (`./bootstrap` installs Debian's fonts-wqy-microhei); without one, labels fall back to
-the English names in Pillow's own font rather than drawing empty boxes.
+Names are Chinese first; they need a font with CJK glyphs. The first of
+`planfuse.services.maps.labels.CJK_FONTS` found is used (`./bootstrap` installs Debian's
+fonts-wqy-microhei); without one, labels fall back to the English names in Pillow's own
+font rather than drawing empty boxes.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import shapely
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from planfuse.services.maps.labels import label_font
 from planfuse.services.maps.render import Canvas
 from planfuse.services.maps.styles import kind_entry
 
-CJK_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc",
-)
 LOCALES = ("zh-CN", "en")
 DEFAULT_SYMBOL_PX = 20
 MAX_SYMBOL_PX = 128
@@ -82,21 +76,12 @@ def symbol_image(style: dict[str, Any], width: int, height: int) -> Image.Image:
     return canvas.image()
 
 
-@functools.cache
-def _font(size: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, bool]:
-    """(a font at `size` px, whether it has CJK glyphs)."""
-    for path in CJK_FONTS:
-        if Path(path).is_file():
-            return ImageFont.truetype(path, size), True
-    return ImageFont.load_default(size), False
-
-
 def _layout(
     entries: list[LegendEntry], english: list[LegendEntry] | None, symbol_px: tuple[int, int]
 ) -> tuple[list[LegendEntry], Any, int, int, int]:
     """(the rows in the language the font can draw, the font, width, height, row height)."""
     sw, sh = symbol_px
-    font, cjk = _font(TEXT_PX)
+    font, cjk = label_font(TEXT_PX)
     if not cjk and english is not None:
         entries = english
     row_h = max(sh, TEXT_PX + 2) + PADDING_PX

@@ -285,3 +285,43 @@ def test_wms_111_lists_get_legend_graphic(client, data):
     body = client.get("/ows?service=WMS&request=GetCapabilities&version=1.1.1").data
     assert b"<GetLegendGraphic><Format>image/png</Format>" in body
     assert b"<LegendURL" in body
+
+
+# The two test districts (tests/api/ogc_fixtures.py): 沙坪坝区 106.40–106.54 E and 九龙坡区
+# 106.54–106.70 E, both 29.40–29.70 N. Names are written #333333 on a white halo.
+# The map is cut in half at 106.54 E: x = 240 of 512.
+DISTRICTS_CRS84 = "106.38,29.38,106.72,29.72"
+
+
+def _name_pixels(image: Image.Image, box: tuple[int, int, int, int]) -> int:
+    """How many pixels in `box` are darker than anything but the names (#333333; the
+    districts' dashed outline is #6D6D6D)."""
+    rgb = image.convert("RGB").crop(box)
+    width, height = rgb.size
+    pixels = (rgb.getpixel((x, y)) for x in range(width) for y in range(height))
+    return sum(1 for p in pixels if max(p) < 90)
+
+
+def test_district_names_are_written_from_the_widgets_scale_on(client, data):
+    """The district style labels features with `name`, as the widget does: written inside
+    each district at district scale (74 Web Mercator m a pixel), none at city scale (over
+    the widget's 320 m a pixel); the map beside them keeps its colours."""
+    near = _map(
+        client,
+        f"LAYERS=districts&CRS=CRS:84&BBOX={DISTRICTS_CRS84}&WIDTH=512&HEIGHT=512&FORMAT=image/png",
+    )
+    # Each district's half of the picture holds its name, in the middle third (a box's
+    # interior point), and nothing of the names' grey elsewhere.
+    west = 512 * (106.54 - 106.38) / 0.34
+    assert _name_pixels(near, (0, 170, int(west), 342)) > 40
+    assert _name_pixels(near, (int(west), 170, 512, 342)) > 40
+    assert _name_pixels(near, (0, 0, 512, 150)) == 0
+    assert _name_pixels(near, (0, 362, 512, 512)) == 0
+    # The same districts in a city-wide map (2 km a pixel): drawn, not named.
+    far = _map(
+        client,
+        "LAYERS=districts&CRS=CRS:84&BBOX=104,27.5,109,32.5&WIDTH=256&HEIGHT=256&FORMAT=image/png",
+    )
+    assert _name_pixels(far, (0, 0, 256, 256)) == 0
+    inside = (int(256 * (106.47 - 104) / 5), int(256 * (32.5 - 29.55) / 5))
+    assert far.convert("RGB").getpixel(inside) != (255, 255, 255)

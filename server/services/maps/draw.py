@@ -19,6 +19,8 @@ from planfuse.geo.crs import CRSInfo
 from planfuse.services.features.crs import storage_box, to_output
 from planfuse.services.features.layers import CollectionRef
 from planfuse.services.features.store import BBoxQuery, FeatureRow, query_features
+from planfuse.services.maps.labels import MAX_RESOLUTION as LABEL_MAX_RESOLUTION
+from planfuse.services.maps.labels import Label, mercator_resolution, place_labels, write_labels
 from planfuse.services.maps.render import Canvas
 from planfuse.services.maps.styles import kind_entry, style_for
 
@@ -122,6 +124,8 @@ def draw_map(
     east_info = frame.easting_first()
     # Half a pixel in map units: coordinates closer than that draw alike.
     tolerance = 0.5
+    labelled = _labels_shown(frame, query)
+    labels: list[Label] = []
     for ref, rows in drawn:
         if not rows:
             continue
@@ -144,8 +148,28 @@ def draw_map(
                 )
             else:
                 canvas.feature(geom, style)
+                text = row.properties.get(style["label"]) if style.get("label") else None
+                if labelled and text is not None:
+                    labels.append(Label(str(text), geom))
     image = canvas.image(None if transparent and fmt != "image/jpeg" else background)
+    # A tile (drawn with a margin) names each feature where every tile would: the whole
+    # feature's interior point; a map names the part in view.
+    placed = place_labels(labels, frame.width, frame.height, visible_part=pad_px == 0)
+    write_labels(image, placed)
     return encode_image(image, fmt)
+
+
+def _labels_shown(frame: MapFrame, query: BBoxQuery) -> bool:
+    """Whether the map is drawn at a scale the widget writes names at (about zoom 9 on)."""
+    latitude = (query.outer[1] + query.outer[3]) / 2
+    resolution = mercator_resolution(
+        frame.box,
+        frame.width,
+        degrees=frame.info.degrees,
+        mercator=frame.info.key == "EPSG:3857",
+        latitude=latitude,
+    )
+    return resolution <= LABEL_MAX_RESOLUTION
 
 
 def encode_image(image, fmt: str) -> bytes:
