@@ -46,11 +46,17 @@ def rotate(holder: CLIContext) -> None:
     )
 
 
-@keys.command("retire")
+# A kid is a base64url thumbprint and may begin with "-": read as the KID, not as options
+# (this command has no short option, so no letter of a kid is taken for one).
+@keys.command(
+    "retire",
+    context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]},
+)
 @click.argument("kid")
 @cli_context
 def retire(holder: CLIContext, kid: str) -> None:
-    """Take key KID out of the JWKS (documents it signed no longer verify)."""
+    """Take key KID out of the JWKS (documents it signed no longer verify). A KID that
+    begins with "-" is taken as it is."""
     from planfuse.signing.server_keys import retire_signing_key
 
     retire_signing_key(holder.get(), kid)

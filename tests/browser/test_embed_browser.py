@@ -319,6 +319,8 @@ def test_admin_embed_page_shows_real_theme_values_and_previews_at_once(rig):
     page.fill("#token", token)
     page.click("button[type=submit]")
     page.wait_for_selector("#embed-form")
+    # The fields are drawn once the manifest is in (the form itself is in the page before).
+    page.wait_for_selector("[data-theme]")
     # Each theme field holds the value widgets really use, not one example for all.
     defaults = protocol()["theme_defaults"]
     shown = page.eval_on_selector_all(

@@ -115,3 +115,10 @@ def test_keys_rotate_list_and_retire(run):
     assert "retired" in run("keys", "list").output.splitlines()[1]
     # No private key material is ever printed.
     assert '"d"' not in run("keys", "list").output
+
+
+def test_a_kid_beginning_with_a_dash_is_read_as_the_kid(run):
+    """Thumbprints are base64url: one in 64 begins with "-", and is still a KID."""
+    answer = run("keys", "retire", "-Wh-no-such-key")
+    assert "No such option" not in answer.output, answer.output
+    assert answer.exit_code != 0 and "-Wh-no-such-key" in answer.output, answer.output

@@ -47,7 +47,7 @@ def test_a_name_goes_inside_its_feature_larger_features_first():
 
 
 def test_names_that_do_not_fit_are_left_out():
-    font, cjk = label_font(13)
+    _, cjk = label_font(13)
     assert cjk, "./bootstrap installs fonts-wqy-microhei for the Chinese names"
     # Narrower than its name, out of the picture, empty: none written.
     narrow = Label("沙坪坝区", shapely.box(10, 10, 30, 200))
