@@ -16,13 +16,40 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 import time
 
 import orjson
 from flask import Flask, Response, g, request
 from flask_limiter import ApplicationLimit, Limit, Limiter
+from limits.storage import MemoryStorage
 
 from planfuse.settings import Settings
+
+
+class LockedMemoryStorage(MemoryStorage):
+    """limits' in-memory counters, their expiry timer restarted under a lock. limits 5.8
+    restarts it from every request thread and reads `self.timer` again after assigning
+    it, so two threads can start the same timer twice; the second start fails inside
+    Python's threading (KeyError in `_bootstrap_inner`) in a threaded server."""
+
+    STORAGE_SCHEME = ("planfuse-memory",)  # type: ignore[assignment]
+
+    def __init__(self, uri: str = "planfuse-memory://", wrap_exceptions: bool = False, **options):
+        self._timer_lock = threading.Lock()
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+
+    def __setstate__(self, state: dict) -> None:
+        self._timer_lock = threading.Lock()
+        super().__setstate__(state)
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the base class's private hook
+        with self._timer_lock:
+            if not self.timer.is_alive():
+                timer = threading.Timer(0.01, self._MemoryStorage__expire_events)
+                self.timer = timer
+                timer.start()
+
 
 #: Paths never limited: the load balancer's probes and the static files.
 EXEMPT_PREFIXES = ("/healthz", "/readyz", "/static/")
@@ -91,7 +118,7 @@ def register_rate_limits(app: Flask, settings: Settings) -> Limiter | None:
     limiter = Limiter(
         ip_key,
         app=app,
-        storage_uri=settings.redis_url or "memory://",
+        storage_uri=settings.redis_url or "planfuse-memory://",
         strategy="moving-window",
         headers_enabled=False,  # the IETF headers below, with Reset in seconds
         swallow_errors=True,
