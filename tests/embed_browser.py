@@ -263,6 +263,21 @@ class EmbedRig:
                 raise AssertionError(f"timed out waiting for: {expression}")
             time.sleep(0.05)
 
+    def press(self, page, frame, selector: str) -> None:
+        """Activate the button `selector` in the widget `frame` from the keyboard: focus, Enter.
+
+        A mouse click is aimed at page coordinates; in an iframe the SDK is still resizing
+        (the widget grew after a host command) the host page scrolls under the aim, and
+        Playwright drops a click that lands outside the frame without saying so. Focus and
+        Enter reach the button wherever it is, as a keyboard user's do."""
+        self.poll(frame, f"!document.querySelector({json.dumps(selector)}).disabled")
+        frame.focus(selector)
+        focused = frame.evaluate(
+            f"document.activeElement === document.querySelector({json.dumps(selector)})"
+        )
+        assert focused, f"{selector} did not take the focus"
+        page.keyboard.press("Enter")
+
     def wait_for_event(self, page, name: str, timeout_ms: int = 15000) -> dict:
         self.poll(
             page, f"(window.events || []).some(e => e.name === {json.dumps(name)})", timeout_ms

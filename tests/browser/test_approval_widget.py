@@ -202,7 +202,7 @@ def test_a_case_across_three_apps_and_origins(rig):
         "window.handle.send('open-case', {id: 'bad id'}).then(() => 'ok', (e) => e.code)"
     )
     assert refused == "invalid_payload"
-    frame.click("#pfa-close")
+    rig.press(page, frame, "#pfa-close")
     closed = rig.wait_for_event(page, "case-closed")
     assert closed == {
         "case": case_id,
@@ -240,11 +240,11 @@ def test_a_case_across_three_apps_and_origins(rig):
         },
     )
     page.evaluate(f"window.handle.send('open-case', {{id: {json.dumps(second['id'])}}})")
-    frame.click("#pfa-withdraw")
+    rig.press(page, frame, "#pfa-withdraw")
     rig.poll(frame, "!document.getElementById('pfa-close-error').hidden")
     assert "撤回审批件须填写理由" in frame.inner_text("#pfa-close-error")
     frame.fill("#pfa-close-reason", "申请人撤回申请")
-    frame.click("#pfa-withdraw")
+    rig.press(page, frame, "#pfa-withdraw")
     rig.poll(page, "window.events.filter(e => e.name === 'case-closed').length === 2")
     withdrawn = rig.wait_for_event(page, "case-closed")
     assert withdrawn == {
