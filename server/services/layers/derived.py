@@ -8,12 +8,13 @@ process (another gunicorn worker, another host, a process started later) loads i
 milliseconds. A layer version never changes, so a stored entry is never stale; a new
 import is a new version with entries of its own.
 
-Entries are bytes; the helpers here pack the two shapes they take — a bool array per
-feature, and geometries (WKB) with a small JSON header.
+Entries are bytes; the helpers here pack the shapes they take — a bool array per
+feature, geometries (WKB) with a small JSON header, and named numeric arrays.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 import time
@@ -151,3 +152,16 @@ def unpack_geometries(data: bytes) -> tuple[np.ndarray, dict[str, Any]]:
         offset += size
     geoms = shapely.from_wkb(wkb) if wkb else np.empty(0, dtype=object)
     return np.asarray(geoms, dtype=object), header
+
+
+def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
+    """Named numeric arrays (ints, floats, bools; never objects) as bytes, compressed."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{name: np.asarray(a) for name, a in arrays.items()})
+    return buffer.getvalue()
+
+
+def unpack_arrays(data: bytes) -> dict[str, np.ndarray]:
+    # allow_pickle=False: an entry is data, never code, whoever wrote the row.
+    with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+        return {name: stored[name] for name in stored.files}

@@ -5,11 +5,17 @@ whole (its stored equal-area m²), one across a boundary counts in each district
 area of its part there; what lies outside every district counts nowhere. The split of a
 layer version never changes, so it is computed once per (layer version, district layer
 version) and kept in the context; an indicator is then a filter and a sum.
+
+Cutting features by the district boundaries is the costly part (seconds per status
+version), so the split's numbers — and the areas of one layer inside others — are also
+stored with the layer version (`layers.derived`): a new process, or another host, loads
+them instead of cutting again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -23,6 +29,7 @@ from sqlalchemy import select
 from planfuse.context import PlanFuse
 from planfuse.errors import InvalidInput
 from planfuse.geo.measure import work_projection
+from planfuse.services.layers import derived
 from planfuse.services.plan_monitoring.years import LayerRef
 from planfuse.storage.models import Feature, Layer
 
@@ -163,8 +170,41 @@ def _split_layer(ctx: PlanFuse, ref: LayerRef, table: Districts) -> Pieces:
     index = table.index()
     feature_district = np.array([index.get(r[2], -1) for r in rows], dtype=np.int64)
     codes = np.array([_code(r[3]) for r in rows], dtype=object)
-    feature, district, area = split_by_district(ctx, geoms, table, areas)
-    return Pieces(feature, district, area, codes, feature_district, geoms)
+
+    def cut() -> dict[str, np.ndarray]:
+        feature, district, area = split_by_district(ctx, geoms, table, areas)
+        return {"feature": feature, "district": district, "area_m2": area}
+
+    split = _stored(ctx, ref, f"district_split:{_districts_name(table)}", cut)
+    return Pieces(
+        split["feature"].astype(np.int64),
+        split["district"].astype(np.int64),
+        split["area_m2"],
+        codes,
+        feature_district,
+        geoms,
+    )
+
+
+def _districts_name(table: Districts) -> str:
+    return f"{table.key[0]}:v{table.key[1]}"
+
+
+def _stored(
+    ctx: PlanFuse, ref: LayerRef, name: str, build: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Arrays derived from the layer version `ref`, stored with it under `name` (areas
+    depend on the equal-area CRS, so a digest of it is part of the name)."""
+    crs = hashlib.sha256(str(ctx.settings.area_crs).encode()).hexdigest()[:12]
+    return derived.get_or_build(
+        ctx,
+        ref[0],
+        ref[1],
+        f"{name}:crs-{crs}",
+        build,
+        derived.pack_arrays,
+        derived.unpack_arrays,
+    )
 
 
 def _code(properties: object) -> str:
@@ -275,6 +315,14 @@ def area_inside_by_district(
     key = ("inside", tuple(refs), tuple(codes or ()), codes is None, tuple(inside_refs), table.key)
 
     def build() -> np.ndarray:
+        if not refs:
+            return measure()
+        # Stored with the first layer version; the name holds every version it reads.
+        digest = hashlib.sha256(orjson.dumps(key[1:])).hexdigest()[:32]
+        name = f"district_inside:{digest}"
+        return _stored(ctx, refs[0], name, lambda: {"area_m2": measure()})["area_m2"]
+
+    def measure() -> np.ndarray:
         geoms = [
             layer_pieces(ctx, ref).geoms[code_mask(layer_pieces(ctx, ref).codes, codes)]
             for ref in refs
