@@ -91,9 +91,12 @@ class WorkProjection:
         self.area_crs_proj = area_crs_proj
         self._t = crs_mod.work_transformer(area_crs_proj)
 
-    def _apply(self, geoms, transformer):
+    def _apply(self, geoms, transformer, decimals: int | None = None):
         def fn(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return transformer.transform(x, y)
+            x, y = transformer.transform(x, y)
+            if decimals is None:
+                return x, y
+            return np.round(x, decimals), np.round(y, decimals)
 
         return shapely.transform(geoms, fn, include_z=False, interleaved=False)
 
@@ -101,9 +104,10 @@ class WorkProjection:
         """EPSG:4490 lon/lat degrees → working CRS metres (geometry or array)."""
         return self._apply(geoms_4490, self._t.forward)
 
-    def to_storage(self, geoms_work):
-        """Working CRS metres → EPSG:4490 lon/lat degrees (geometry or array)."""
-        return self._apply(geoms_work, self._t.inverse)
+    def to_storage(self, geoms_work, decimals: int | None = None):
+        """Working CRS metres → EPSG:4490 lon/lat degrees (geometry or array), rounded to
+        `decimals` when given (in the same pass: rewriting coordinates is the costly part)."""
+        return self._apply(geoms_work, self._t.inverse, decimals)
 
     def points_to_work(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         """Lon/lat degree arrays (EPSG:4490) → working-CRS (x, y) metre arrays."""

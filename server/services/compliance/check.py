@@ -235,17 +235,12 @@ def _dissolver(ctx: PlanFuse, ref: LayerRef, index):
 GEOJSON_DECIMALS = 8
 
 
-def _round_coordinates(xy: np.ndarray) -> np.ndarray:
-    return np.round(xy, GEOJSON_DECIMALS)
-
-
 def _geojson_fragments(ctx: PlanFuse, geoms_work: np.ndarray) -> list[orjson.Fragment]:
     """Working-CRS geometries → EPSG:4490 GeoJSON (coordinates to 1e-8°), pre-serialised
     (one vectorised pass). Areas are never measured on these: they are for display."""
     if len(geoms_work) == 0:
         return []
-    storage = shapely.transform(ctx.work.to_storage(geoms_work), _round_coordinates)
-    texts = shapely.to_geojson(storage)
+    texts = shapely.to_geojson(ctx.work.to_storage(geoms_work, decimals=GEOJSON_DECIMALS))
     return [orjson.Fragment(t) for t in texts.tolist()]
 
 
@@ -292,27 +287,35 @@ def _item_document(
     doc["counted_feature_count"] = int(decisive.size)
     doc["features_truncated"] = int(decisive.size) > cap
     layer_ids = np.array([r.layer_id for r in pieces.refs], dtype=object)[pieces.layers[order]]
-    columns = {
-        "layer": layer_ids.tolist(),
-        "fid": pieces.fids[order].tolist(),
-        "district": pieces.districts[order].tolist(),
-        "feature_area_m2": np.round(pieces.feature_areas[order], 2).tolist(),
-        "overlap_area_m2": np.round(pieces.areas[order], 2).tolist(),
-        "counted": counted[order].tolist(),
-    }
     names = REPORT_ATTRIBUTES[item.rule]
-    attributes = [pieces.attr(n)[order].tolist() for n in names]
-    notes = {note: values[order].tolist() for note, values in item.piece_notes.items()}
-    keys = list(columns)
-    features = []
-    for row in zip(*columns.values(), *attributes, *notes.values(), strict=True):
-        record = dict(zip(keys, row[: len(keys)], strict=True))
-        record["attributes"] = dict(
-            zip(names, row[len(keys) : len(keys) + len(names)], strict=True)
+    columns = [pieces.attr(n)[order].tolist() for n in names]
+    attributes = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    if not names:
+        attributes = [{} for _ in range(len(order))]
+    features = [
+        {
+            "layer": layer,
+            "fid": fid,
+            "district": district,
+            "feature_area_m2": feature_area,
+            "overlap_area_m2": overlap_area,
+            "counted": is_counted,
+            "attributes": attrs,
+        }
+        for layer, fid, district, feature_area, overlap_area, is_counted, attrs in zip(
+            layer_ids.tolist(),
+            pieces.fids[order].tolist(),
+            pieces.districts[order].tolist(),
+            np.round(pieces.feature_areas[order], 2).tolist(),
+            np.round(pieces.areas[order], 2).tolist(),
+            counted[order].tolist(),
+            attributes,
+            strict=True,
         )
-        for note, value in zip(notes, row[len(keys) + len(names) :], strict=True):
+    ]
+    for note, values in item.piece_notes.items():
+        for record, value in zip(features, values[order].tolist(), strict=True):
             record[note] = value
-        features.append(record)
     doc["features"] = features
     if item.rule == "urban_boundary":
         return doc, empty, [], list(item.extra_geometries)

@@ -49,14 +49,13 @@ class LayerRef:
 
 def current_layers(ctx: PlanFuse, kinds: Iterable[str] | None = None) -> list[LayerRef]:
     """Layers with data (current version ≥ 1), optionally only of `kinds`, by id."""
-    query = select(Layer).where(Layer.current_version > 0).order_by(Layer.id)
+    columns = (Layer.id, Layer.current_version, Layer.kind, Layer.name, Layer.department)
+    query = select(*columns).where(Layer.current_version > 0).order_by(Layer.id)
     if kinds is not None:
         query = query.where(Layer.kind.in_(list(kinds)))
-    with ctx.db.session() as session:
-        return [
-            LayerRef(layer.id, layer.current_version, layer.kind, layer.name, layer.department)
-            for layer in session.scalars(query)
-        ]
+    # Five columns on a plain connection, no ORM objects: every compliance check asks.
+    with ctx.db.engine.connect() as conn:
+        return [LayerRef(*row) for row in conn.execute(query)]
 
 
 def layers_by_kind(ctx: PlanFuse) -> dict[str, list[LayerRef]]:
