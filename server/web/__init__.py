@@ -19,6 +19,7 @@ from planfuse.web.compression import register_compression
 from planfuse.web.cors import register_data_service_cors
 from planfuse.web.errors import register_error_handlers
 from planfuse.web.metrics import RequestMetrics
+from planfuse.web.ranges import register_ranges
 from planfuse.web.ratelimit import register_rate_limits
 from planfuse.web.requests import register_request_hooks
 from planfuse.web.service_gate import register_service_gate
@@ -37,6 +38,7 @@ def register_web(app: Flask, context: PlanFuse) -> None:
     register_request_hooks(app, metrics)
     register_service_gate(app, context, metrics)
     register_data_service_cors(app, context.settings.data_cors_origins)
+    register_ranges(app)  # before compression: runs after it
     register_compression(app)
 
     # Each area registers its own blueprints (the admin and embed areas serve their API
