@@ -1,7 +1,7 @@
 """ArcGIS REST FeatureServer over the published layers, as plain functions: the services
 directory, each layer's FeatureServer and its layer 0, and `query` (where, objectIds,
 geometry envelope, polygon, polyline or point, spatialRel, outFields, returnGeometry, outSR,
-paging, returnCountOnly; f=json|pjson|geojson) as ArcGIS clients and GDAL's ESRIJSON driver
+paging, returnCountOnly; f=json|pjson|geojson|pbf) as ArcGIS clients and GDAL's ESRIJSON driver
 read them; the same layer as a MapServer (export, legend, identify).
 
 Esri JSON coordinates are always x,y (easting/longitude first) whatever the wkid.
@@ -26,7 +26,7 @@ from planfuse.context import PlanFuse
 from planfuse.errors import NotFound
 from planfuse.geo.crs import CRSInfo, get_transformer, resolve_crs
 from planfuse.http.layer_access import layer_caller
-from planfuse.ows import wms
+from planfuse.ows import esri_pbf, wms
 from planfuse.ows.arcgis_where import Where, parse_where
 from planfuse.ows.crs import RequestCRS
 from planfuse.ows.errors import invalid
@@ -70,12 +70,16 @@ PARAMETERS = {
         "imageDisplay",
     )
 }  # fmt: skip
-FORMATS = ("json", "pjson", "geojson")
+FORMATS = ("json", "pjson", "geojson", "pbf")
+PBF_MEDIA_TYPE = "application/x-protobuf"
+QUERY_FORMATS = "JSON, geoJSON, PBF"
 
 
 @dataclass(frozen=True)
 class Answer:
-    body: dict[str, Any]
+    """A JSON document, or the bytes of a binary answer (`f=pbf`)."""
+
+    body: dict[str, Any] | bytes
     media_type: str = "application/json"
 
 
@@ -89,7 +93,9 @@ def layer_ref(ctx: PlanFuse, name: str) -> CollectionRef:
 def check_format(args: dict[str, str]) -> str:
     fmt = (args.get("f") or "json").strip().lower()
     if fmt not in FORMATS:
-        raise invalid("f", f"f={fmt[:20]!r} is not offered; use f=json, f=pjson or f=geojson")
+        raise invalid(
+            "f", f"f={fmt[:20]!r} is not offered; use f=json, f=pjson, f=geojson or f=pbf"
+        )
     return fmt
 
 
@@ -153,7 +159,7 @@ def feature_server(ctx: PlanFuse, name: str) -> Answer:
             "copyrightText": ref.department or "",
             "hasVersionedData": False,
             "supportsDisconnectedEditing": False,
-            "supportedQueryFormats": "JSON, geoJSON",
+            "supportedQueryFormats": QUERY_FORMATS,
             "maxRecordCount": ctx.settings.ogc_limit_max,
             "capabilities": "Query",
             "spatialReference": {"wkid": 4490, "latestWkid": 4490},
@@ -211,7 +217,7 @@ def feature_layer(ctx: PlanFuse, name: str) -> Answer:
             "maxRecordCount": ctx.settings.ogc_limit_max,
             "supportsStatistics": False,
             "supportsAdvancedQueries": True,
-            "supportedQueryFormats": "JSON, geoJSON",
+            "supportedQueryFormats": QUERY_FORMATS,
             "useStandardizedQueries": True,
             "advancedQueryCapabilities": {
                 "supportsPagination": True,
@@ -456,6 +462,8 @@ def query(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | N
         return _extent_answer(ctx, ref, where, (bbox, relation), out_info, count_only)
     matched, rows = _read(ctx, ref, where, (bbox, relation), offset, 0 if count_only else count)
     if count_only:
+        if fmt == "pbf":
+            return Answer(esri_pbf.count(matched), PBF_MEDIA_TYPE)
         return Answer({"count": matched})
     exceeded = offset + len(rows) < matched
     if fmt == "geojson":
@@ -476,6 +484,18 @@ def query(ctx: PlanFuse, name: str, args: dict[str, str], authorization: str | N
             feature["geometry"] = _esri_geometry(geom)
         features.append(feature)
     listed = [f for f in _fields(ref) if out_fields is None or f["name"] in (OID, *out_fields)]
+    if fmt == "pbf":
+        content = esri_pbf.feature_collection(
+            object_id_field=OID,
+            geometry_type=_geometry_type(ref),
+            spatial_reference=_spatial_reference(out_info),
+            fields=listed,
+            attributes=[f["attributes"] for f in features],
+            geometries=list(geoms) if return_geometry else None,
+            exceeded=exceeded,
+            geographic=out_info.kind != "projected",
+        )
+        return Answer(content, PBF_MEDIA_TYPE)
     body = {
         "objectIdFieldName": OID,
         "globalIdFieldName": "",

@@ -171,6 +171,8 @@ def _arcgis(produce) -> Response:
     try:
         args = arcgis.request_args(request.args.items(multi=True))
         answer = produce(planfuse(), args)
+        if isinstance(answer.body, bytes):
+            return Response(answer.body, mimetype=answer.media_type)
         indent = orjson.OPT_INDENT_2 if (args.get("f") or "").lower() == "pjson" else 0
         return Response(orjson.dumps(answer.body, option=indent), mimetype=answer.media_type)
     except _REFUSALS as exc:

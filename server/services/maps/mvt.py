@@ -20,6 +20,15 @@ from typing import Any
 import numpy as np
 import shapely
 
+from planfuse.services.protobuf import WIRE_FIXED64 as _WIRE_FIXED64
+from planfuse.services.protobuf import WIRE_LEN as _WIRE_LEN
+from planfuse.services.protobuf import WIRE_VARINT as _WIRE_VARINT
+from planfuse.services.protobuf import field as _field
+from planfuse.services.protobuf import key as _key
+from planfuse.services.protobuf import varint as _varint
+from planfuse.services.protobuf import varints as _varints
+from planfuse.services.protobuf import zigzag as _zigzag
+
 MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
 CLOSE_PATH_CMD = (1 << 3) | CLOSE_PATH
 MOVE_TO_ONE = (1 << 3) | MOVE_TO
@@ -29,10 +38,6 @@ POINT, LINESTRING, POLYGON = 1, 2, 3
 # GeomType by shapely type id + 1 (−1: missing, 0 Point, 1 LineString, 2 LinearRing,
 # 3 Polygon, 4 MultiPoint, 5 MultiLineString, 6 MultiPolygon, 7 GeometryCollection).
 _FAMILY_OF_TYPE = np.array([0, POINT, LINESTRING, 0, POLYGON, POINT, LINESTRING, POLYGON, 0])
-
-
-def _zigzag(values: np.ndarray) -> np.ndarray:
-    return (values << 1) ^ (values >> 63)
 
 
 def _command(cmd: int, count: np.ndarray | int) -> np.ndarray | int:
@@ -143,16 +148,9 @@ _COMMANDS = {POINT: point_commands, LINESTRING: line_commands, POLYGON: polygon_
 #
 # Building one protobuf object per feature costs ~4 µs in Python, which at 8,000 features was
 # half of a dense tile's time. The vector-tile schema is small and fixed, so the messages are
-# written here directly: varints for all command and tag integers at once, and each feature's
-# bytes placed by offset arithmetic. Field numbers and wire types are those of
-# vector_tile.proto (version 2); decoders read fields in any order.
-
-_WIRE_VARINT, _WIRE_LEN, _WIRE_FIXED64 = 0, 2, 1
-
-
-def _key(field: int, wire: int) -> int:
-    return (field << 3) | wire
-
+# written here directly (`planfuse.services.protobuf`): varints for all command and tag
+# integers at once, and each feature's bytes placed by offset arithmetic. Field numbers and
+# wire types are those of vector_tile.proto (version 2); decoders read fields in any order.
 
 # Tile.layers = 3; Layer: name 1, features 2, keys 3, values 4, extent 5, version 15;
 # Feature: id 1, tags 2 (packed), type 3, geometry 4 (packed);
@@ -165,40 +163,6 @@ _FEATURE_ID, _FEATURE_TAGS = _key(1, _WIRE_VARINT), _key(2, _WIRE_LEN)
 _FEATURE_TYPE, _FEATURE_GEOMETRY = _key(3, _WIRE_VARINT), _key(4, _WIRE_LEN)
 _VALUE_STRING, _VALUE_DOUBLE = _key(1, _WIRE_LEN), _key(3, _WIRE_FIXED64)
 _VALUE_INT, _VALUE_BOOL = _key(4, _WIRE_VARINT), _key(7, _WIRE_VARINT)
-
-
-def _varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int64 as two's complement, as protobuf does
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _field(key: int, payload: bytes) -> bytes:
-    return _varint(key) + _varint(len(payload)) + payload
-
-
-def _varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Varint bytes of every value (concatenated) and the byte count of each."""
-    v = np.asarray(values).astype(np.int64).view(np.uint64)
-    lengths = np.ones(len(v), dtype=np.int64)
-    # Only as many passes as the largest value needs (tile coordinates: two or three).
-    widest = int(v.max()) if len(v) else 0
-    for k in range(1, 10):
-        if widest < 1 << (7 * k):
-            break
-        lengths += v >= np.uint64(1 << (7 * k))
-    out = np.empty(int(lengths.sum()), dtype=np.uint8)
-    starts = np.cumsum(lengths) - lengths
-    out[starts] = (v & np.uint64(0x7F)).astype(np.uint8)
-    for k in range(1, int(lengths.max(initial=1))):
-        has = np.flatnonzero(lengths > k)
-        out[starts[has] + k - 1] |= 0x80  # the byte before has a successor
-        out[starts[has] + k] = ((v[has] >> np.uint64(7 * k)) & np.uint64(0x7F)).astype(np.uint8)
-    return out, lengths
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
