@@ -431,7 +431,11 @@ def _spatial_filter(
     if geometry is None:
         return None, None
     if spatial_rel in ("esriSpatialRelEnvelopeIntersects", "esriSpatialRelIndexIntersects"):
-        geometry = shapely.box(*geometry.bounds)
+        # Envelope against envelope, as ArcGIS answers them: no exact shapes compared.
+        envelope = shapely.box(*geometry.bounds)
+        return None, dataclasses.replace(
+            BBoxQuery.from_geometry(envelope, None), envelopes_only=True
+        )
     return SPATIAL_RELATIONS[spatial_rel], BBoxQuery.from_geometry(geometry, None)
 
 
@@ -614,7 +618,7 @@ def _matches(row: FeatureRow, equals: dict[str, tuple[str, ...]], bbox: BBoxQuer
         value = props.get(name)
         if value is None or str(value) not in values:
             return False
-    return bbox is None or bool(shapely.intersects(bbox.polygon, shapely.from_wkb(row.geom)))
+    return bbox is None or bbox.meets(shapely.from_wkb(row.geom))
 
 
 # --- MapServer -----------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def test_polygon_rings_and_geometry_filters(client, data):
 
 
 def _ids(client, **params):
-    body = _query(client, returnGeometry="false", outFields="code", f="json", **params)
+    body = _query(client, returnGeometry="false", outFields="district", f="json", **params)
     return sorted(f["attributes"]["OBJECTID"] for f in body["features"])
 
 
@@ -476,3 +476,39 @@ def test_identify_on_a_restricted_layer_asks_for_a_token(ctx, client, tmp_path, 
         headers={"Authorization": f"Bearer {admin_token}"},
     )
     assert response.status_code == 200 and len(json.loads(response.data)["results"]) == 1
+
+
+def test_envelope_intersects_compares_envelopes_as_arcgis_does(client, data):
+    """esriSpatialRelEnvelopeIntersects (and IndexIntersects) keep a feature whose envelope
+    meets the query envelope even where its shape does not: a small box in the corner of a
+    slanted road's envelope, off the road itself."""
+    roads = stored(data, "roads")
+
+    def corner_of(road):
+        x0, y0, x1, y1 = road.bounds
+        return shapely.box(x0, y0, x0 + (x1 - x0) * 0.02, y0 + (y1 - y0) * 0.02)
+
+    slanted = [
+        (fid, corner_of(road))
+        for fid, road in sorted(roads.items())
+        if road.bounds[2] > road.bounds[0] and road.bounds[3] > road.bounds[1]
+        and not corner_of(road).intersects(road)
+    ]  # fmt: skip
+    assert slanted, "the test roads include a slanted one"
+    fid, corner = slanted[0]
+    envelope = ",".join(str(v) for v in corner.bounds)
+    spatial = {"geometry": envelope, "geometryType": "esriGeometryEnvelope", "inSR": 4490}
+    want = sorted(f for f, g in roads.items() if corner.intersects(shapely.envelope(g)))
+    assert fid in want
+    for relation in ("esriSpatialRelEnvelopeIntersects", "esriSpatialRelIndexIntersects"):
+        got = _ids(client, layer="roads", spatialRel=relation, **spatial)
+        assert got == want, relation
+        counted = _query(client, layer="roads", spatialRel=relation, returnCountOnly="true",
+                         f="json", **spatial)  # fmt: skip
+        assert counted["count"] == len(want)
+    # The same box with the exact relation misses the road; with its id, still found by
+    # its envelope.
+    assert fid not in _ids(client, layer="roads", **spatial)
+    by_id = _ids(client, layer="roads", objectIds=str(fid),
+                 spatialRel="esriSpatialRelEnvelopeIntersects", **spatial)  # fmt: skip
+    assert by_id == [fid]

@@ -28,7 +28,19 @@ from typing import Any
 import numpy as np
 import orjson
 import shapely
-from sqlalchemy import ColumnElement, Integer, Text, and_, bindparam, cast, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -47,12 +59,21 @@ class BBoxQuery:
 
     `polygon` is the exact query geometry; `outer` its bounds; `inner` an axis-aligned
     rectangle inside it (equal to `outer` for a plain lon/lat bbox), or None: a feature
-    whose bbox lies in `inner` intersects the query whatever its shape.
+    whose bbox lies in `inner` intersects the query whatever its shape. With
+    `envelopes_only`, a feature matches when its bbox meets `outer`, whatever the shapes
+    (ArcGIS's esriSpatialRelEnvelopeIntersects).
     """
 
     polygon: shapely.Geometry
     outer: tuple[float, float, float, float]
     inner: tuple[float, float, float, float] | None
+    envelopes_only: bool = False
+
+    def meets(self, geom: shapely.Geometry) -> bool:
+        """Whether one stored geometry matches this filter."""
+        if self.envelopes_only:
+            return bool(shapely.intersects(shapely.box(*self.outer), shapely.envelope(geom)))
+        return bool(shapely.intersects(self.polygon, geom))
 
     @classmethod
     def from_geometry(
@@ -201,7 +222,8 @@ def query_features(
         else:
             size = max_feature_size(ctx, layer_id, version, session)
             candidates = _crosses_box(bbox.outer, size)
-            inside = _inside_box(bbox.inner)
+            # Matching envelopes only: every feature whose bbox meets the box is a hit.
+            inside = true() if bbox.envelopes_only else _inside_box(bbox.inner)
             frame = session.execute(
                 select(Feature.fid, Feature.geom).where(*base, candidates, ~inside)
             ).all()
