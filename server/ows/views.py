@@ -16,7 +16,7 @@ from planfuse.geo.errors import GeoError
 from planfuse.http.context import planfuse, response_cache
 from planfuse.http.problems import ProblemError
 from planfuse.http.routes import RouteTable
-from planfuse.ows import arcgis, wfs11, wms, wmts
+from planfuse.ows import arcgis, wfs11, wfs_post, wms, wmts
 from planfuse.ows.errors import (
     OWSError,
     exception_report,
@@ -56,10 +56,20 @@ def _wms_error(error: OWSError, version: str) -> Response:
 
 @ows_routes.get("", strict_slashes=False)
 def ows():
-    service = ""
+    return _ows(lambda: KVP(request.args.items(multi=True)))
+
+
+@ows_routes.post("", strict_slashes=False)
+def ows_post():
+    """WFS requests as XML (`wfs:GetFeature` …), answered as their KVP spelling is."""
+    return _ows(lambda: wfs_post.kvp_from_xml(request.get_data()), post=True)
+
+
+def _ows(read_kvp, post: bool = False) -> Response:
+    service = "WFS" if post else ""
     version = "1.3.0"
     try:
-        kvp = KVP(request.args.items(multi=True))
+        kvp = read_kvp()
         service = (kvp.get("SERVICE") or "").strip().upper()
         version = "1.1.1" if (kvp.get("VERSION") or "").strip() == "1.1.1" else "1.3.0"
         # WMS 1.1.1 clients may leave SERVICE out of GetMap and GetFeatureInfo.
@@ -84,11 +94,14 @@ def ows():
     except _REFUSALS as exc:
         if service == "WMS":
             return _wms_error(from_exception(exc, not_found_code="LayerNotDefined"), version)
-        return _xml_error(from_exception(exc), _wfs_version())
+        return _xml_error(from_exception(exc), _wfs_version(post))
 
 
-def _wfs_version() -> str:
-    """The WFS version an exception report is written in: 1.1.0 when the request asked it."""
+def _wfs_version(post: bool = False) -> str:
+    """The WFS version an exception report is written in: 1.1.0 when the request asked it
+    (a POST body in the WFS 1.1.0 namespace, or VERSION=1.1.0)."""
+    if post:
+        return "1.1.0" if b'http://www.opengis.net/wfs"' in request.get_data() else "2.0.0"
     asked = request.args.get("VERSION") or request.args.get("version") or ""
     return "1.1.0" if asked.strip() == "1.1.0" else "2.0.0"
 

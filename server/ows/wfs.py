@@ -115,8 +115,9 @@ def _operation(name: str, href: str, parameters: dict[str, Sequence[str]] | None
         for pname, values in (parameters or {}).items()
     )
     return (
+        # POST: the same request as XML in the body (planfuse.ows.wfs_post).
         f'<ows:Operation name="{name}"><ows:DCP><ows:HTTP><ows:Get xlink:href={quoteattr(href)}/>'
-        f"</ows:HTTP></ows:DCP>{params}</ows:Operation>"
+        f"<ows:Post xlink:href={quoteattr(href)}/></ows:HTTP></ows:DCP>{params}</ows:Operation>"
     )
 
 

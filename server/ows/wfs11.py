@@ -61,6 +61,7 @@ def _operation(name: str, href: str, parameter: str, values: tuple[str, ...]) ->
     allowed = "".join(f"<ows:Value>{escape(v)}</ows:Value>" for v in values)
     return (
         f'<ows:Operation name="{name}"><ows:DCP><ows:HTTP><ows:Get xlink:href={quoteattr(href)}/>'
+        f"<ows:Post xlink:href={quoteattr(href)}/>"
         f'</ows:HTTP></ows:DCP><ows:Parameter name="{parameter}">{allowed}</ows:Parameter>'
         "</ows:Operation>"
     )

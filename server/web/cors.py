@@ -17,8 +17,9 @@ from planfuse.errors import InvalidInput
 from planfuse.settings import SettingsError
 
 DATA_SERVICE_BLUEPRINTS = frozenset({"ogc", "tiles", "ows", "wmts", "arcgis"})
-ALLOWED_METHODS = "GET, HEAD, OPTIONS"
-ALLOWED_REQUEST_HEADERS = "Authorization, Accept, Accept-Language, If-None-Match"
+# POST: WFS requests written as XML (read-only, like every data service request).
+ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
+ALLOWED_REQUEST_HEADERS = "Authorization, Accept, Accept-Language, Content-Type, If-None-Match"
 EXPOSED_HEADERS = "Content-Crs, ETag, X-Request-Id"
 PREFLIGHT_MAX_AGE_S = "600"
 
