@@ -68,8 +68,12 @@ def kvp_from_xml(body: bytes) -> KVP:
             "request",
         )
     pairs: list[tuple[str, str]] = [("REQUEST", name)]
-    pairs += [(key, root.get(attr)) for attr, key in ATTRIBUTES.items() if root.get(attr)]
-    if "service" not in root.attrib:
+    # Attribute names in any case: OWSLib writes `outputformat`.
+    given = {attr.lower(): value for attr, value in root.attrib.items()}
+    pairs += [
+        (key, given[attr.lower()]) for attr, key in ATTRIBUTES.items() if given.get(attr.lower())
+    ]
+    if "service" not in given:
         pairs.append(("SERVICE", "WFS"))
     if name == "DescribeFeatureType":
         names = [(t.text or "").strip() for t in root if _local(t.tag) == "TypeName"]

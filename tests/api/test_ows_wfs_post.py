@@ -202,3 +202,27 @@ def test_browsers_may_post_from_other_origins(client, data):
     )
     assert "POST" in r.headers.get("Access-Control-Allow-Methods", "")
     assert "Content-Type" in r.headers.get("Access-Control-Allow-Headers", "")
+
+
+@pytest.mark.parametrize("version", ["2.0.0", "1.1.0"])
+def test_owslib_posts_its_get_feature(app, data, version):
+    import re
+
+    from owslib.wfs import WebFeatureService
+
+    from tests.api.ows_support import serving
+
+    # JSON in 2.0.0 (OWSLib writes the attribute as `outputformat`); GML in 1.1.0.
+    options = {"outputFormat": "application/json"} if version == "2.0.0" else {}
+    with serving(app) as base:
+        service = WebFeatureService(f"{base}/ows", version=version, timeout=60)
+        posted = service.getfeature(
+            typename=["parcels"], maxfeatures=3, method="Post", **options
+        ).read()
+        fetched = service.getfeature(typename=["parcels"], maxfeatures=3, **options).read()
+    if version == "2.0.0":
+        got = [f["id"] for f in json.loads(posted)["features"]]
+        assert got == [f["id"] for f in json.loads(fetched)["features"]] and len(got) == 3
+    else:
+        got = re.findall(rb'gml:id="([^"]+)"', posted)
+        assert got == re.findall(rb'gml:id="([^"]+)"', fetched) and len(got) >= 3
