@@ -243,9 +243,16 @@ _SPATIAL = {
     "Crosses": ast.GeometryCrosses,
     "Equals": ast.GeometryEquals,
 }
-SCALAR_OPERATORS = (*_COMPARISONS, "PropertyIsLike", "PropertyIsNull", "PropertyIsBetween")
+_DISTANCE = {"DWithin": ast.DistanceWithin, "Beyond": ast.DistanceBeyond}
+SCALAR_OPERATORS = (
+    *_COMPARISONS,
+    "PropertyIsLike",
+    "PropertyIsNull",
+    "PropertyIsNil",
+    "PropertyIsBetween",
+)
 LOGICAL_OPERATORS = ("And", "Or", "Not")
-SPATIAL_OPERATORS = tuple(_SPATIAL)
+SPATIAL_OPERATORS = (*_SPATIAL, *_DISTANCE)
 GEOMETRY_OPERANDS = ("gml:Envelope", "gml:Point", "gml:LineString", "gml:Polygon")
 GEOMETRY_PROPERTY = "geometry"
 MAX_DEPTH = 40
@@ -292,6 +299,14 @@ class _Translator:
             return self._between(element)
         if name in _SPATIAL:
             return self._spatial(element, name)
+        if name in _DISTANCE:
+            return self._distance(element, name)
+        if name == "PropertyIsNil":
+            # A property without a value: nil and null are the same thing in this store.
+            (operand,) = self._operand(element, name, 1)
+            if not isinstance(operand, ast.Attribute):
+                raise invalid("FILTER", "fes:PropertyIsNil takes a fes:ValueReference")
+            return ast.IsNull(operand, False)
         if name == "ResourceId":
             raise invalid("FILTER", "fes:ResourceId cannot be combined with other tests")
         raise OWSError(
@@ -393,7 +408,30 @@ class _Translator:
             raise invalid("FILTER", "fes:BBOX takes a gml:Envelope")
         geometry = _gml_geometry(shapes[0])
         literal = values.Geometry(shapely.geometry.mapping(geometry))
+        if name in _DISTANCE:
+            return literal
         return _SPATIAL[name](ast.Attribute(GEOMETRY_PROPERTY), literal)
+
+    def _distance(self, element: ET.Element, name: str) -> Any:
+        """fes:DWithin / fes:Beyond: a ValueReference, one GML geometry, a fes:Distance
+        with its `uom`."""
+        distances = [c for c in element if _local(c.tag) == "Distance"]
+        rest = [c for c in element if _local(c.tag) != "Distance"]
+        if len(distances) != 1:
+            raise invalid("FILTER", f"fes:{name} takes one fes:Distance with a uom")
+        shape = ET.Element(element.tag)
+        shape.extend(rest)
+        literal = self._spatial(shape, name)
+        text = (distances[0].text or "").strip()
+        try:
+            distance = float(text)
+        except ValueError:
+            raise invalid("FILTER", f"fes:Distance {text[:20]!r} is not a number") from None
+        # `uom` in FES 2.0; Filter Encoding 1.1 (WFS 1.1.0) wrote `units`.
+        uom = distances[0].get("uom") or distances[0].get("units") or ""
+        if not uom:
+            raise invalid("FILTER", "fes:Distance needs a uom (m or km)")
+        return _DISTANCE[name](ast.Attribute(GEOMETRY_PROPERTY), literal, distance, uom)
 
 
 def _number_or_text(value: Any) -> Any:

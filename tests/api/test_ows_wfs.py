@@ -310,6 +310,12 @@ def _polygon(srs, pairs):
 
 
 URN = "urn:ogc:def:crs:EPSG::4490"
+
+
+def _point(lon, lat):
+    return f'<gml:Point srsName="EPSG:4490"><gml:pos>{lon} {lat}</gml:pos></gml:Point>'
+
+
 TRIANGLE = [(106.5, 29.5), (106.56, 29.5), (106.5, 29.56), (106.5, 29.5)]
 TRIANGLE_WKT = "POLYGON((" + ",".join(f"{x} {y}" for x, y in TRIANGLE) + "))"
 
@@ -327,6 +333,7 @@ CONDITIONS = [
     (_cmp("PropertyIsLike", "code", "07%", ' wildCard="*" singleChar="?" escapeChar="!"'),
      "code LIKE '07\\%'"),
     (f"<fes:PropertyIsNull>{_ref('name')}</fes:PropertyIsNull>", "name IS NULL"),
+    (f"<fes:PropertyIsNil>{_ref('name')}</fes:PropertyIsNil>", "name IS NULL"),
     (f"<fes:PropertyIsBetween>{_ref('rank')}<fes:LowerBoundary>{_lit(1)}</fes:LowerBoundary>"
      f"<fes:UpperBoundary>{_lit(2)}</fes:UpperBoundary></fes:PropertyIsBetween>",
      "rank BETWEEN 1 AND 2"),
@@ -375,8 +382,9 @@ def test_fes_operators_count_as_ogc_api_cql2(client, data, condition, cql):
 
 def test_fes_like_escape_and_geometry_answers(client, data):
     # Parcel 1 is the only one containing the point; 地块1, 地块5, 地块9 are the one-digit names.
-    assert _hits(client, CONDITIONS[15][0]) == 1
-    assert _hits(client, CONDITIONS[6][0]) == 3
+    fes = {cql: condition for condition, cql in CONDITIONS}
+    assert _hits(client, fes["S_CONTAINS(geometry, POINT(106.503 29.503))"]) == 1
+    assert _hits(client, fes["name LIKE '地块_'"]) == 3
     escaped = _cmp("PropertyIsLike", "code", "07!*", ' wildCard="*" singleChar="?" escapeChar="!"')
     assert _hits(client, escaped) == 0  # "07*" literally
 
@@ -384,9 +392,18 @@ def test_fes_like_escape_and_geometry_answers(client, data):
 @pytest.mark.parametrize(
     ("condition", "code", "words"),
     [
-        ("<fes:PropertyIsNil><fes:ValueReference>name</fes:ValueReference></fes:PropertyIsNil>",
-         "OperationNotSupported", "fes:PropertyIsNil"),
-        (f"<fes:DWithin>{_ref('geometry')}</fes:DWithin>", "OperationNotSupported", "DWithin"),
+        ("<fes:PropertyIsNil><fes:Literal>x</fes:Literal></fes:PropertyIsNil>",
+         "InvalidParameterValue", "fes:PropertyIsNil"),
+        (f"<fes:DWithin>{_ref('geometry')}</fes:DWithin>", "InvalidParameterValue",
+         "fes:Distance"),
+        (f"<fes:DWithin>{_ref('geometry')}{_point(106.503, 29.503)}"
+         '<fes:Distance uom="deg">0.01</fes:Distance></fes:DWithin>', "InvalidParameterValue",
+         "degrees"),
+        (f"<fes:Beyond>{_ref('geometry')}{_point(106.503, 29.503)}"
+         '<fes:Distance uom="m">-5</fes:Distance></fes:Beyond>', "InvalidParameterValue",
+         "from 0"),
+        (f"<fes:PropertyIsTemporal>{_ref('name')}</fes:PropertyIsTemporal>",
+         "OperationNotSupported", "DWithin, fes:Beyond"),
         (f"<fes:PropertyIsNull>{_lit('x')}</fes:PropertyIsNull>", "InvalidParameterValue",
          "fes:ValueReference"),
         (_cmp("PropertyIsLessThan", "secret", "1"), "InvalidParameterValue", "secret"),
@@ -559,3 +576,42 @@ def test_gdal_reads_wfs_110(url, data, client):
     info = gdal("ogrinfo", "-ro", "-so", "-spat", "106.5", "29.5", "106.56", "29.53", source,
                 "pf:parcels")  # fmt: skip
     assert "Feature Count: 34" in info, info
+
+
+@pytest.mark.parametrize(("metres", "uom"), [(350, "m"), (0.9, "km"), (2550, "m")])
+def test_dwithin_and_beyond_measure_metres(client, data, metres, uom):
+    """DWithin/Beyond a point, in metres: the features whose distance measured in the
+    CGCS2000 Gauss–Krüger zone of 105° E (EPSG:4544) is within the distance, and the rest."""
+    from pyproj import Transformer
+
+    from tests.api.ogc_fixtures import stored
+
+    to_gk = Transformer.from_crs("EPSG:4490", "EPSG:4544", always_xy=True)
+
+    def gk(geom):
+        return shapely.transform(geom, lambda x, y: to_gk.transform(x, y), interleaved=False)
+
+    centre = shapely.Point(106.52, 29.52)
+    reach = metres * (1000 if uom == "km" else 1)
+    shapes = stored(data, "parcels")
+    distances = {fid: gk(g).distance(gk(centre)) for fid, g in shapes.items()}
+    # No parcel within 1 % of the distance, so the two ways of measuring cannot disagree.
+    assert all(abs(d - reach) > reach * 0.01 for d in distances.values())
+    within = sum(1 for d in distances.values() if d <= reach)
+    distance = f'<fes:Distance uom="{uom}">{metres}</fes:Distance>'
+    near = f"<fes:DWithin>{_ref('geometry')}{_point(106.52, 29.52)}{distance}</fes:DWithin>"
+    far = f"<fes:Beyond>{_ref('geometry')}{_point(106.52, 29.52)}{distance}</fes:Beyond>"
+    assert 0 < within < len(shapes)
+    assert _hits(client, near) == within
+    assert _hits(client, far) == len(shapes) - within
+    # Combined with an attribute test, still the same features.
+    both = f"<fes:And>{near}{_cmp('PropertyIsEqualTo', 'code', '0701')}</fes:And>"
+    code = {fid for fid, r in _codes(client).items() if r == "0701"}
+    assert _hits(client, both) == sum(
+        1 for fid, d in distances.items() if d <= reach and fid in code
+    )
+
+
+def _codes(client) -> dict[int, str]:
+    response = client.get("/ogc/collections/parcels/items", query_string={"limit": 1000})
+    return {f["id"]: f["properties"].get("code") for f in response.get_json()["features"]}

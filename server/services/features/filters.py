@@ -44,6 +44,18 @@ _SPATIAL: dict[type, Callable[[Any, Any], Any]] = {
 }
 # Every spatial relation but disjointness implies intersection: the store may narrow by it.
 _NARROWING = frozenset(set(_SPATIAL) - {ast.GeometryDisjoint})
+#: Distance units a DWithin/Beyond may give, in metres (FES `uom`: names, UCUM codes and the
+#: EPSG unit URNs). Degrees are refused: a degree is no fixed number of metres.
+DISTANCE_UNITS_M = {
+    "m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0,
+    "urn:ogc:def:uom:epsg::9001": 1.0, "http://www.opengis.net/def/uom/epsg/0/9001": 1.0,
+    "km": 1000.0, "kilometer": 1000.0, "kilometers": 1000.0, "kilometre": 1000.0,
+    "kilometres": 1000.0, "urn:ogc:def:uom:epsg::9036": 1000.0,
+    "ft": 0.3048, "foot": 0.3048, "feet": 0.3048, "[ft_i]": 0.3048,
+    "mi": 1609.344, "mile": 1609.344, "miles": 1609.344, "[mi_i]": 1609.344,
+}  # fmt: skip
+#: The largest distance a DWithin may ask (m): beyond it, "within" is most of a city.
+MAX_DISTANCE_M = 100_000.0
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Equal: lambda a, b: a == b,
     ast.NotEqual: lambda a, b: a != b,
@@ -230,6 +242,8 @@ class _Compiler:
             return lambda row: (value(row) is None) != negate
         if type(node) in _SPATIAL:
             return self._spatial(node)
+        if isinstance(node, ast.DistanceWithin | ast.DistanceBeyond):
+            return self._distance(node)
         if isinstance(node, bool):
             return lambda row: node
         name = type(node).__name__ if isinstance(node, ast.Node) else repr(node)[:40]
@@ -319,6 +333,44 @@ class _Compiler:
 
         return test
 
+    def distance_m(self, node: Any) -> float:
+        """A DWithin/Beyond distance in metres (refused when negative, too large, or in
+        degrees or an unknown unit)."""
+        unit = str(node.units or "m").strip().lower()
+        if unit not in DISTANCE_UNITS_M:
+            raise _bad(self.parameter, f"distance unit {unit[:40]!r} is not supported; give the "
+                       "distance in m or km (degrees are not a distance)")  # fmt: skip
+        try:
+            metres = float(node.distance) * DISTANCE_UNITS_M[unit]
+        except (TypeError, ValueError):
+            raise _bad(self.parameter, "a distance is a number") from None
+        if not (math.isfinite(metres) and 0 <= metres <= MAX_DISTANCE_M):
+            raise _bad(self.parameter, f"a distance is from 0 to {MAX_DISTANCE_M:,.0f} m")
+        return metres
+
+    def _distance(self, node: Any) -> Predicate:
+        """DWithin (distance ≤ d) or Beyond (> d), measured in metres: both geometries go
+        to an azimuthal equidistant projection centred on the literal, where distances
+        from it are true on the ellipsoid and nearly so around it."""
+        lhs, rhs = node.lhs, node.rhs
+        if _is_geometry_property(rhs) and not _is_geometry_property(lhs):
+            lhs, rhs = rhs, lhs
+        if not _is_geometry_property(lhs):
+            raise _bad(self.parameter, "a distance test compares the feature's geometry "
+                       f"({GEOMETRY_NAMES[0]}) with a geometry literal")  # fmt: skip
+        metres = self.distance_m(node)
+        literal = self.geometry(rhs)
+        project = _local_metres(literal)
+        near = project(literal)
+        shapely.prepare(near)
+        beyond = isinstance(node, ast.DistanceBeyond)
+
+        def test(row: Row) -> bool:
+            within = bool(shapely.dwithin(project(shapely.from_wkb(row.geom)), near, metres))
+            return within != beyond
+
+        return test
+
     # What narrows the store's candidates: top-level AND terms only.
 
     def prefilters(self, node: Any) -> tuple[dict[str, tuple[str, ...]], BBoxQuery | None]:
@@ -335,8 +387,40 @@ class _Compiler:
             elif spatial is None and type(term) in _NARROWING:
                 literal = term.rhs if _is_geometry_property(term.lhs) else term.lhs
                 spatial = BBoxQuery.from_geometry(self.geometry(literal), None)
+            elif spatial is None and isinstance(term, ast.DistanceWithin):
+                literal = term.rhs if _is_geometry_property(term.lhs) else term.lhs
+                reach = _degrees_box(self.geometry(literal), self.distance_m(term))
+                spatial = BBoxQuery.from_geometry(reach, None)
         equalities = {k: v for k, v in equalities.items() if k not in ("fid", *GEOMETRY_NAMES)}
         return equalities, spatial
+
+
+def _local_metres(literal: shapely.Geometry) -> Callable[[shapely.Geometry], shapely.Geometry]:
+    """EPSG:4490 geometries → metres in an azimuthal equidistant projection centred on
+    `literal`."""
+    from pyproj import Transformer
+
+    centre = literal.centroid
+    transformer = Transformer.from_crs(
+        "EPSG:4490",
+        f"+proj=aeqd +lat_0={centre.y} +lon_0={centre.x} +ellps=GRS80 +units=m",
+        always_xy=True,
+    )
+
+    def project(geom: shapely.Geometry) -> shapely.Geometry:
+        return shapely.transform(geom, lambda x, y: transformer.transform(x, y), interleaved=False)
+
+    return project
+
+
+def _degrees_box(geom: shapely.Geometry, metres: float) -> shapely.Geometry:
+    """A lon/lat box holding every point within `metres` of `geom` (with 10 % to spare; a
+    degree of latitude is at least 110.5 km, of longitude that times cos(latitude))."""
+    x0, y0, x1, y1 = geom.bounds
+    dlat = metres * 1.1 / 110_500.0
+    widest = max(abs(y0), abs(y1)) + dlat
+    dlon = dlat / max(math.cos(math.radians(min(widest, 89.0))), 1e-6)
+    return shapely.box(x0 - dlon, max(y0 - dlat, -90.0), x1 + dlon, min(y1 + dlat, 90.0))
 
 
 def _conjuncts(node: Any) -> list[Any]:
