@@ -163,12 +163,11 @@ def _ring_coordinates(rings: list, ctx: ParseContext) -> tuple[np.ndarray | None
         return None, sizes
     if not _only(positions, {list}) or set(map(len, positions)) != {2}:
         return None, sizes
-    if not _only(list(chain.from_iterable(positions)), _NUMBER_TYPES):
+    numbers = list(chain.from_iterable(positions))
+    if not _only(numbers, _NUMBER_TYPES):
         return None, sizes
     try:
-        flat = np.fromiter(
-            chain.from_iterable(positions), dtype=np.float64, count=2 * len(positions)
-        )
+        flat = np.array(numbers, dtype=np.float64)
     except OverflowError:  # an integer beyond float range
         return None, sizes
     xy = flat.reshape(-1, 2)

@@ -251,7 +251,11 @@ def store_features(
     progress("validating", 0.3)
     validate_in_crs(features, crs)
     progress("reprojecting", 0.4)
-    geoms = np.asarray(to_storage(features, crs, ctx.settings.datum_shifts), dtype=object)
+    # Validated just above: checking again inside to_storage would back-project every
+    # vertex a second time.
+    geoms = np.asarray(
+        to_storage(features, crs, ctx.settings.datum_shifts, validate=False), dtype=object
+    )
     progress("measuring", 0.55)
     areas, lengths = _measures(ctx, geoms, kind)
     bounds = shapely.bounds(geoms)
