@@ -411,9 +411,11 @@ def _districts(
     shapely.prepare(districts)
     inside = shapely.contains(districts[district_idx], points[feature_idx])
     feature_idx, district_idx = feature_idx[inside], district_idx[inside]
-    for f, d in zip(feature_idx.tolist(), district_idx.tolist(), strict=True):
-        if found[f] is None:
-            found[f] = adcodes[d]
+    # The tree answers in feature order; a point on a shared boundary lies in several
+    # districts and takes the first found, as it always has.
+    first = np.unique(feature_idx, return_index=True)[1]
+    for f, d in zip(feature_idx[first].tolist(), district_idx[first].tolist(), strict=True):
+        found[f] = adcodes[d]
     return found
 
 
