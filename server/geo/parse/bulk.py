@@ -39,6 +39,8 @@ class BulkCollection:
     """The features of a well-formed polygon FeatureCollection, geometries built."""
 
     features: list[dict[str, Any]]
+    properties: list[dict[str, Any] | None]
+    ids: list[str | int | float | None]
     geometries: np.ndarray
     valid: np.ndarray
 
@@ -50,44 +52,40 @@ def bulk_features(obj: Any, ctx: ParseContext, repair: bool) -> list[ParsedFeatu
     bulk = bulk_polygon_collection(obj, ctx)
     if bulk is None:
         return None
-    valid = bulk.valid.tolist()
-    parsed = [
-        ParsedFeature(geometry=g, properties=dict(f.get("properties") or {}), index=i)
-        if ok
-        else None
-        for i, (f, g, ok) in enumerate(zip(bulk.features, bulk.geometries, valid, strict=True))
+    if not bulk.valid.all():
+        return _with_invalid(bulk, ctx, repair)
+    # Positional arguments and lists prepared beforehand: this runs once per feature.
+    return [
+        ParsedFeature(g, {} if p is None else dict(p), i, False, fid)
+        for i, (g, p, fid) in enumerate(
+            zip(bulk.geometries.tolist(), bulk.properties, bulk.ids, strict=True)
+        )
     ]
-    if all(valid):
-        for feature, f in zip(parsed, bulk.features, strict=True):
-            feature.feature_id = f.get("id")
-        return parsed
-    return _with_invalid(bulk, parsed, ctx, repair)
 
 
-def _with_invalid(
-    bulk: BulkCollection, parsed: list[ParsedFeature | None], ctx: ParseContext, repair: bool
-) -> list[ParsedFeature]:
+def _with_invalid(bulk: BulkCollection, ctx: ParseContext, repair: bool) -> list[ParsedFeature]:
     """Invalid geometries go through the detailed parser's checks (which locate the
     problem at its part, ring and vertex, or repair it)."""
     out = []
-    for i, feature in enumerate(parsed):
-        if feature is None:
-            shape = feature_shape(bulk.features[i], i, ctx)
-            feature = checked_feature(shape, bulk.geometries[i], False, repair, ctx.problems)
-            if feature is None:
-                continue
+    for i, (g, ok) in enumerate(zip(bulk.geometries.tolist(), bulk.valid.tolist(), strict=True)):
+        if ok:
+            props = bulk.properties[i]
+            feature = ParsedFeature(g, {} if props is None else dict(props), i, False, bulk.ids[i])
         else:
-            feature.feature_id = bulk.features[i].get("id")
-        out.append(feature)
+            shape = feature_shape(bulk.features[i], i, ctx)
+            feature = checked_feature(shape, g, False, repair, ctx.problems)
+        if feature is not None:
+            out.append(feature)
     return out
 
 
 def bulk_polygon_collection(obj: Any, ctx: ParseContext) -> BulkCollection | None:
     """The collection checked and built in bulk, or None when the detailed parser must
     look at it (anything not plainly well-formed)."""
-    features = _plain_features(obj)
-    if features is None:
+    plain = _plain_features(obj)
+    if plain is None:
         return None
+    features, properties, ids = plain
     geometries = [f.get("geometry") for f in features]
     if not _only(geometries, {dict}):
         return None
@@ -98,7 +96,7 @@ def bulk_polygon_collection(obj: Any, ctx: ParseContext) -> BulkCollection | Non
     built = _build_polygons([g.get("coordinates") for g in geometries], gtypes, ctx)
     if built is None:
         return None
-    return BulkCollection(features, built, shapely.is_valid(built))
+    return BulkCollection(features, properties, ids, built, shapely.is_valid(built))
 
 
 def _only(values: list, types: set | frozenset) -> bool:
@@ -106,9 +104,10 @@ def _only(values: list, types: set | frozenset) -> bool:
     return set(map(type, values)) <= types
 
 
-def _plain_features(obj: Any) -> list[dict[str, Any]] | None:
+def _plain_features(obj: Any) -> tuple[list[dict], list, list] | None:
     """The features of a FeatureCollection whose members are plain Feature objects with
-    object (or null) properties and a string or number id (or none)."""
+    object (or null) properties and a string or number id (or none), with their
+    properties and ids."""
     if type(obj) is not dict or obj.get("type") != "FeatureCollection":
         return None
     features = obj.get("features")
@@ -116,11 +115,11 @@ def _plain_features(obj: Any) -> list[dict[str, Any]] | None:
         return None
     if {f.get("type") for f in features} != {"Feature"}:
         return None
-    if not _only([f.get("properties") for f in features], _PROPERTY_TYPES):
+    properties = [f.get("properties") for f in features]
+    ids = [f.get("id") for f in features]
+    if not _only(properties, _PROPERTY_TYPES) or not _only(ids, _ID_TYPES):
         return None
-    if not _only([f.get("id") for f in features], _ID_TYPES):
-        return None
-    return features
+    return features, properties, ids
 
 
 def _build_polygons(coords: list, gtypes: list[str], ctx: ParseContext) -> np.ndarray | None:
