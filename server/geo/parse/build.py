@@ -49,37 +49,44 @@ def build_features(
     valid = shapely.is_valid(geoms) if len(geoms) else np.empty(0, dtype=bool)
     features = []
     for i, shape in enumerate(shapes):
-        geom = geoms[i]
-        repaired = False
-        notes = list(shape.notes)
-        if not valid[i]:
-            reason = shapely.is_valid_reason(geom)
-            if repair:
-                fixed = repair_geometry(geom, shape.polygonal)
-                if fixed is None:
-                    problems.add(
-                        f"the geometry is invalid ({reason}) and repairing it leaves nothing "
-                        "of its type",
-                        feature=shape.index,
-                    )
-                    continue
-                geom = fixed
-                repaired = True
-                notes.append(f"repaired with make_valid: {reason}")
-            else:
-                _report_invalid(shape, geom, reason, problems)
-                continue
-        features.append(
-            ParsedFeature(
-                geometry=geom,
-                properties=shape.properties,
-                index=shape.index,
-                repaired=repaired,
-                feature_id=shape.feature_id,
-                notes=notes,
-            )
-        )
+        feature = checked_feature(shape, geoms[i], bool(valid[i]), repair, problems)
+        if feature is not None:
+            features.append(feature)
     return features
+
+
+def checked_feature(
+    shape: Shape, geom: BaseGeometry, valid: bool, repair: bool, problems: ProblemCollector
+) -> ParsedFeature | None:
+    """The feature of a built shape; an invalid geometry is repaired (if asked) or
+    reported to ``problems`` (then None)."""
+    repaired = False
+    notes = list(shape.notes)
+    if not valid:
+        reason = shapely.is_valid_reason(geom)
+        if repair:
+            fixed = repair_geometry(geom, shape.polygonal)
+            if fixed is None:
+                problems.add(
+                    f"the geometry is invalid ({reason}) and repairing it leaves nothing "
+                    "of its type",
+                    feature=shape.index,
+                )
+                return None
+            geom = fixed
+            repaired = True
+            notes.append(f"repaired with make_valid: {reason}")
+        else:
+            _report_invalid(shape, geom, reason, problems)
+            return None
+    return ParsedFeature(
+        geometry=geom,
+        properties=shape.properties,
+        index=shape.index,
+        repaired=repaired,
+        feature_id=shape.feature_id,
+        notes=notes,
+    )
 
 
 def repair_geometry(geom: BaseGeometry, polygonal: bool) -> BaseGeometry | None:

@@ -12,6 +12,7 @@ from planfuse.geo.errors import (
 )
 from planfuse.geo.parse.boundary_points import boundary_point_shapes
 from planfuse.geo.parse.build import build_features
+from planfuse.geo.parse.bulk import bulk_features
 from planfuse.geo.parse.geojson import geojson_shapes, load_json
 from planfuse.geo.parse.shapes import (
     DEFAULT_MAX_VERTICES,
@@ -55,34 +56,51 @@ def parse_features(
         if isinstance(data, Mapping):
             if fmt not in ("auto", "geojson"):
                 raise ValueError("a dict can only be GeoJSON")
-            shapes = geojson_shapes(data, ctx)
-        else:
-            text = decode_text(data)
-            kind = fmt if fmt != "auto" else detect_format(text)
-            if kind == "geojson":
-                shapes = geojson_shapes(load_json(text), ctx)
-            elif kind == "wkt":
-                shapes = wkt_shapes(text, ctx)
-            else:
-                shapes = boundary_point_shapes(text, ctx)
+            return _geojson_features(data, ctx, repair)
+        text = decode_text(data)
+        kind = fmt if fmt != "auto" else detect_format(text)
+        if kind == "geojson":
+            return _geojson_features(load_json(text), ctx, repair)
+        shapes = wkt_shapes(text, ctx) if kind == "wkt" else boundary_point_shapes(text, ctx)
     except TooManyVertices:
-        raise GeometryInputError(
-            None,
-            [
-                InputProblem(
-                    f"the input has more than {max_vertices} vertices; split it into "
-                    "smaller uploads or simplify it"
-                )
-            ],
-        ) from None
+        raise _too_many_vertices(max_vertices) from None
+    return _built(shapes, ctx, repair)
+
+
+def _geojson_features(obj, ctx: ParseContext, repair: bool) -> list[ParsedFeature]:
+    """GeoJSON features: in bulk when the collection is plainly well-formed, else one by
+    one (naming every problem)."""
+    features = bulk_features(obj, ctx, repair)
+    if features is not None:
+        return _checked(features, ctx)
+    return _built(geojson_shapes(obj, ctx), ctx, repair)
+
+
+def _built(shapes: list, ctx: ParseContext, repair: bool) -> list[ParsedFeature]:
     if not shapes and not ctx.problems:
         raise GeometryInputError(None, [InputProblem("the input contains no features")])
     # Validity is checked on every well-formed feature even when others are malformed, so
     # one error lists every bad feature (building is bounded: vertices were counted).
-    features = build_features(shapes, repair, ctx.problems)
+    return _checked(build_features(shapes, repair, ctx.problems), ctx)
+
+
+def _checked(features: list[ParsedFeature], ctx: ParseContext) -> list[ParsedFeature]:
+    """The features, unless problems were found (then every problem is raised, in order)."""
     ctx.problems.problems.sort(key=_problem_order)
     ctx.problems.raise_if_any()
     return features
+
+
+def _too_many_vertices(max_vertices: int) -> GeometryInputError:
+    return GeometryInputError(
+        None,
+        [
+            InputProblem(
+                f"the input has more than {max_vertices} vertices; split it into smaller "
+                "uploads or simplify it"
+            )
+        ],
+    )
 
 
 def _problem_order(p: InputProblem) -> tuple:

@@ -70,18 +70,18 @@ def geojson_shapes(obj, ctx: ParseContext) -> list[Shape]:
             return []
         shapes = []
         for i, feature in enumerate(features):
-            shape = _feature_shape(feature, i, ctx)
+            shape = feature_shape(feature, i, ctx)
             if shape is not None:
                 shapes.append(shape)
         return shapes
     if gtype == "Feature":
-        shape = _feature_shape(obj, 0, ctx)
+        shape = feature_shape(obj, 0, ctx)
         return [shape] if shape is not None else []
     shape = _geometry_shape(obj, 0, {}, None, ctx)
     return [shape] if shape is not None else []
 
 
-def _feature_shape(feature, index: int, ctx: ParseContext) -> Shape | None:
+def feature_shape(feature, index: int, ctx: ParseContext) -> Shape | None:
     if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
         ctx.add("expected a GeoJSON Feature object", feature=index)
         return None

@@ -11,7 +11,7 @@ import gc
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import shapely
 from pyproj import Geod
 from sqlalchemy import func, select, update
@@ -31,6 +30,7 @@ from planfuse.geo.crs import CRSInfo, crs_from_prj, resolve_crs
 from planfuse.geo.errors import GeometryInputError, InputProblem
 from planfuse.geo.measure import work_projection
 from planfuse.geo.parse import ParsedFeature, parse_features, to_storage, validate_in_crs
+from planfuse.services.layers.feature_rows import feature_rows, write_feature_rows
 from planfuse.services.layers.files import SourceFile, open_layer_file
 from planfuse.services.layers.kinds import GEOMETRY_TYPES, LayerKind, layer_kind
 from planfuse.storage.models import Feature, Layer, LayerVersion
@@ -251,7 +251,11 @@ def store_features(
     progress("validating", 0.3)
     validate_in_crs(features, crs)
     progress("reprojecting", 0.4)
-    geoms = np.asarray(to_storage(features, crs, ctx.settings.datum_shifts), dtype=object)
+    # Validated just above: checking again inside to_storage would back-project every
+    # vertex a second time.
+    geoms = np.asarray(
+        to_storage(features, crs, ctx.settings.datum_shifts, validate=False), dtype=object
+    )
     progress("measuring", 0.55)
     areas, lengths = _measures(ctx, geoms, kind)
     bounds = shapely.bounds(geoms)
@@ -407,9 +411,11 @@ def _districts(
     shapely.prepare(districts)
     inside = shapely.contains(districts[district_idx], points[feature_idx])
     feature_idx, district_idx = feature_idx[inside], district_idx[inside]
-    for f, d in zip(feature_idx.tolist(), district_idx.tolist(), strict=True):
-        if found[f] is None:
-            found[f] = adcodes[d]
+    # The tree answers in feature order; a point on a shared boundary lies in several
+    # districts and takes the first found, as it always has.
+    first = np.unique(feature_idx, return_index=True)[1]
+    for f, d in zip(feature_idx[first].tolist(), district_idx[first].tolist(), strict=True):
+        found[f] = adcodes[d]
     return found
 
 
@@ -484,9 +490,7 @@ def _write(
             )
         )
         session.flush()
-        rows = _feature_rows(
-            layer.id, version, geoms, bounds, areas, lengths, districts, properties
-        )
+        rows = feature_rows(layer.id, version, geoms, bounds, areas, lengths, districts, properties)
         write_feature_rows(
             session,
             rows,
@@ -581,95 +585,6 @@ def _locked_layer(session: Session, options: ImportOptions, kind: LayerKind, now
 def _geometry_type_names(geoms: np.ndarray) -> str:
     """The geometry types present, e.g. "MultiPolygon,Polygon"."""
     return ",".join(_TYPE_NAMES[t] for t in sorted(set(shapely.get_type_id(geoms).tolist())))
-
-
-def _feature_rows(
-    layer_id: str,
-    version: int,
-    geoms: np.ndarray,
-    bounds: np.ndarray,
-    areas: np.ndarray,
-    lengths: np.ndarray,
-    districts: list[str | None],
-    properties: list[dict[str, Any]],
-) -> Iterator[tuple]:
-    """The feature rows in FEATURE_COLUMNS order, fids from 1, properties as JSON text."""
-    wkb = shapely.to_wkb(geoms, output_dimension=2)
-    bounds_list = bounds.tolist()
-    areas_list = areas.tolist()
-    lengths_list = lengths.tolist()
-    return (
-        (
-            layer_id,
-            version,
-            i + 1,
-            wkb[i],
-            *bounds_list[i],
-            areas_list[i],
-            lengths_list[i],
-            districts[i],
-            orjson.dumps(properties[i]).decode(),
-        )
-        for i in range(len(geoms))
-    )
-
-
-FEATURE_COLUMNS = (
-    "layer_id",
-    "version",
-    "fid",
-    "geom",
-    "minx",
-    "miny",
-    "maxx",
-    "maxy",
-    "area_m2",
-    "length_m",
-    "district",
-    "properties",
-)
-
-
-def write_feature_rows(
-    session: Session,
-    rows: Iterable[tuple],
-    *,
-    total: int,
-    batch: int = 5000,
-    progress: Callable[[float], None] = lambda done: None,
-) -> None:
-    """Bulk-insert feature rows (tuples in FEATURE_COLUMNS order, properties as JSON text)
-    inside the session's transaction: COPY on PostgreSQL, executemany on SQLite.
-
-    The ORM's insert is 2–3× slower here and import speed matters for million-feature
-    layers.
-    """
-    conn = session.connection()
-    columns = ", ".join(FEATURE_COLUMNS)
-    done = 0
-    if conn.dialect.name == "postgresql":
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY features ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                done += 1
-                if done % batch == 0:
-                    progress(done / total)
-    else:
-        placeholders = ", ".join("?" for _ in FEATURE_COLUMNS)
-        sql = f"INSERT INTO features ({columns}) VALUES ({placeholders})"  # noqa: S608
-        cursor = conn.connection.driver_connection.cursor()
-        chunk: list[tuple] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= batch:
-                cursor.executemany(sql, chunk)
-                done += len(chunk)
-                chunk.clear()
-                progress(done / total)
-        if chunk:
-            cursor.executemany(sql, chunk)
-    progress(1.0)
 
 
 _TYPE_NAMES = {

@@ -205,6 +205,24 @@ def test_script_property_is_stored_as_text(ctx, tmp_path):
         assert s.scalars(select(Feature)).one().properties == {"name": payload}
 
 
+def test_properties_with_escapes_and_quotes_are_stored_as_given(ctx, tmp_path):
+    # The bulk writers pass text through COPY's escaping on PostgreSQL.
+    tricky = {
+        "name": 'back\\slash\ttab\nnewline\rreturn "quoted" 中文 \\N',
+        "nested": {"list": [1, 2.5, None, True], "empty": ""},
+        "code": "0101",
+    }
+    fc = feature_collection([square(*JIEFANGBEI, 50), square(*SHAPINGBA, 50)], [tricky, {}])
+    import_layer(
+        ctx,
+        write_geojson(tmp_path / "f.geojson", fc),
+        ImportOptions(layer_id="redline", kind="ecological_redline", crs="EPSG:4490"),
+    )
+    with ctx.db.session() as s:
+        rows = s.execute(select(Feature.properties, Feature.district).order_by(Feature.fid)).all()
+    assert rows == [(tricky, None), ({}, None)]
+
+
 def test_required_attribute_missing_names_feature_and_attribute(ctx, tmp_path):
     fc = feature_collection(
         [square(*JIEFANGBEI, 50), square(*SHAPINGBA, 50)], [{"code": "0701"}, {"DLBM": "1001"}]
