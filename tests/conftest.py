@@ -4,12 +4,10 @@ its client, and small helpers for repeated actions."""
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from planfuse.app import create_app
 from planfuse.context import PlanFuse, build_context
@@ -34,16 +32,9 @@ pytest_plugins = ["embed_support"]
 
 def _postgres_schema_url() -> Iterator[str]:
     """A private schema in the test database, dropped afterwards."""
-    schema = "pf_" + secrets.token_hex(6)
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    from tests.postgres_schema import private_schema_url
+
+    yield from private_schema_url(PG_ADMIN_URL)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -142,19 +142,28 @@ def _condition(element: ET.Element, into: Filter) -> None:
         )
 
 
+def parse_xml(document: str | bytes, parameter: str, what: str) -> ET.Element:
+    """The root of an XML document a client sent (defusedxml: no DTD, no entity, nothing
+    fetched), or an OWSError with `parameter` as locator, naming `what` it is and where a
+    malformed document breaks."""
+    try:
+        return SafeET.fromstring(document.strip(), forbid_dtd=True)
+    except DefusedXmlException:
+        raise invalid(
+            parameter, f"{what} cannot contain a DOCTYPE or entity declarations"
+        ) from None
+    except ET.ParseError as exc:
+        line, column = exc.position
+        raise invalid(
+            parameter, f"{what} is not well-formed XML (line {line}, column {column + 1})"
+        ) from None
+
+
 def parse_filter(text: str) -> Filter:
     """A FES 2.0 `fes:Filter` document as a `Filter`, or an OWSError locating the fault."""
     if len(text) > MAX_FILTER_CHARS:
         raise invalid("FILTER", f"FILTER is longer than {MAX_FILTER_CHARS} characters")
-    try:
-        root = SafeET.fromstring(text.strip(), forbid_dtd=True)
-    except DefusedXmlException:
-        raise invalid("FILTER", "FILTER cannot contain a DOCTYPE or entity declarations") from None
-    except ET.ParseError as exc:
-        line, column = exc.position
-        raise invalid(
-            "FILTER", f"FILTER is not well-formed XML (line {line}, column {column + 1})"
-        ) from None
+    root = parse_xml(text, "FILTER", "FILTER")
     if root.tag == f"{OGC}Filter":
         _from_filter_11(root)
     if root.tag != f"{FES}Filter":

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
-
 from planfuse.ows.errors import OWSError, invalid
+from planfuse.ows.fes import parse_xml
 from planfuse.ows.kvp import KVP
 
 WFS20 = "{http://www.opengis.net/wfs/2.0}"
@@ -49,15 +47,7 @@ def kvp_from_xml(body: bytes) -> KVP:
         raise invalid(
             "request", "the POST body is empty; send a wfs:GetFeature document, or use GET"
         )
-    try:
-        root = SafeET.fromstring(body, forbid_dtd=True)
-    except DefusedXmlException:
-        raise invalid("request", "the request cannot contain a DOCTYPE or entities") from None
-    except ET.ParseError as exc:
-        line, column = exc.position
-        raise invalid(
-            "request", f"the request is not well-formed XML (line {line}, column {column + 1})"
-        ) from None
+    root = parse_xml(body, "request", "the request")
     name = _local(root.tag)
     if _namespace(root.tag) not in (WFS20, WFS11) or name not in REQUESTS:
         raise OWSError(

@@ -16,7 +16,6 @@ import cProfile
 import json
 import os
 import pstats
-import secrets
 import sys
 import tempfile
 import time
@@ -25,7 +24,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import shapely
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -141,16 +139,9 @@ def database(postgres: bool, tmp: Path) -> Iterator[str]:
     if not postgres:
         yield f"sqlite:///{tmp / 'bench.db'}"
         return
-    schema = "pf_bench_" + secrets.token_hex(4)
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    from tests.postgres_schema import private_schema_url
+
+    yield from private_schema_url(PG_URL, "pf_bench_")
 
 
 if __name__ == "__main__":
