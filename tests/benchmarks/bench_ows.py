@@ -22,11 +22,12 @@ copy of the same polygons (table `bench_mvt`, GiST-indexed), with a mapfile writ
 temporary folder that gives each class the fill, stroke, width and opacity of
 `map_styles.json` (AGG, PNG). Every GetMap is asked of PlanFuse and then of MapServer (same
 bbox, size and CRS, alternating so machine noise hits both; each warmed once, as PlanFuse's
-own figures always were); the rows give both medians and p95s, the p95 ratio, and the share
-of non-background pixels of each server's maps (the images must be alike for the figures to
-compare). MapServer's per-process start — a GetCapabilities and a GetMap of an empty area —
-is measured and printed first: it is inside every MapServer figure, and a FastCGI
-deployment would pay it once per process instead. `--save-maps DIR` keeps the first map
+own figures always were); the rows give both medians and p95s, the p95 ratio, the share of
+non-background pixels of each server's maps and the mean difference of their colours (0–255
+per channel; the images must be alike for the figures to compare). MapServer's per-process
+start — a GetCapabilities and a GetMap of an empty area — is measured and printed first: it
+is inside every MapServer figure, and a FastCGI deployment would pay it once per process
+instead. `--save-maps DIR` keeps the first map
 pair of each row to look at.
 """
 
@@ -153,9 +154,12 @@ def mapserv_binary() -> str:
     return found
 
 
-def _ms_colour(spec: str | None) -> str | None:
+def _ms_colour(spec: str | None) -> tuple[str, int] | None:
+    """A style colour as MapServer's hex RGB and STYLE OPACITY (percent)."""
     rgba = colour(spec)
-    return None if rgba is None else "#{:02X}{:02X}{:02X}{:02X}".format(*rgba)
+    if rgba is None:
+        return None
+    return "#{:02X}{:02X}{:02X}".format(*rgba[:3]), round(rgba[3] / 255 * 100)
 
 
 def _ms_class(expression: str | None, style: dict) -> str:
@@ -164,10 +168,12 @@ def _ms_class(expression: str | None, style: dict) -> str:
         lines.append(f'      EXPRESSION "{expression}"')
     fill, stroke = _ms_colour(style.get("fill")), _ms_colour(style.get("stroke"))
     if fill:
-        lines.append(f'      STYLE COLOR "{fill}" END')
+        lines.append(f'      STYLE COLOR "{fill[0]}" OPACITY {fill[1]} END')
     if stroke:
         width = float(style.get("width") or 1)
-        lines.append(f'      STYLE OUTLINECOLOR "{stroke}" WIDTH {width:g} END')
+        lines.append(
+            f'      STYLE OUTLINECOLOR "{stroke[0]}" WIDTH {width:g} OPACITY {stroke[1]} END'
+        )
     lines.append("    END")
     return "\n".join(lines)
 
@@ -213,6 +219,10 @@ def write_mapfile(folder: Path, kind: str, bbox) -> Path:
     DATA "geom4326 FROM {PG_TABLE} USING UNIQUE fid USING SRID=4326"
     PROJECTION "init=epsg:4490" END
     CLASSITEM "code"
+    METADATA
+      "wms_title" "{LAYER_ID}"
+      "wms_extent" "{west} {south} {east} {north}"
+    END
 {chr(10).join(classes)}
   END
 END
@@ -263,14 +273,17 @@ def wms_query(width: int, height: int, box) -> str:
     )
 
 
-def painted(png: bytes, size: tuple[int, int]) -> float:
-    """The fraction of a map's pixels that are not the white background (asserting its
-    size): what the two servers drew should cover about the same share."""
-    image = Image.open(io.BytesIO(png))
+def decoded(png: bytes, size: tuple[int, int]) -> np.ndarray:
+    """A map's pixels as RGB on white (asserting its size)."""
+    image = Image.open(io.BytesIO(png)).convert("RGBA")
     assert image.size == size, (image.size, size)
-    pixels = np.asarray(image.convert("RGBA"))
-    background = (pixels[..., 3] == 0) | np.all(pixels[..., :3] == 255, axis=-1)
-    return float(1.0 - background.mean())
+    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return np.asarray(Image.alpha_composite(white, image).convert("RGB")).astype(np.int16)
+
+
+def painted(pixels: np.ndarray) -> float:
+    """The fraction of a map's pixels that are not the white background."""
+    return float(np.any(pixels != 255, axis=-1).mean())
 
 
 def mapserver_start_cost(mapserver: MapServerCGI, bbox, repeats: int) -> float:
@@ -297,12 +310,12 @@ def bench_wms(
 ) -> None:
     """GetMap at each scale and size; with `mapserver`, each map is also asked of MapServer
     right after PlanFuse (alternating, so machine noise hits both), and both images are
-    checked to be the same size and about as painted."""
+    checked to be the same size and compared pixel by pixel."""
     for label, size_deg in MAP_SCALES_DEG.items():
         boxes = random_boxes(bbox, size_deg, queries, seed=int(size_deg * 1000) + 1)
         for width, height in MAP_SIZES:
             name = f"WMS GetMap {width}×{height} {label}"
-            ours, theirs, our_paint, their_paint = [], [], [], []
+            ours, theirs, our_paint, their_paint, apart = [], [], [], [], []
             for box in boxes:
                 query = wms_query(width, height, box)
                 r = client.get("/ows?" + query)  # warm-up, and the feature-limit check
@@ -321,8 +334,11 @@ def bench_wms(
                 elapsed, content_type, body = mapserver.get(query)
                 assert content_type == "image/png", body[:300]
                 theirs.append(elapsed)
-                our_paint.append(painted(r.data, (width, height)))
-                their_paint.append(painted(body, (width, height)))
+                our_pixels = decoded(r.data, (width, height))
+                their_pixels = decoded(body, (width, height))
+                our_paint.append(painted(our_pixels))
+                their_paint.append(painted(their_pixels))
+                apart.append(float(np.abs(our_pixels - their_pixels).mean()))
                 if save is not None and len(theirs) == 1:
                     stem = f"{width}x{height}-{label.split()[0]}"
                     (save / f"{stem}-planfuse.png").write_bytes(r.data)
@@ -337,7 +353,8 @@ def bench_wms(
                 print(
                     f"  p95 ratio PlanFuse / MapServer: {ratio:.2f}×   painted pixels: "
                     f"PlanFuse {statistics.mean(our_paint):.1%}, "
-                    f"MapServer {statistics.mean(their_paint):.1%}"
+                    f"MapServer {statistics.mean(their_paint):.1%}; mean colour difference "
+                    f"{statistics.mean(apart):.1f}/255"
                 )
 
 
