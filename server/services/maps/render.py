@@ -46,6 +46,22 @@ class Canvas:
         base = Image.new("RGBA", picture.size, background)
         return Image.alpha_composite(base, picture)
 
+    def premultiplied(self) -> Image.Image:
+        """The picture as drawn so far, premultiplied ("RGBa")."""
+        self._draw.flush()
+        return Image.frombytes("RGBa", self._image.size, self._image.tobytes())
+
+    def paste_premultiplied(self, pixels: np.ndarray) -> None:
+        """Composite premultiplied RGBA pixels (height, width, 4) over what is drawn."""
+        self._draw.flush()
+        below = np.asarray(self._image, dtype=np.uint16)
+        above = pixels.astype(np.uint16)
+        # "over" on premultiplied values: above + below × (1 − above's alpha), rounded.
+        out = above + (below * (255 - above[..., 3:4]) + 127) // 255
+        self._image = Image.fromarray(np.minimum(out, 255).astype(np.uint8), "RGBA")
+        self._draw = aggdraw.Draw(self._image)
+        self._draw.setantialias(True)
+
     # --- primitives ------------------------------------------------------------------------
 
     def _pen(self, spec_colour: str | None, width: float) -> aggdraw.Pen | None:
