@@ -36,7 +36,9 @@ class Canvas:
         self._image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
         self._draw = aggdraw.Draw(self._image)
         self._draw.setantialias(True)
+        # Pens and brushes by colour (and width): a map of many features has few styles.
         self._brushes: dict[str | None, aggdraw.Brush | None] = {}
+        self._pens: dict[tuple[str | None, float], aggdraw.Pen | None] = {}
 
     def image(self, background: Colour | None = None) -> Image.Image:
         self._draw.flush()
@@ -65,35 +67,43 @@ class Canvas:
     # --- primitives ------------------------------------------------------------------------
 
     def _pen(self, spec_colour: str | None, width: float) -> aggdraw.Pen | None:
+        key = (spec_colour, width)
+        if key in self._pens:
+            return self._pens[key]
         rgba = colour(spec_colour)
-        if rgba is None or width <= 0:
-            return None
-        return aggdraw.Pen(rgba[:3], width, rgba[3])
+        pen = None if rgba is None or width <= 0 else aggdraw.Pen(rgba[:3], width, rgba[3])
+        self._pens[key] = pen
+        return pen
 
     def _brush(self, spec_colour: str | None) -> aggdraw.Brush | None:
+        if spec_colour in self._brushes:
+            return self._brushes[spec_colour]
         rgba = colour(spec_colour)
-        return None if rgba is None else aggdraw.Brush(rgba[:3], rgba[3])
+        brush = None if rgba is None else aggdraw.Brush(rgba[:3], rgba[3])
+        self._brushes[spec_colour] = brush
+        return brush
 
     def dot(self, x: float, y: float, style: dict[str, Any]) -> None:
         """A feature smaller than a pixel: the pixel it lies in, in its fill colour (its
         stroke's when it has no fill). Dense small parcels at city scale then read as the
         colour of their class instead of vanishing or costing an outline each."""
-        key = style.get("fill") or style.get("stroke")
-        brush = self._brushes.get(key)
-        if brush is None:
-            brush = self._brushes[key] = self._brush(key)
+        brush = self._brush(style.get("fill") or style.get("stroke"))
         if brush is not None:
             px, py = math.floor(x), math.floor(y)
             self._draw.rectangle((px, py, px + 1, py + 1), None, brush)
 
     def polygon(self, polygon: shapely.Polygon, style: dict[str, Any]) -> None:
-        # Exterior and holes wound oppositely: AGG's non-zero rule leaves the holes empty.
-        oriented = shapely.geometry.polygon.orient(polygon, 1.0)
         brush = self._brush(style.get("fill"))
         if brush is not None:
             path = aggdraw.Path()
-            for ring in (oriented.exterior, *oriented.interiors):
-                _subpath(path, np.asarray(ring.coords))
+            if polygon.interiors:
+                # Exterior and holes wound oppositely: AGG's non-zero rule leaves the holes
+                # empty. (A lone ring fills alike in either direction.)
+                oriented = shapely.geometry.polygon.orient(polygon, 1.0)
+                for ring in (oriented.exterior, *oriented.interiors):
+                    _subpath(path, np.asarray(ring.coords))
+            else:
+                _subpath(path, shapely.get_coordinates(polygon))
             self._draw.path(path, brush)
         if style.get("hatch"):
             self._hatch(polygon, style)
@@ -186,6 +196,7 @@ class Canvas:
 
 
 def _subpath(path: aggdraw.Path, coords: np.ndarray) -> None:
+    # Point by point: aggdraw's Path.polygon rasterises a hair differently.
     path.moveto(float(coords[0, 0]), float(coords[0, 1]))
     for x, y in coords[1:, :2].tolist():
         path.lineto(x, y)
