@@ -196,13 +196,18 @@ def paint_rows(
     tiny &= shapely.get_type_id(pixels) != 0  # points keep their symbols
     big = ~tiny
     pixels[big] = shapely.simplify(pixels[big], tolerance, preserve_topology=True)
+    # Plain polygons (most features of a planning layer) go straight to the painter.
+    plain = (shapely.get_type_id(pixels) == 3) & ~shapely.is_empty(pixels)
     styles = _StyleCache(kind)
     for i, (row, geom) in enumerate(zip(rows, pixels, strict=True)):
         style = styles.get(row)
         if tiny[i]:
             canvas.dot((bounds[i, 0] + bounds[i, 2]) / 2, (bounds[i, 1] + bounds[i, 3]) / 2, style)
         else:
-            canvas.feature(geom, style)
+            if plain[i]:
+                canvas.polygon(geom, style)
+            else:
+                canvas.feature(geom, style)
             text = row.properties.get(style["label"]) if style.get("label") else None
             if labels is not None and text is not None:
                 labels.append(Label(str(text), geom))

@@ -93,23 +93,29 @@ class Canvas:
             self._draw.rectangle((px, py, px + 1, py + 1), None, brush)
 
     def polygon(self, polygon: shapely.Polygon, style: dict[str, Any]) -> None:
+        holes = shapely.get_num_interior_rings(polygon)
+        # A polygon without holes: one array of its ring for the fill and the stroke.
+        ring = None if holes else shapely.get_coordinates(polygon)
         brush = self._brush(style.get("fill"))
         if brush is not None:
             path = aggdraw.Path()
-            if polygon.interiors:
-                # Exterior and holes wound oppositely: AGG's non-zero rule leaves the holes
-                # empty. (A lone ring fills alike in either direction.)
-                oriented = shapely.geometry.polygon.orient(polygon, 1.0)
-                for ring in (oriented.exterior, *oriented.interiors):
-                    _subpath(path, np.asarray(ring.coords))
+            if ring is not None:
+                _subpath(path, ring)  # a lone ring fills alike in either direction
             else:
-                _subpath(path, shapely.get_coordinates(polygon))
+                # Exterior and holes wound oppositely: AGG's non-zero rule leaves the holes
+                # empty.
+                oriented = shapely.geometry.polygon.orient(polygon, 1.0)
+                for part in (oriented.exterior, *oriented.interiors):
+                    _subpath(path, np.asarray(part.coords))
             self._draw.path(path, brush)
         if style.get("hatch"):
             self._hatch(polygon, style)
         if style.get("stroke"):
-            for ring in (polygon.exterior, *polygon.interiors):
-                self.line(np.asarray(ring.coords), style)
+            if ring is not None:
+                self.line(ring, style)
+            else:
+                for part in (polygon.exterior, *polygon.interiors):
+                    self.line(np.asarray(part.coords), style)
 
     def line(self, coords: np.ndarray, style: dict[str, Any]) -> None:
         casing = style.get("casing")
