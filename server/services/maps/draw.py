@@ -12,6 +12,7 @@ import functools
 import io
 from collections.abc import Sequence
 
+import numpy as np
 import shapely
 from PIL import Image
 
@@ -196,15 +197,22 @@ def paint_rows(
     tiny &= shapely.get_type_id(pixels) != 0  # points keep their symbols
     big = ~tiny
     pixels[big] = shapely.simplify(pixels[big], tolerance, preserve_topology=True)
-    # Plain polygons (most features of a planning layer) go straight to the painter.
-    plain = (shapely.get_type_id(pixels) == 3) & ~shapely.is_empty(pixels)
+    # Plain polygons (most features of a planning layer) go straight to the painter, those
+    # without holes with their rings taken out all at once.
+    plain = big & (shapely.get_type_id(pixels) == 3) & ~shapely.is_empty(pixels)
+    simple = plain & (shapely.get_num_interior_rings(pixels) == 0)
+    coords, owner = shapely.get_coordinates(pixels[simple], return_index=True)
+    rings = np.split(coords, np.searchsorted(owner, np.arange(1, int(simple.sum()))))
+    ring_of = np.cumsum(simple) - 1
     styles = _StyleCache(kind)
     for i, (row, geom) in enumerate(zip(rows, pixels, strict=True)):
         style = styles.get(row)
         if tiny[i]:
             canvas.dot((bounds[i, 0] + bounds[i, 2]) / 2, (bounds[i, 1] + bounds[i, 3]) / 2, style)
         else:
-            if plain[i]:
+            if simple[i]:
+                canvas.polygon(geom, style, rings[ring_of[i]])
+            elif plain[i]:
                 canvas.polygon(geom, style)
             else:
                 canvas.feature(geom, style)

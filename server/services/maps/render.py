@@ -92,10 +92,13 @@ class Canvas:
             px, py = math.floor(x), math.floor(y)
             self._draw.rectangle((px, py, px + 1, py + 1), None, brush)
 
-    def polygon(self, polygon: shapely.Polygon, style: dict[str, Any]) -> None:
-        holes = shapely.get_num_interior_rings(polygon)
-        # A polygon without holes: one array of its ring for the fill and the stroke.
-        ring = None if holes else shapely.get_coordinates(polygon)
+    def polygon(
+        self, polygon: shapely.Polygon, style: dict[str, Any], ring: np.ndarray | None = None
+    ) -> None:
+        """`ring`: the polygon's coordinates when the caller knows it has no holes."""
+        if ring is None and not shapely.get_num_interior_rings(polygon):
+            # A polygon without holes: one array of its ring for the fill and the stroke.
+            ring = shapely.get_coordinates(polygon)
         brush = self._brush(style.get("fill"))
         if brush is not None:
             path = aggdraw.Path()
