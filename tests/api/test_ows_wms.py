@@ -325,3 +325,42 @@ def test_district_names_are_written_from_the_widgets_scale_on(client, data):
     assert _name_pixels(far, (0, 0, 256, 256)) == 0
     inside = (int(256 * (106.47 - 104) / 5), int(256 * (32.5 - 29.55) / 5))
     assert far.convert("RGB").getpixel(inside) != (255, 255, 255)
+
+
+def test_a_coarse_map_of_a_large_layer_is_drawn_from_its_overview(client, app, data, monkeypatch):
+    """A layer at least `overview.MIN_FEATURES` large gets an overview: the first coarse map
+    is drawn feature by feature while it builds, later ones from it, alike; finer maps
+    and maps in other CRSs stay drawn feature by feature."""
+    import numpy as np
+
+    from planfuse.services.layers import derived
+    from planfuse.services.maps import overview
+
+    monkeypatch.setattr(overview, "MIN_FEATURES", 1)
+    monkeypatch.setattr(overview, "SIZE", 512)
+    server = app.extensions["planfuse"]
+    coarse = f"LAYERS=parcels&CRS=EPSG:4490&BBOX={GRID_BBOX_LATLON}&WIDTH=120&HEIGHT=100"
+    first = _map(client, coarse + "&FORMAT=image/png")  # feature by feature
+    overview.wait(server)
+    held = server.extras["map_overviews"]["held"]
+    assert [key[0] for key in held] == ["parcels"]
+    assert derived.names(server, "parcels", next(iter(held))[1], "map-overview") == [
+        "map-overview-512"
+    ]
+    again = _map(client, coarse + "&FORMAT=image/png")
+    assert again.size == first.size
+    a = np.asarray(first.convert("RGB"), dtype=int)
+    b = np.asarray(again.convert("RGB"), dtype=int)
+    assert not np.array_equal(a, b)  # drawn another way …
+    assert np.abs(a - b).mean() < 12  # … to the same picture
+    # Parcel 1, residential, in the middle of its pixels; white where no parcel lies.
+    assert _close(_pixel(again, 106.503, 29.503), RESIDENTIAL_ON_WHITE, tolerance=40)
+    assert _close(_pixel(again, 106.679, 29.6499), (255, 255, 255))
+
+    calls = []
+    monkeypatch.setattr(overview, "draw", lambda *a: calls.append(a))
+    fine = "LAYERS=parcels&CRS=EPSG:4490&BBOX=29.5,106.5,29.52,106.52&WIDTH=256&HEIGHT=256"
+    _map(client, fine + "&FORMAT=image/png")
+    mercator = "LAYERS=parcels&CRS=EPSG:3857&BBOX=11855000,3438000,11875000,3458000"
+    _map(client, mercator + "&WIDTH=120&HEIGHT=100&FORMAT=image/png")
+    assert calls == []

@@ -224,6 +224,15 @@ def query_features(
             candidates = _crosses_box(bbox.outer, size)
             # Matching envelopes only: every feature whose bbox meets the box is a hit.
             inside = true() if bbox.envelopes_only else _inside_box(bbox.inner)
+            # Candidates counted up to one past the page (bounded cost for a large box).
+            probe = (
+                select(Feature.fid).where(*base, candidates).limit(offset + limit + 1).subquery()
+            )
+            found = session.scalar(select(func.count()).select_from(probe))
+            if (found or 0) <= offset + limit:
+                # Every match is on this page (a map, a small box): one read of the
+                # candidates, tested here as below.
+                return _all_matches(session, base, candidates, bbox, offset, limit)
             frame = session.execute(
                 select(Feature.fid, Feature.geom).where(*base, candidates, ~inside)
             ).all()
@@ -246,6 +255,57 @@ def query_features(
             return matched, []
         rows = session.execute(page_stmt).all()
     return matched, [FeatureRow(int(r[0]), bytes(r[1]), _properties(r[2]), r[3]) for r in rows]
+
+
+def _all_matches(
+    session: Session,
+    base: list[ColumnElement[bool]],
+    candidates: ColumnElement[bool],
+    bbox: BBoxQuery,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[FeatureRow]]:
+    """(numberMatched, the page) when all of a bbox query's candidates fit in the page: the
+    candidates read once in fid order, kept when their bbox lies in `bbox.inner` or their
+    geometry intersects the query polygon (all of them when matching envelopes only) — the
+    same rows as the three-step path."""
+    rows = session.execute(
+        select(
+            Feature.fid,
+            Feature.geom,
+            cast(Feature.properties, Text),
+            Feature.district,
+            Feature.minx,
+            Feature.miny,
+            Feature.maxx,
+            Feature.maxy,
+        )
+        .where(*base, candidates)
+        .order_by(Feature.fid)
+    ).all()
+    if not rows:
+        return 0, []
+    if bbox.envelopes_only:  # every candidate's bbox meets the box
+        keep = np.ones(len(rows), dtype=bool)
+    elif bbox.inner is None:
+        keep = np.zeros(len(rows), dtype=bool)
+    else:
+        iminx, iminy, imaxx, imaxy = bbox.inner
+        bounds = np.array([r[4:8] for r in rows], dtype=np.float64)
+        keep = (
+            (bounds[:, 0] >= iminx)
+            & (bounds[:, 2] <= imaxx)
+            & (bounds[:, 1] >= iminy)
+            & (bounds[:, 3] <= imaxy)
+        )
+    rest = np.flatnonzero(~keep)
+    if len(rest):
+        shapely.prepare(bbox.polygon)
+        geoms = shapely.from_wkb([bytes(rows[i][1]) for i in rest])
+        keep[rest] = shapely.intersects(bbox.polygon, geoms)
+    kept = [rows[i] for i in np.flatnonzero(keep)]
+    page = kept[offset : offset + limit]
+    return len(kept), [FeatureRow(int(r[0]), bytes(r[1]), _properties(r[2]), r[3]) for r in page]
 
 
 def _exact(polygon: shapely.Geometry, rows: Sequence[Any]) -> tuple[list[int], list[int]]:

@@ -36,7 +36,9 @@ class Canvas:
         self._image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
         self._draw = aggdraw.Draw(self._image)
         self._draw.setantialias(True)
+        # Pens and brushes by colour (and width): a map of many features has few styles.
         self._brushes: dict[str | None, aggdraw.Brush | None] = {}
+        self._pens: dict[tuple[str | None, float], aggdraw.Pen | None] = {}
 
     def image(self, background: Colour | None = None) -> Image.Image:
         self._draw.flush()
@@ -46,44 +48,77 @@ class Canvas:
         base = Image.new("RGBA", picture.size, background)
         return Image.alpha_composite(base, picture)
 
+    def premultiplied(self) -> Image.Image:
+        """The picture as drawn so far, premultiplied ("RGBa")."""
+        self._draw.flush()
+        return Image.frombytes("RGBa", self._image.size, self._image.tobytes())
+
+    def paste_premultiplied(self, pixels: np.ndarray) -> None:
+        """Composite premultiplied RGBA pixels (height, width, 4) over what is drawn."""
+        self._draw.flush()
+        below = np.asarray(self._image, dtype=np.uint16)
+        above = pixels.astype(np.uint16)
+        # "over" on premultiplied values: above + below × (1 − above's alpha), rounded.
+        out = above + (below * (255 - above[..., 3:4]) + 127) // 255
+        self._image = Image.fromarray(np.minimum(out, 255).astype(np.uint8), "RGBA")
+        self._draw = aggdraw.Draw(self._image)
+        self._draw.setantialias(True)
+
     # --- primitives ------------------------------------------------------------------------
 
     def _pen(self, spec_colour: str | None, width: float) -> aggdraw.Pen | None:
+        key = (spec_colour, width)
+        if key in self._pens:
+            return self._pens[key]
         rgba = colour(spec_colour)
-        if rgba is None or width <= 0:
-            return None
-        return aggdraw.Pen(rgba[:3], width, rgba[3])
+        pen = None if rgba is None or width <= 0 else aggdraw.Pen(rgba[:3], width, rgba[3])
+        self._pens[key] = pen
+        return pen
 
     def _brush(self, spec_colour: str | None) -> aggdraw.Brush | None:
+        if spec_colour in self._brushes:
+            return self._brushes[spec_colour]
         rgba = colour(spec_colour)
-        return None if rgba is None else aggdraw.Brush(rgba[:3], rgba[3])
+        brush = None if rgba is None else aggdraw.Brush(rgba[:3], rgba[3])
+        self._brushes[spec_colour] = brush
+        return brush
 
     def dot(self, x: float, y: float, style: dict[str, Any]) -> None:
         """A feature smaller than a pixel: the pixel it lies in, in its fill colour (its
         stroke's when it has no fill). Dense small parcels at city scale then read as the
         colour of their class instead of vanishing or costing an outline each."""
-        key = style.get("fill") or style.get("stroke")
-        brush = self._brushes.get(key)
-        if brush is None:
-            brush = self._brushes[key] = self._brush(key)
+        brush = self._brush(style.get("fill") or style.get("stroke"))
         if brush is not None:
             px, py = math.floor(x), math.floor(y)
             self._draw.rectangle((px, py, px + 1, py + 1), None, brush)
 
-    def polygon(self, polygon: shapely.Polygon, style: dict[str, Any]) -> None:
-        # Exterior and holes wound oppositely: AGG's non-zero rule leaves the holes empty.
-        oriented = shapely.geometry.polygon.orient(polygon, 1.0)
+    def polygon(
+        self, polygon: shapely.Polygon, style: dict[str, Any], ring: np.ndarray | None = None
+    ) -> None:
+        """`ring`: the polygon's coordinates when the caller knows it has no holes."""
+        if ring is None and not shapely.get_num_interior_rings(polygon):
+            # A polygon without holes: one array of its ring for the fill and the stroke.
+            ring = shapely.get_coordinates(polygon)
         brush = self._brush(style.get("fill"))
         if brush is not None:
             path = aggdraw.Path()
-            for ring in (oriented.exterior, *oriented.interiors):
-                _subpath(path, np.asarray(ring.coords))
+            if ring is not None:
+                _subpath(path, ring)  # a lone ring fills alike in either direction
+            else:
+                # Exterior and holes wound oppositely: AGG's non-zero rule leaves the holes
+                # empty.
+                oriented = shapely.geometry.polygon.orient(polygon, 1.0)
+                for part in (oriented.exterior, *oriented.interiors):
+                    _subpath(path, np.asarray(part.coords))
             self._draw.path(path, brush)
         if style.get("hatch"):
             self._hatch(polygon, style)
         if style.get("stroke"):
-            for ring in (polygon.exterior, *polygon.interiors):
-                self.line(np.asarray(ring.coords), style)
+            if ring is not None:
+                self.line(ring, style)
+            else:
+                for part in (polygon.exterior, *polygon.interiors):
+                    self.line(np.asarray(part.coords), style)
 
     def line(self, coords: np.ndarray, style: dict[str, Any]) -> None:
         casing = style.get("casing")
@@ -170,6 +205,7 @@ class Canvas:
 
 
 def _subpath(path: aggdraw.Path, coords: np.ndarray) -> None:
+    # Point by point: aggdraw's Path.polygon rasterises a hair differently.
     path.moveto(float(coords[0, 0]), float(coords[0, 1]))
     for x, y in coords[1:, :2].tolist():
         path.lineto(x, y)
