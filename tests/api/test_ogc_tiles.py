@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.api.ogc_fixtures import import_all, import_geojson, parcel_features
+from tests.api.ows_support import requires_gdal
 
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 TILES_CONF = "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/"
@@ -187,3 +188,41 @@ def test_restricted_layer_tiles_need_credentials(client, ctx, tmp_path, admin_to
         assert "Bearer" in refused.headers["WWW-Authenticate"]
         ok = _get(client, url, headers={"Authorization": f"Bearer {admin_token}"})
         assert ok.headers["Cache-Control"].startswith("private")
+
+
+@requires_gdal
+def test_gdal_reads_a_vector_tile_where_the_parcels_are(client, data, tmp_path):
+    """GDAL's MVT driver (Debian's gdal-bin) reads an OGC API tile: the same features as
+    the tile's own decoder, placed in EPSG:3857 where the stored parcels are."""
+    import json
+
+    import shapely
+
+    from tests.api.ogc_fixtures import stored, to_mercator
+    from tests.api.ows_support import gdal
+
+    z = 14
+    row, col = mercator_tile(*RESIDENTIAL, z)
+    tile = _get(client, f"/ogc/collections/parcels/tiles/WebMercatorQuad/{z}/{row}/{col}").data
+    (tmp_path / "tile.mvt").write_bytes(tile)
+    out = tmp_path / "tile.geojson"
+    gdal("ogr2ogr", "-f", "GeoJSON", str(out), str(tmp_path / "tile.mvt"),
+         "-oo", f"X={col}", "-oo", f"Y={row}", "-oo", f"Z={z}", "-oo", "CLIP=NO")  # fmt: skip
+    read = json.loads(out.read_text())["features"]
+    decoded = mapbox_vector_tile.decode(tile)["parcels"]["features"]
+    assert sorted(f["properties"]["fid"] for f in read) == sorted(
+        f["properties"]["fid"] for f in decoded
+    )
+    # Parcel 1 as GDAL places it (not clipping again): the stored parcel cut to the tile
+    # and its buffer (64 of the 4,096 units on each side), to a tile unit along its outline.
+    mine = next(f for f in read if f["properties"]["fid"] == 1)
+    drawn = shapely.geometry.shape(mine["geometry"])
+    origin = 20037508.342789244
+    size = 2 * origin / (1 << z)
+    unit, buffer = size / 4096, size * 64 / 4096
+    west, north = -origin + col * size, origin - row * size
+    cut = shapely.box(west - buffer, north - size - buffer, west + size + buffer, north + buffer)
+    parcel = to_mercator(stored(data, "parcels")[1]).intersection(cut)
+    assert drawn.area == pytest.approx(parcel.area, rel=1e-3)
+    assert drawn.symmetric_difference(parcel).area < parcel.length * unit
+    assert mine["properties"]["code"] == "0701"
