@@ -364,3 +364,31 @@ def test_a_coarse_map_of_a_large_layer_is_drawn_from_its_overview(client, app, d
     mercator = "LAYERS=parcels&CRS=EPSG:3857&BBOX=11855000,3438000,11875000,3458000"
     _map(client, mercator + "&WIDTH=120&HEIGHT=100&FORMAT=image/png")
     assert calls == []
+
+
+def test_facility_symbols_carry_their_glyph_as_in_the_widget(client, data):
+    """The substation (a diamond, #F9A825 in the widget's style) is drawn with its glyph in
+    white on it, as the map widget writes it; without the glyph the symbol is one colour."""
+    from planfuse.services.maps.labels import label_font
+
+    if not label_font(10)[1]:
+        pytest.skip("no CJK font (Debian fonts-wqy-microhei, installed by ./bootstrap test)")
+    # 0.004° around the substation at 106.5915, 29.5515: 200 px → the symbol at the centre.
+    image = _map(
+        client,
+        "LAYERS=facilities&CRS=CRS:84&BBOX=106.5895,29.5495,106.5935,29.5535"
+        "&WIDTH=200&HEIGHT=200&FORMAT=image/png&TRANSPARENT=TRUE",
+    ).convert("RGBA")
+
+    def pixels(x0, y0, x1, y1):
+        return [image.getpixel((x, y)) for x in range(x0, x1) for y in range(y0, y1)]
+
+    symbol = pixels(92, 92, 109, 109)
+    assert sum(1 for *_, a in symbol if a > 200) > 100, "the symbol is drawn"
+    # The symbol's white outline lies 8 px from its centre; within 3 px only the fill and
+    # the glyph's white strokes are.
+    centre = pixels(97, 97, 104, 104)
+    white = sum(1 for r, g, b, a in centre if a > 200 and min(r, g, b) > 200)
+    assert white >= 4, "its glyph is written in white on it"
+    # Nothing outside the symbol.
+    assert image.getpixel((20, 20))[3] == 0

@@ -20,12 +20,17 @@ from typing import Any
 import aggdraw
 import numpy as np
 import shapely
-from PIL import Image
+from PIL import Image, ImageDraw
 
+from planfuse.services.maps.labels import label_font
 from planfuse.services.maps.styles import Colour, colour
 
 HATCH_SPACING_PX = 8
 POINT_RADIUS_PX = 8
+#: A facility symbol's glyph (学, 医, …): white, as the widget writes it (bold 9 px there;
+#: the CJK font here has no bold, so one pixel larger).
+GLYPH_PX = 10
+GLYPH_COLOUR = (255, 255, 255, 255)
 
 
 class Canvas:
@@ -39,10 +44,13 @@ class Canvas:
         # Pens and brushes by colour (and width): a map of many features has few styles.
         self._brushes: dict[str | None, aggdraw.Brush | None] = {}
         self._pens: dict[tuple[str | None, float], aggdraw.Pen | None] = {}
+        #: Symbols' glyphs (text, x, y), written over the finished picture.
+        self._glyphs: list[tuple[str, float, float]] = []
 
     def image(self, background: Colour | None = None) -> Image.Image:
         self._draw.flush()
         picture = Image.frombytes("RGBa", self._image.size, self._image.tobytes()).convert("RGBA")
+        self._write_glyphs(picture)
         if background is None:
             return picture
         base = Image.new("RGBA", picture.size, background)
@@ -140,6 +148,7 @@ class Canvas:
         brush = self._brush(point.get("fill") or style.get("fill") or "#616161")
         pen = self._pen(point.get("stroke") or "#FFFFFF", 1.5)
         shape = point.get("shape") or "circle"
+        self._glyph(point, x, y)
         if shape == "circle":
             self._draw.ellipse((x - radius, y - radius, x + radius, y + radius), pen, brush)
             return
@@ -155,6 +164,20 @@ class Canvas:
             angle = math.radians(start + 360.0 * i / sides)
             vertices += [x + radius * math.cos(angle), y + radius * math.sin(angle)]
         self._draw.polygon(vertices, pen, brush)
+
+    def _glyph(self, point: dict[str, Any], x: float, y: float) -> None:
+        if point.get("glyph"):
+            self._glyphs.append((str(point["glyph"]), x, y))
+
+    def _write_glyphs(self, picture: Image.Image) -> None:
+        if not self._glyphs:
+            return
+        font, has_cjk = label_font(GLYPH_PX)
+        if not has_cjk:
+            return  # a box in place of 学 says less than the symbol alone
+        draw = ImageDraw.Draw(picture)
+        for text, x, y in self._glyphs:
+            draw.text((x, y), text, font=font, fill=GLYPH_COLOUR, anchor="mm")
 
     def _hatch(self, polygon: shapely.Polygon, style: dict[str, Any]) -> None:
         kind = style["hatch"]
