@@ -41,7 +41,7 @@ MVT = MVT_MEDIA_TYPE
 #: Tile formats by media type, with the file extension the REST templates use.
 TILE_FORMATS = {PNG: "png", MVT: "mvt"}
 # Bump when the drawing of map tiles changes, so cached tiles and ETags go stale.
-MAP_TILE_REVISION = 1
+MAP_TILE_REVISION = 2  # 2: district names and facility glyphs
 PAD_PX = 10
 
 
