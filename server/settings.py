@@ -334,7 +334,9 @@ SETTINGS: tuple[Setting, ...] = (
         "wms_max_features",
         200_000,
         "Most features one WMS GetMap draws; a map that would draw more is refused with a "
-        "request to zoom in or choose fewer layers.",
+        "request to zoom in or choose fewer layers. Layers a map draws from their overview "
+        "(coarse maps of layers of 100,000 features or more, see data-services.md) do not "
+        "count.",
         int,
     ),
     Setting(
