@@ -184,10 +184,7 @@ def tile(layer_id: str, z: str, x: str, y: str):
     response.headers["ETag"] = result.etag
     response.headers["Cache-Control"] = result.cache_control
     response.vary.add("Accept-Encoding")
-    if response.status_code == 200:
-        # GDAL's /vsicurl/ reads a tile over 16 KB only by ranges (Range: bytes=0-16383 …).
-        response.make_conditional(request, accept_ranges=True, complete_length=len(result.content))
-    return response
+    return response  # byte ranges: planfuse.web.ranges, as for every data service's tiles
 
 
 @tile_routes.get("/<layer_id>.json")

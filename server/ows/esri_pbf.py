@@ -117,7 +117,7 @@ def _value(value: Any) -> bytes:
     if isinstance(value, int):
         if value >= 0:
             return pb.varint_field(7, value)  # uint64_value
-        return pb.varint_field(8, int(pb.zigzag(np.array([value]))[0]))  # sint64_value
+        return pb.varint_field(8, (value << 1) ^ (value >> 63))  # sint64_value, zigzag
     if isinstance(value, float):
         return pb.double_field(3, value)
     return pb.string_field(1, str(value))

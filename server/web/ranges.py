@@ -19,8 +19,8 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from planfuse.http.problems import ProblemError
 from planfuse.web.errors import problem_response
 
-#: The data services' blueprints (the XYZ tiles at /tiles range in their own view).
-RANGED_BLUEPRINTS = frozenset({"ogc", "ows", "wmts", "arcgis"})
+#: The data services' blueprints.
+RANGED_BLUEPRINTS = frozenset({"ogc", "tiles", "ows", "wmts", "arcgis"})
 RANGED_TYPES = frozenset(
     {
         "application/vnd.mapbox-vector-tile",
